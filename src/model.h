@@ -1,0 +1,99 @@
+/*
+ * model.h — the internal layout of a potential (struct tnace_potential) and of the per-atom workspace,
+ * shared by the evaluator (potential.c), YAML I/O (potential_yaml.c) and the trainer. Clients outside
+ * libtnace use tnace.h only.
+ */
+#ifndef TNACE_MODEL_H
+#define TNACE_MODEL_H
+
+#include <stddef.h>
+#include "tnace.h"
+#include "tn.h"
+
+#define TNACE_MAX_ELEMENTS 16
+#define TNACE_MAX_TERMS 8
+
+/* Free-form metadata: a small YAML tree (maps keep insertion order; scalars are kept as text, with
+ * `quoted` set when the scalar must be written quoted to stay a string). */
+typedef enum { TNACE_META_SCALAR = 0, TNACE_META_MAP = 1, TNACE_META_SEQ = 2 } tnace_meta_kind;
+typedef struct tnace_meta {
+  tnace_meta_kind kind;
+  char *key;                  /* key in the parent map, NULL in a sequence or for the root */
+  char *value;                /* scalar text (kind == SCALAR) */
+  int quoted;
+  struct tnace_meta *child;   /* first child (MAP, SEQ) */
+  struct tnace_meta *next;    /* next sibling */
+} tnace_meta;
+
+tnace_meta *tnace_meta_new_map(void);
+/* Add (or replace) a scalar / map / sequence under `key` in map m; returns the new node (NULL: no mem). */
+tnace_meta *tnace_meta_set(tnace_meta *m, const char *key, const char *value);
+tnace_meta *tnace_meta_set_num(tnace_meta *m, const char *key, double value);
+tnace_meta *tnace_meta_set_map(tnace_meta *m, const char *key);
+tnace_meta *tnace_meta_set_seq(tnace_meta *m, const char *key);
+/* Append a scalar to a sequence. */
+tnace_meta *tnace_meta_append(tnace_meta *seq, const char *value);
+/* Find a child of map m by key, NULL if absent. */
+tnace_meta *tnace_meta_get(const tnace_meta *m, const char *key);
+tnace_meta *tnace_meta_clone(const tnace_meta *m);
+void tnace_meta_free(tnace_meta *m);
+
+/* One ν-term specification, common to all central species. */
+typedef struct {
+  int nu, lmax, nmax, chi, model;   /* model: TNACE_MODEL_MPS */
+} tnace_term_spec;
+
+/* Repulsive core: E = ½ Σ_j φ_ZBL(r_ij) s(r_ij), s = 1 for r < r_inner, smooth cosine switch to 0 at
+ * r_outer (Ziegler–Biersack–Littmark universal screening, Z from the element symbols). */
+enum { TNACE_REP_NONE = 0, TNACE_REP_ZBL = 1 };
+
+struct tnace_potential {
+  int n_el;
+  char elem[TNACE_MAX_ELEMENTS][4];
+  int Z[TNACE_MAX_ELEMENTS];
+  double e0[TNACE_MAX_ELEMENTS];              /* eV */
+  double rcut[TNACE_MAX_ELEMENTS][TNACE_MAX_ELEMENTS];  /* Å, [centre][neighbour], symmetric */
+  double rcut_max;
+  double lambda;                              /* radial ChebExpCos scaling */
+  double r_min;                               /* Å; a neighbour closer than this is an error (0: none) */
+  int nmax, lmax;                             /* the A-basis: max over terms */
+  int rep_type;
+  double rep_inner, rep_outer;                /* Å */
+  int n_terms;
+  tnace_term_spec spec[TNACE_MAX_TERMS];
+  tnace_tn *tn;                               /* [n_el * n_terms]: tn[a * n_terms + t] for centre species a */
+  tnace_meta *meta;                           /* free-form metadata map, may be NULL */
+};
+
+/* Allocate an empty potential for elements `elem` (n_el symbols) and the given terms; all cores zero.
+ * Sets Z from the symbols (TNACE_ERR_ELEMENT for an unknown symbol), rcut everywhere = rcut, lambda. */
+int tnace_potential_create(tnace_potential **out, int n_el, const char *const *elem, int n_terms,
+                           const tnace_term_spec *spec, double rcut, double lambda, char *err, size_t errlen);
+/* Recompute derived data (nmax, lmax, rcut_max, U maps) after cores or settings changed. */
+int tnace_potential_prepare(tnace_potential *pot, char *err, size_t errlen);
+/* Atomic number of a chemical symbol, 0 if unknown. */
+int tnace_atomic_number(const char *sym);
+
+/* Per-atom workspace (tnace.h). The per-neighbour basis values are kept for the force pass and for the
+ * trainer: for neighbour j (only those inside the cutoff, in input order, `idx[j']` = input index)
+ *   g[j'][n], dg[j'][n]            radial basis and d/dr,            [cap][nmax]
+ *   Y[j'][lm], dY[j'][lm][3]       real Y_lm and Cartesian gradient, [cap][(lmax+1)^2]
+ *   rhat[j'][3], r[j']
+ * A[α][n][lm] the atomic base, dEdA the same shape. */
+struct tnace_workspace {
+  const tnace_potential *pot;
+  int cap, n_in;                   /* capacity (neighbours), neighbours inside cutoff of the last call */
+  int *idx, *spec;
+  double *r, *rhat, *g, *dg, *Y, *dY;
+  double *A, *dEdA;
+  size_t A_size;
+  tnace_tn_ws tw;
+  char err[512];
+};
+
+/* Compute the atomic base of one atom into ws (A, and the per-neighbour data above). Same arguments and
+ * errors as tnace_atom_energy. */
+int tnace_atom_basis(const tnace_potential *pot, tnace_workspace *ws, int species_i, int n,
+                     const double (*rij)[3], const int *species_j);
+
+#endif

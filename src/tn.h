@@ -1,0 +1,82 @@
+/*
+ * tn.h — tensor-network (MPS) terms over the ACE descriptor indices and their contraction with the
+ * atomic base, without ever forming B^(ν) (Sommer & Dunham eq. 16–17, Fig. 6a, 8b; Darby et al.,
+ * tensor-reduced ACE).
+ *
+ * A ν-term for one central species is an MPS with 3ν sites, copy k = 0..ν−1 owning sites
+ *   s = 3k   : species  α_k  (physical dim n_el)
+ *   s = 3k+1 : radial   n_k  (physical dim nmax)
+ *   s = 3k+2 : angular  λ_k  (physical dim fus.n_lambda[k], see fusion.h)
+ * Core s is stored row-major as [phys][bond[s]][bond[s+1]], bond[0] = bond[3ν] = 1 (open boundaries).
+ * The weight tensor is W_{α0 n0 λ0 … } = core_0[α0] core_1[n0] core_2[λ0] … (a 1×1 matrix product).
+ *
+ * Contraction order (never forms B): for each copy the three cores are multiplied once into the channel
+ * map U^(k)[α][n][λ] = core_{3k}[α] core_{3k+1}[n] core_{3k+2}[λ] (bond[3k] × bond[3k+3] matrices), then
+ *   c^(k)_{λm} = Σ_{α,n} U^(k)[α][n][λ] A_{α n l(λ) m}          (channels; mixes species and radial)
+ *   E = Σ_{leaves} coef · c^(0)_{chan0} c^(1)_{chan1} … c^(ν−1)_{chan ν−1}   (matrix chain, 1×1)
+ * evaluated on the fusion-tree prefix trie (fusion.h): each trie node holds the row vector of its prefix
+ * product. The adjoint pass returns g^(k) = ∂E/∂c^(k); the tangent pass (dual numbers) returns the
+ * directional derivative of E and of g^(k) for given input tangents dc^(k) (used by the trainer).
+ */
+#ifndef TNACE_TN_H
+#define TNACE_TN_H
+
+#include <stddef.h>
+#include "fusion.h"
+
+#define TNACE_MAX_SITES (3 * TNACE_MAX_NU)
+
+enum { TNACE_MODEL_MPS = 0 };
+
+typedef struct {
+  int nu, lmax, nmax, n_el, model;
+  tnace_fusion fus;
+  int phys[TNACE_MAX_SITES];
+  int bond[TNACE_MAX_SITES + 1];
+  double *core[TNACE_MAX_SITES];   /* [phys][bond[s]][bond[s+1]] */
+  /* Derived by tn_prepare (never written by clients): */
+  double *U[TNACE_MAX_NU];         /* [n_el][nmax][n_lambda][bond[3k]][bond[3k+3]] */
+  size_t c_size[TNACE_MAX_NU];     /* n_chan[k] * bond[3k] * bond[3k+3] */
+} tnace_tn;
+
+/* Scratch for one term's contraction; sized by tn_ws_alloc for the largest term of a potential. */
+typedef struct {
+  double *c[TNACE_MAX_NU], *g[TNACE_MAX_NU];      /* channels and ∂E/∂channels, [n_chan][bl][br] */
+  double *val[TNACE_MAX_NU], *adj[TNACE_MAX_NU];  /* trie node row vectors [n_nodes][bond out] */
+  double *dc[TNACE_MAX_NU], *dg[TNACE_MAX_NU];    /* tangents (trainer only) */
+  double *dval[TNACE_MAX_NU], *dadj[TNACE_MAX_NU];
+  size_t cap_c[TNACE_MAX_NU], cap_node[TNACE_MAX_NU];
+} tnace_tn_ws;
+
+/* Allocate term `t` (cores zeroed, fusion tree built) for given nu, lmax, nmax, n_el and bond
+ * dimension chi (internal bonds min(chi, largest rank the site dims allow)). Returns 0 or an error. */
+int tn_init(tnace_tn *t, int nu, int lmax, int nmax, int n_el, int chi, char *err, size_t errlen);
+/* Allocate with explicit bond dims bond[0..3nu] (bond[0] = bond[3nu] = 1). */
+int tn_init_bonds(tnace_tn *t, int nu, int lmax, int nmax, int n_el, const int *bond, char *err, size_t errlen);
+void tn_free(tnace_tn *t);
+/* Number of entries of core s, and of all cores. */
+size_t tn_core_size(const tnace_tn *t, int s);
+size_t tn_n_params(const tnace_tn *t);
+/* Recompute the channel maps U^(k) from the cores; call after any core changes. Returns 0 or NOMEM. */
+int tn_prepare(tnace_tn *t);
+
+/* Grow `w` to hold term t's contraction (no-op when already large enough). 0 or TNACE_ERR_NOMEM. */
+int tn_ws_reserve(tnace_tn_ws *w, const tnace_tn *t);
+void tn_ws_free(tnace_tn_ws *w);
+
+/* A-basis layout used by all functions below: A[α][n][lm], α < n_el, n < nmaxA, lm < (lmaxA+1)^2, with
+ * nmaxA ≥ t->nmax, lmaxA ≥ t->lmax (the potential's global basis). */
+
+/* Channels c^(k) = Σ U^(k) A for all copies into w->c (or, with `tangent`, into w->dc from dA). */
+void tn_channels(const tnace_tn *t, const double *A, int nmaxA, int lmaxA, tnace_tn_ws *w, int tangent);
+/* Forward pass on the trie: returns E_t; keeps node values in w->val. Needs w->c. */
+double tn_forward(const tnace_tn *t, tnace_tn_ws *w);
+/* Adjoint pass: w->g[k] = ∂E/∂c^(k). Needs tn_forward first. */
+void tn_backward(const tnace_tn *t, tnace_tn_ws *w);
+/* ∂E/∂A accumulated: dEdA[α][n][lm] += Σ_k Σ_{λ: l(λ)=l} ⟨U^(k)[α][n][λ], g^(k)_{λm}⟩. */
+void tn_grad_A(const tnace_tn *t, const tnace_tn_ws *w, double *dEdA, int nmaxA, int lmaxA);
+/* Tangent pass (forward-over-reverse): given w->dc (tangent of the channels) and the results of
+ * tn_forward/tn_backward, computes w->dg[k] = directional derivative of g^(k) and returns dE. */
+double tn_tangent(const tnace_tn *t, tnace_tn_ws *w);
+
+#endif
