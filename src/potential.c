@@ -1,0 +1,340 @@
+/*
+ * potential.c — the per-atom evaluator: atomic base A_{αnlm} (Sommer & Dunham eq. 9–10), the MPS terms
+ * (tn.c), the ZBL core, and analytic forces by the adjoint (∂E/∂A once, then one neighbour pass).
+ */
+#include "model.h"
+#include "radial.h"
+#include "ylm.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TNACE_PI 3.14159265358979323846
+
+static const char *const ELEMENTS[] = {
+    "H",  "He", "Li", "Be", "B",  "C",  "N",  "O",  "F",  "Ne", "Na", "Mg", "Al", "Si", "P",  "S",  "Cl",
+    "Ar", "K",  "Ca", "Sc", "Ti", "V",  "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge", "As", "Se",
+    "Br", "Kr", "Rb", "Sr", "Y",  "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd", "In", "Sn", "Sb",
+    "Te", "I",  "Xe", "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er",
+    "Tm", "Yb", "Lu", "Hf", "Ta", "W",  "Re", "Os", "Ir", "Pt", "Au", "Hg", "Tl", "Pb", "Bi", "Po", "At",
+    "Rn", "Fr", "Ra", "Ac", "Th", "Pa", "U",  "Np", "Pu", "Am", "Cm", "Bk", "Cf", "Es", "Fm", "Md", "No",
+    "Lr", "Rf", "Db", "Sg", "Bh", "Hs", "Mt", "Ds", "Rg", "Cn", "Nh", "Fl", "Mc", "Lv", "Ts", "Og"};
+
+int tnace_atomic_number(const char *sym) {
+  if (!sym) return 0;
+  for (int z = 0; z < (int)(sizeof ELEMENTS / sizeof ELEMENTS[0]); z++)
+    if (strcmp(sym, ELEMENTS[z]) == 0) return z + 1;
+  return 0;
+}
+
+void tnace_potential_free(tnace_potential *pot) {
+  if (!pot) return;
+  if (pot->tn)
+    for (int i = 0; i < pot->n_el * pot->n_terms; i++) tn_free(&pot->tn[i]);
+  free(pot->tn);
+  tnace_meta_free(pot->meta);
+  free(pot);
+}
+
+int tnace_potential_create(tnace_potential **out, int n_el, const char *const *elem, int n_terms,
+                           const tnace_term_spec *spec, double rcut, double lambda, char *err, size_t errlen) {
+  *out = NULL;
+  if (n_el < 1 || n_el > TNACE_MAX_ELEMENTS) {
+    snprintf(err, errlen, "elements: %d elements (allowed 1..%d)", n_el, TNACE_MAX_ELEMENTS);
+    return TNACE_ERR_VALUE;
+  }
+  if (n_terms < 0 || n_terms > TNACE_MAX_TERMS) {
+    snprintf(err, errlen, "terms: %d terms (allowed 0..%d)", n_terms, TNACE_MAX_TERMS);
+    return TNACE_ERR_VALUE;
+  }
+  if (!(rcut > 0.0) || !isfinite(rcut) || !(lambda > 0.0) || !isfinite(lambda)) {
+    snprintf(err, errlen, "cutoff %g and radial lambda %g must be positive and finite", rcut, lambda);
+    return TNACE_ERR_VALUE;
+  }
+  tnace_potential *p = calloc(1, sizeof *p);
+  if (!p) { snprintf(err, errlen, "out of memory"); return TNACE_ERR_NOMEM; }
+  p->n_el = n_el;
+  for (int a = 0; a < n_el; a++) {
+    int z = tnace_atomic_number(elem[a]);
+    if (!z) {
+      snprintf(err, errlen, "elements: unknown chemical element '%s'", elem[a]);
+      free(p);
+      return TNACE_ERR_ELEMENT;
+    }
+    for (int b = 0; b < a; b++)
+      if (strcmp(p->elem[b], elem[a]) == 0) {
+        snprintf(err, errlen, "elements: '%s' listed twice", elem[a]);
+        free(p);
+        return TNACE_ERR_VALUE;
+      }
+    snprintf(p->elem[a], sizeof p->elem[a], "%s", elem[a]);
+    p->Z[a] = z;
+    for (int b = 0; b < n_el; b++) p->rcut[a][b] = rcut;
+  }
+  p->lambda = lambda;
+  p->n_terms = n_terms;
+  p->tn = calloc((size_t)(n_el * (n_terms ? n_terms : 1)), sizeof(tnace_tn));
+  if (!p->tn) { free(p); snprintf(err, errlen, "out of memory"); return TNACE_ERR_NOMEM; }
+  for (int t = 0; t < n_terms; t++) {
+    p->spec[t] = spec[t];
+    for (int a = 0; a < n_el; a++) {
+      int rc = tn_init(&p->tn[a * n_terms + t], spec[t].nu, spec[t].lmax, spec[t].nmax, n_el, spec[t].chi, err, errlen);
+      if (rc) { tnace_potential_free(p); return rc; }
+    }
+  }
+  int rc = tnace_potential_prepare(p, err, errlen);
+  if (rc) { tnace_potential_free(p); return rc; }
+  *out = p;
+  return 0;
+}
+
+int tnace_potential_prepare(tnace_potential *pot, char *err, size_t errlen) {
+  pot->nmax = 1;
+  pot->lmax = 0;
+  pot->rcut_max = 0.0;
+  for (int a = 0; a < pot->n_el; a++)
+    for (int b = 0; b < pot->n_el; b++)
+      if (pot->rcut[a][b] > pot->rcut_max) pot->rcut_max = pot->rcut[a][b];
+  for (int t = 0; t < pot->n_terms; t++) {
+    for (int a = 0; a < pot->n_el; a++) {
+      tnace_tn *tn = &pot->tn[a * pot->n_terms + t];
+      if (tn->nmax > pot->nmax) pot->nmax = tn->nmax;
+      if (tn->lmax > pot->lmax) pot->lmax = tn->lmax;
+      if (tn_prepare(tn)) { snprintf(err, errlen, "out of memory"); return TNACE_ERR_NOMEM; }
+    }
+  }
+  if (pot->lmax > TNACE_LMAX_LIMIT) {
+    snprintf(err, errlen, "lmax %d exceeds the supported %d", pot->lmax, TNACE_LMAX_LIMIT);
+    return TNACE_ERR_VALUE;
+  }
+  return 0;
+}
+
+int tnace_potential_n_elements(const tnace_potential *pot) { return pot ? pot->n_el : 0; }
+
+const char *tnace_potential_element(const tnace_potential *pot, int s) {
+  return (pot && s >= 0 && s < pot->n_el) ? pot->elem[s] : NULL;
+}
+
+int tnace_potential_element_index(const tnace_potential *pot, const char *sym) {
+  if (pot && sym)
+    for (int a = 0; a < pot->n_el; a++)
+      if (strcmp(pot->elem[a], sym) == 0) return a;
+  return TNACE_ERR_ELEMENT;
+}
+
+double tnace_potential_cutoff(const tnace_potential *pot, int a, int b) {
+  if (!pot || a < 0 || b < 0 || a >= pot->n_el || b >= pot->n_el) return 0.0;
+  return pot->rcut[a][b];
+}
+
+double tnace_potential_cutoff_max(const tnace_potential *pot) { return pot ? pot->rcut_max : 0.0; }
+
+double tnace_potential_e0(const tnace_potential *pot, int s) {
+  return (pot && s >= 0 && s < pot->n_el) ? pot->e0[s] : 0.0;
+}
+
+long tnace_potential_n_params(const tnace_potential *pot) {
+  long n = 0;
+  for (int i = 0; pot && i < pot->n_el * pot->n_terms; i++) n += (long)tn_n_params(&pot->tn[i]);
+  return n;
+}
+
+/* ---- workspace ------------------------------------------------------------------------------ */
+
+tnace_workspace *tnace_workspace_new(const tnace_potential *pot, int max_neigh) {
+  tnace_workspace *ws = calloc(1, sizeof *ws);
+  if (!ws) return NULL;
+  ws->pot = pot;
+  const int nlm = (pot->lmax + 1) * (pot->lmax + 1);
+  ws->A_size = (size_t)pot->n_el * pot->nmax * nlm;
+  ws->A = malloc(ws->A_size * sizeof(double));
+  ws->dEdA = malloc(ws->A_size * sizeof(double));
+  int bad = !ws->A || !ws->dEdA;
+  for (int i = 0; !bad && i < pot->n_el * pot->n_terms; i++) bad = tn_ws_reserve(&ws->tw, &pot->tn[i]) != 0;
+  if (bad || tnace_workspace_reserve(ws, max_neigh < 16 ? 16 : max_neigh)) {
+    tnace_workspace_free(ws);
+    return NULL;
+  }
+  return ws;
+}
+
+int tnace_workspace_reserve(tnace_workspace *ws, int max_neigh) {
+  if (max_neigh <= ws->cap) return 0;
+  const tnace_potential *pot = ws->pot;
+  const size_t c = (size_t)max_neigh, nlm = (size_t)(pot->lmax + 1) * (pot->lmax + 1);
+  int *idx = realloc(ws->idx, c * sizeof(int));
+  if (idx) ws->idx = idx;
+  int *sp = realloc(ws->spec, c * sizeof(int));
+  if (sp) ws->spec = sp;
+  double *r = realloc(ws->r, c * sizeof(double));
+  if (r) ws->r = r;
+  double *rh = realloc(ws->rhat, 3 * c * sizeof(double));
+  if (rh) ws->rhat = rh;
+  double *g = realloc(ws->g, c * pot->nmax * sizeof(double));
+  if (g) ws->g = g;
+  double *dg = realloc(ws->dg, c * pot->nmax * sizeof(double));
+  if (dg) ws->dg = dg;
+  double *Y = realloc(ws->Y, c * nlm * sizeof(double));
+  if (Y) ws->Y = Y;
+  double *dY = realloc(ws->dY, 3 * c * nlm * sizeof(double));
+  if (dY) ws->dY = dY;
+  if (!idx || !sp || !r || !rh || !g || !dg || !Y || !dY) return TNACE_ERR_NOMEM;
+  ws->cap = max_neigh;
+  return 0;
+}
+
+void tnace_workspace_free(tnace_workspace *ws) {
+  if (!ws) return;
+  free(ws->idx); free(ws->spec); free(ws->r); free(ws->rhat); free(ws->g); free(ws->dg);
+  free(ws->Y); free(ws->dY); free(ws->A); free(ws->dEdA);
+  tn_ws_free(&ws->tw);
+  free(ws);
+}
+
+const char *tnace_workspace_error(const tnace_workspace *ws) { return ws ? ws->err : ""; }
+
+/* ---- per-atom evaluation -------------------------------------------------------------------- */
+
+int tnace_atom_basis(const tnace_potential *pot, tnace_workspace *ws, int si, int n, const double (*rij)[3],
+                     const int *sj) {
+  ws->err[0] = '\0';
+  ws->n_in = 0;
+  if (si < 0 || si >= pot->n_el) {
+    snprintf(ws->err, sizeof ws->err, "centre species index %d out of range 0..%d", si, pot->n_el - 1);
+    return TNACE_ERR_ARG;
+  }
+  if (n > ws->cap) {
+    snprintf(ws->err, sizeof ws->err, "%d neighbours exceed the workspace capacity %d (call tnace_workspace_reserve)",
+             n, ws->cap);
+    return TNACE_ERR_CAPACITY;
+  }
+  const int nmax = pot->nmax, lmax = pot->lmax, nlm = (lmax + 1) * (lmax + 1);
+  memset(ws->A, 0, ws->A_size * sizeof(double));
+  int m = 0;
+  for (int j = 0; j < n; j++) {
+    const int b = sj[j];
+    if (b < 0) continue;
+    if (b >= pot->n_el) {
+      snprintf(ws->err, sizeof ws->err, "neighbour %d: species index %d out of range 0..%d", j, b, pot->n_el - 1);
+      return TNACE_ERR_ARG;
+    }
+    const double x = rij[j][0], y = rij[j][1], z = rij[j][2];
+    if (!isfinite(x) || !isfinite(y) || !isfinite(z)) {
+      snprintf(ws->err, sizeof ws->err, "neighbour %d: non-finite displacement (%g, %g, %g)", j, x, y, z);
+      return TNACE_ERR_NUMERIC;
+    }
+    const double r2 = x * x + y * y + z * z;
+    const double rc = pot->rcut[si][b];
+    if (r2 >= rc * rc) continue;
+    const double r = sqrt(r2);
+    if (r <= pot->r_min || r == 0.0) {
+      snprintf(ws->err, sizeof ws->err,
+               "atoms %s–%s at %.6g Å, closer than the potential's r_min = %g Å", pot->elem[si], pot->elem[b], r,
+               pot->r_min);
+      return TNACE_ERR_TOO_CLOSE;
+    }
+    ws->idx[m] = j;
+    ws->spec[m] = b;
+    ws->r[m] = r;
+    ws->rhat[3 * m] = x / r; ws->rhat[3 * m + 1] = y / r; ws->rhat[3 * m + 2] = z / r;
+    double *g = ws->g + (size_t)m * nmax, *dg = ws->dg + (size_t)m * nmax;
+    double *Y = ws->Y + (size_t)m * nlm;
+    tnace_radial_eval(nmax, rc, pot->lambda, r, g, dg);
+    tnace_ylm(lmax, rij[j], Y, (double(*)[3])(ws->dY + (size_t)m * nlm * 3));
+    double *A = ws->A + (size_t)b * nmax * nlm;
+    for (int q = 0; q < nmax; q++) {
+      const double gq = g[q];
+      double *Aq = A + (size_t)q * nlm;
+      for (int lm = 0; lm < nlm; lm++) Aq[lm] += gq * Y[lm];
+    }
+    m++;
+  }
+  ws->n_in = m;
+  return 0;
+}
+
+/* ZBL universal screened Coulomb pair energy φ(r) (eV) and dφ/dr. */
+static void zbl(int Z1, int Z2, double r, double *phi, double *dphi) {
+  static const double c[4] = {0.18175, 0.50986, 0.28022, 0.02817};
+  static const double d[4] = {3.19980, 0.94229, 0.40290, 0.20162};
+  const double ke = 14.399645478425668; /* e²/(4πε0) in eV·Å */
+  const double a = 0.46850 / (pow(Z1, 0.23) + pow(Z2, 0.23));
+  double s = 0.0, ds = 0.0;
+  for (int k = 0; k < 4; k++) {
+    const double e = c[k] * exp(-d[k] * r / a);
+    s += e;
+    ds += -d[k] / a * e;
+  }
+  const double pre = ke * Z1 * Z2;
+  *phi = pre * s / r;
+  *dphi = pre * (ds / r - s / (r * r));
+}
+
+int tnace_atom_energy(const tnace_potential *pot, tnace_workspace *ws, int si, int n, const double (*rij)[3],
+                      const int *sj, double *energy, double (*dEdr)[3]) {
+  int rc = tnace_atom_basis(pot, ws, si, n, rij, sj);
+  if (rc) return rc;
+  const int nmax = pot->nmax, lmax = pot->lmax, nlm = (lmax + 1) * (lmax + 1);
+  double E = pot->e0[si];
+  if (dEdr) memset(ws->dEdA, 0, ws->A_size * sizeof(double));
+  for (int t = 0; t < pot->n_terms; t++) {
+    const tnace_tn *tn = &pot->tn[si * pot->n_terms + t];
+    tn_channels(tn, ws->A, nmax, lmax, &ws->tw, 0);
+    E += tn_forward(tn, &ws->tw);
+    if (dEdr) {
+      tn_backward(tn, &ws->tw);
+      tn_grad_A(tn, &ws->tw, ws->dEdA, nmax, lmax);
+    }
+  }
+  if (dEdr)
+    for (int j = 0; j < n; j++) dEdr[j][0] = dEdr[j][1] = dEdr[j][2] = 0.0;
+  for (int m = 0; m < ws->n_in; m++) {
+    const int b = ws->spec[m];
+    const double r = ws->r[m];
+    const double *rh = ws->rhat + 3 * m;
+    if (pot->rep_type == TNACE_REP_ZBL && r < pot->rep_outer) {
+      double phi, dphi, sw = 1.0, dsw = 0.0;
+      zbl(pot->Z[si], pot->Z[b], r, &phi, &dphi);
+      if (r > pot->rep_inner) {
+        const double w = pot->rep_outer - pot->rep_inner, u = TNACE_PI * (r - pot->rep_inner) / w;
+        sw = 0.5 * (1.0 + cos(u));
+        dsw = -0.5 * sin(u) * TNACE_PI / w;
+      }
+      E += 0.5 * phi * sw;
+      if (dEdr) {
+        const double de = 0.5 * (dphi * sw + phi * dsw);
+        double *o = dEdr[ws->idx[m]];
+        o[0] += de * rh[0]; o[1] += de * rh[1]; o[2] += de * rh[2];
+      }
+    }
+    if (!dEdr) continue;
+    /* ∂E/∂r_j = Σ_{n,lm} ∂E/∂A_{b n lm} (g_n' r̂ Y_lm + g_n ∇Y_lm) */
+    const double *dA = ws->dEdA + (size_t)b * nmax * nlm;
+    const double *g = ws->g + (size_t)m * nmax, *dg = ws->dg + (size_t)m * nmax;
+    const double *Y = ws->Y + (size_t)m * nlm, *dY = ws->dY + (size_t)m * nlm * 3;
+    double radial = 0.0, gx = 0.0, gy = 0.0, gz = 0.0;
+    for (int lm = 0; lm < nlm; lm++) {
+      double s1 = 0.0, s2 = 0.0;
+      for (int q = 0; q < nmax; q++) {
+        const double d = dA[(size_t)q * nlm + lm];
+        s1 += d * dg[q];
+        s2 += d * g[q];
+      }
+      radial += s1 * Y[lm];
+      gx += s2 * dY[3 * lm]; gy += s2 * dY[3 * lm + 1]; gz += s2 * dY[3 * lm + 2];
+    }
+    double *o = dEdr[ws->idx[m]];
+    o[0] += radial * rh[0] + gx;
+    o[1] += radial * rh[1] + gy;
+    o[2] += radial * rh[2] + gz;
+  }
+  if (!isfinite(E)) {
+    snprintf(ws->err, sizeof ws->err, "non-finite energy for a %s atom with %d neighbours", pot->elem[si], ws->n_in);
+    return TNACE_ERR_NUMERIC;
+  }
+  *energy = E;
+  return 0;
+}

@@ -1,0 +1,302 @@
+/*
+ * test_potential.c — the per-atom evaluator against independent references:
+ *  - each MPS term's energy equals the explicit contraction ⟨W|B⟩ with W formed from the cores and B
+ *    formed densely from A and the fusion-tree coefficients (test-only reference), ν = 1..4;
+ *  - energy invariant under random rotations and permutations of same-species neighbours;
+ *  - analytic ∂E/∂r_ij against central finite differences; virial against finite strain derivatives;
+ *  - energy and force continuous and zero at r_cut; ZBL core switched smoothly.
+ */
+#include "model.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned long long rng = 0x9E3779B97F4A7C15ULL;
+static double urand(void) { return test_rand(&rng); }
+
+static tnace_potential *make_pot(int n_el, const char *const *el, int n_terms, const tnace_term_spec *spec,
+                                 double rcut, double scale) {
+  char err[512];
+  tnace_potential *p = NULL;
+  int rc = tnace_potential_create(&p, n_el, el, n_terms, spec, rcut, 5.0, err, sizeof err);
+  CHECK(rc == 0, "create: %s", err);
+  if (rc) exit(1);
+  for (int i = 0; i < n_el * n_terms; i++) {
+    tnace_tn *t = &p->tn[i];
+    for (int s = 0; s < 3 * t->nu; s++)
+      for (size_t q = 0; q < tn_core_size(t, s); q++) t->core[s][q] = scale * (2.0 * urand() - 1.0);
+  }
+  for (int a = 0; a < n_el; a++) p->e0[a] = -1.0 - a;
+  rc = tnace_potential_prepare(p, err, sizeof err);
+  CHECK(rc == 0, "prepare: %s", err);
+  return p;
+}
+
+/* n random neighbours with distances in [rmin, rmax). */
+static void random_cluster(int n, int n_el, double rmin, double rmax, double (*r)[3], int *sp) {
+  for (int j = 0; j < n; j++) {
+    double v[3], d;
+    do {
+      for (int a = 0; a < 3; a++) v[a] = 2.0 * urand() - 1.0;
+      d = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+    } while (d < 0.1 || d > 1.0);
+    const double len = rmin + (rmax - rmin) * urand();
+    for (int a = 0; a < 3; a++) r[j][a] = v[a] / d * len;
+    sp[j] = (int)(urand() * n_el);
+  }
+}
+
+static void random_rotation(double R[3][3]) {
+  /* Gram–Schmidt on a random matrix, then fix the determinant to +1. */
+  double M[3][3];
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 3; j++) M[i][j] = 2.0 * urand() - 1.0;
+  for (int i = 0; i < 3; i++) {
+    for (int k = 0; k < i; k++) {
+      double d = 0;
+      for (int j = 0; j < 3; j++) d += M[i][j] * R[k][j];
+      for (int j = 0; j < 3; j++) M[i][j] -= d * R[k][j];
+    }
+    double nn = sqrt(M[i][0] * M[i][0] + M[i][1] * M[i][1] + M[i][2] * M[i][2]);
+    for (int j = 0; j < 3; j++) R[i][j] = M[i][j] / nn;
+  }
+  double det = R[0][0] * (R[1][1] * R[2][2] - R[1][2] * R[2][1]) - R[0][1] * (R[1][0] * R[2][2] - R[1][2] * R[2][0]) +
+               R[0][2] * (R[1][0] * R[2][1] - R[1][1] * R[2][0]);
+  if (det < 0)
+    for (int j = 0; j < 3; j++) R[2][j] = -R[2][j];
+}
+
+static double energy(const tnace_potential *p, tnace_workspace *ws, int si, int n, double (*r)[3], int *sp,
+                     double (*dE)[3]) {
+  double E = 0.0;
+  int rc = tnace_atom_energy(p, ws, si, n, (const double(*)[3])r, sp, &E, dE);
+  CHECK(rc == 0, "tnace_atom_energy: %s", tnace_workspace_error(ws));
+  return E;
+}
+
+/* Dense reference of one term: Σ_leaves coef Σ_{α_k n_k} W(α,n,λ) Π_k A[α_k][n_k][lm_k]. */
+static double chain_weight(const tnace_tn *t, const int *al, const int *nn, const int *la) {
+  double v[512], w[512];
+  int bl = 1;
+  v[0] = 1.0;
+  for (int k = 0; k < t->nu; k++) {
+    const int idx[3] = {al[k], nn[k], la[k]};
+    for (int s3 = 0; s3 < 3; s3++) {
+      const int s = 3 * k + s3, b0 = t->bond[s], b1 = t->bond[s + 1];
+      const double *C = t->core[s] + (size_t)idx[s3] * b0 * b1;
+      for (int q = 0; q < b1; q++) {
+        double acc = 0.0;
+        for (int p = 0; p < b0; p++) acc += v[p] * C[p * b1 + q];
+        w[q] = acc;
+      }
+      memcpy(v, w, b1 * sizeof(double));
+      bl = b1;
+    }
+  }
+  (void)bl;
+  return v[0];
+}
+
+static double dense_term(const tnace_tn *t, const double *A, int nmaxA, int lmaxA) {
+  const tnace_fusion *f = &t->fus;
+  const int nu = t->nu, nlmA = (lmaxA + 1) * (lmaxA + 1);
+  double E = 0.0;
+  for (int leaf = 0; leaf < f->n_nodes[nu - 1]; leaf++) {
+    int ch[TNACE_MAX_NU], la[TNACE_MAX_NU], lm[TNACE_MAX_NU];
+    int node = leaf;
+    for (int k = nu - 1; k >= 0; k--) {
+      ch[k] = f->chan[k][node];
+      node = f->parent[k][node];
+    }
+    for (int k = 0; k < nu; k++) { la[k] = f->chan_lam[k][ch[k]]; lm[k] = f->chan_lm[k][ch[k]]; }
+    /* enumerate (α_k, n_k) for all copies */
+    const int per = t->n_el * t->nmax;
+    long total = 1;
+    for (int k = 0; k < nu; k++) total *= per;
+    double sum = 0.0;
+    for (long code = 0; code < total; code++) {
+      int al[TNACE_MAX_NU], nn[TNACE_MAX_NU];
+      long c = code;
+      double prodA = 1.0;
+      for (int k = 0; k < nu; k++) {
+        int x = (int)(c % per);
+        c /= per;
+        al[k] = x / t->nmax;
+        nn[k] = x % t->nmax;
+        prodA *= A[((size_t)al[k] * nmaxA + nn[k]) * nlmA + lm[k]];
+      }
+      if (prodA == 0.0) continue;
+      sum += chain_weight(t, al, nn, la) * prodA;
+    }
+    E += f->coef[leaf] * sum;
+  }
+  return E;
+}
+
+static void test_dense_reference(void) {
+  const char *el[] = {"Nb", "Mo", "Ta"};
+  const tnace_term_spec spec[] = {{1, 0, 4, 3, 0}, {2, 4, 3, 4, 0}, {3, 3, 2, 3, 0}, {4, 2, 2, 2, 0}};
+  tnace_potential *p = make_pot(3, el, 4, spec, 4.5, 0.7);
+  tnace_workspace *ws = tnace_workspace_new(p, 32);
+  double r[20][3];
+  int sp[20];
+  random_cluster(20, 3, 1.5, 5.0, r, sp);
+  for (int si = 0; si < 3; si++) {
+    double E = energy(p, ws, si, 20, r, sp, NULL);
+    double Eref = p->e0[si];
+    for (int t = 0; t < p->n_terms; t++) {
+      const tnace_tn *tn = &p->tn[si * p->n_terms + t];
+      double Et_dense = dense_term(tn, ws->A, p->nmax, p->lmax);
+      tn_channels(tn, ws->A, p->nmax, p->lmax, &ws->tw, 0);
+      double Et = tn_forward(tn, &ws->tw);
+      CHECK(fabs(Et - Et_dense) <= 1e-12 * fmax(1.0, fabs(Et_dense)), "term nu=%d: MPS %.17g dense %.17g", tn->nu,
+            Et, Et_dense);
+      Eref += Et_dense;
+    }
+    CHECK_CLOSE(E, Eref, 1e-12);
+  }
+  tnace_workspace_free(ws);
+  tnace_potential_free(p);
+}
+
+static void test_invariance_and_forces(int with_zbl) {
+  const char *el[] = {"Cu", "Ni"};
+  const tnace_term_spec spec[] = {{1, 0, 6, 2, 0}, {2, 6, 6, 6, 0}, {3, 4, 4, 5, 0}, {4, 3, 3, 3, 0}};
+  tnace_potential *p = make_pot(2, el, 4, spec, 5.0, 0.5);
+  if (with_zbl) { p->rep_type = TNACE_REP_ZBL; p->rep_inner = 1.2; p->rep_outer = 2.0; }
+  enum { N = 24 };
+  tnace_workspace *ws = tnace_workspace_new(p, N);
+  double r[N][3], r2[N][3], dE[N][3], dE2[N][3];
+  int sp[N], sp2[N];
+  random_cluster(N, 2, with_zbl ? 1.0 : 1.6, 5.3, r, sp);
+  for (int si = 0; si < 2; si++) {
+    const double E = energy(p, ws, si, N, r, sp, dE);
+    /* rotation */
+    for (int trial = 0; trial < 3; trial++) {
+      double R[3][3];
+      random_rotation(R);
+      for (int j = 0; j < N; j++)
+        for (int a = 0; a < 3; a++) r2[j][a] = R[a][0] * r[j][0] + R[a][1] * r[j][1] + R[a][2] * r[j][2];
+      const double Er = energy(p, ws, si, N, r2, sp, dE2);
+      CHECK(fabs(Er - E) <= 1e-12 * fmax(1.0, fabs(E)), "rotation: %.17g vs %.17g", Er, E);
+      /* forces rotate covariantly */
+      double worst = 0.0;
+      for (int j = 0; j < N; j++)
+        for (int a = 0; a < 3; a++) {
+          double rot = R[a][0] * dE[j][0] + R[a][1] * dE[j][1] + R[a][2] * dE[j][2];
+          worst = fmax(worst, fabs(rot - dE2[j][a]));
+        }
+      CHECK(worst < 1e-10, "force covariance error %g", worst);
+    }
+    /* permutation of neighbours (species travel with their vectors) */
+    int perm[N];
+    for (int j = 0; j < N; j++) perm[j] = j;
+    for (int j = N - 1; j > 0; j--) {
+      int k = (int)(urand() * (j + 1));
+      int t = perm[j]; perm[j] = perm[k]; perm[k] = t;
+    }
+    for (int j = 0; j < N; j++) { memcpy(r2[j], r[perm[j]], sizeof r2[j]); sp2[j] = sp[perm[j]]; }
+    const double Ep = energy(p, ws, si, N, r2, sp2, NULL);
+    CHECK(fabs(Ep - E) <= 1e-12 * fmax(1.0, fabs(E)), "permutation: %.17g vs %.17g", Ep, E);
+    /* finite differences */
+    const double h = 1e-5;
+    double maxerr = 0.0, maxf = 0.0;
+    for (int j = 0; j < N; j++)
+      for (int a = 0; a < 3; a++) {
+        memcpy(r2, r, sizeof r2);
+        r2[j][a] += h;
+        const double Ep1 = energy(p, ws, si, N, r2, sp, NULL);
+        r2[j][a] -= 2 * h;
+        const double Em1 = energy(p, ws, si, N, r2, sp, NULL);
+        const double fd = (Ep1 - Em1) / (2 * h);
+        maxerr = fmax(maxerr, fabs(fd - dE[j][a]));
+        maxf = fmax(maxf, fabs(dE[j][a]));
+      }
+    CHECK(maxf > 1e-3, "forces suspiciously small: %g", maxf);
+    CHECK(maxerr <= 1e-6 * maxf, "finite-difference force error %g (max |dE/dr| %g)", maxerr, maxf);
+    /* virial: dE/dε_ab = Σ_j dEdr_j,a r_j,b under r → (I+ε) r */
+    for (int a = 0; a < 3; a++)
+      for (int b = 0; b < 3; b++) {
+        double an = 0.0;
+        for (int j = 0; j < N; j++) an += dE[j][a] * r[j][b];
+        for (int j = 0; j < N; j++) { memcpy(r2[j], r[j], sizeof r2[j]); r2[j][a] += h * r[j][b]; }
+        const double Ep1 = energy(p, ws, si, N, r2, sp, NULL);
+        for (int j = 0; j < N; j++) { memcpy(r2[j], r[j], sizeof r2[j]); r2[j][a] -= h * r[j][b]; }
+        const double Em1 = energy(p, ws, si, N, r2, sp, NULL);
+        const double fd = (Ep1 - Em1) / (2 * h);
+        CHECK(fabs(fd - an) <= 1e-6 * fmax(1.0, fabs(an)), "strain derivative %d%d: fd %.12g analytic %.12g", a, b, fd,
+              an);
+      }
+  }
+  tnace_workspace_free(ws);
+  tnace_potential_free(p);
+}
+
+static void test_cutoff(void) {
+  const char *el[] = {"Cu"};
+  const tnace_term_spec spec[] = {{1, 0, 6, 1, 0}, {2, 4, 5, 4, 0}, {3, 2, 3, 3, 0}};
+  const double rc = 4.0;
+  tnace_potential *p = make_pot(1, el, 3, spec, rc, 1.0);
+  enum { N = 10 };
+  tnace_workspace *ws = tnace_workspace_new(p, N);
+  double r[N][3], dE[N][3];
+  int sp[N];
+  random_cluster(N, 1, 2.0, 3.5, r, sp);
+  double Ebase = energy(p, ws, 0, N - 1, r, sp, NULL); /* without the last neighbour */
+  const double dir[3] = {0.48, -0.6, 0.64};
+  for (int s = 0; s < 3; s++) {
+    const double eps = s == 0 ? 1e-3 : (s == 1 ? 1e-5 : 0.0);
+    for (int a = 0; a < 3; a++) r[N - 1][a] = dir[a] * (rc - eps);
+    double E = energy(p, ws, 0, N, r, sp, dE);
+    double f = sqrt(dE[N - 1][0] * dE[N - 1][0] + dE[N - 1][1] * dE[N - 1][1] + dE[N - 1][2] * dE[N - 1][2]);
+    if (s == 2) {
+      CHECK(E == Ebase, "a neighbour exactly at r_cut must contribute nothing: %.17g vs %.17g", E, Ebase);
+      CHECK(f == 0.0, "force at r_cut %g", f);
+    } else {
+      /* f_c and g_n vanish quadratically: energy change O(eps^2), force O(eps) */
+      CHECK(fabs(E - Ebase) < 50 * eps * eps * fmax(1.0, fabs(Ebase)), "energy jump at r_cut - %g: %g", eps, E - Ebase);
+      CHECK(f < 50 * eps * fmax(1.0, fabs(Ebase)), "force at r_cut - %g: %g", eps, f);
+    }
+  }
+  for (int a = 0; a < 3; a++) r[N - 1][a] = dir[a] * (rc + 1e-9);
+  CHECK(energy(p, ws, 0, N, r, sp, NULL) == Ebase, "neighbour beyond the cutoff changed the energy");
+  tnace_workspace_free(ws);
+  tnace_potential_free(p);
+}
+
+static void test_errors(void) {
+  const char *el[] = {"Cu"};
+  const tnace_term_spec spec[] = {{2, 2, 2, 2, 0}};
+  tnace_potential *p = make_pot(1, el, 1, spec, 4.0, 1.0);
+  p->r_min = 0.5;
+  tnace_workspace *ws = tnace_workspace_new(p, 16);
+  double r[20][3] = {{1, 0, 0}, {0.3, 0, 0}};
+  int sp[20] = {0};
+  double E;
+  CHECK(tnace_atom_energy(p, ws, 0, 2, (const double(*)[3])r, sp, &E, NULL) == TNACE_ERR_TOO_CLOSE, "too close");
+  CHECK(strstr(tnace_workspace_error(ws), "r_min") != NULL, "message: %s", tnace_workspace_error(ws));
+  r[1][0] = NAN;
+  CHECK(tnace_atom_energy(p, ws, 0, 2, (const double(*)[3])r, sp, &E, NULL) == TNACE_ERR_NUMERIC, "NaN");
+  r[1][0] = 2.0;
+  sp[1] = 3;
+  CHECK(tnace_atom_energy(p, ws, 0, 2, (const double(*)[3])r, sp, &E, NULL) == TNACE_ERR_ARG, "species");
+  sp[1] = 0;
+  CHECK(tnace_atom_energy(p, ws, 0, 20, (const double(*)[3])r, sp, &E, NULL) == TNACE_ERR_CAPACITY, "capacity");
+  CHECK(tnace_workspace_reserve(ws, 20) == 0, "reserve");
+  CHECK(tnace_atom_energy(p, ws, 0, 20, (const double(*)[3])r, sp, &E, NULL) == TNACE_ERR_TOO_CLOSE,
+        "zero vectors are too close");
+  CHECK(tnace_potential_element_index(p, "Xx") == TNACE_ERR_ELEMENT, "unknown element");
+  tnace_workspace_free(ws);
+  tnace_potential_free(p);
+}
+
+int main(void) {
+  test_dense_reference();
+  test_invariance_and_forces(0);
+  test_invariance_and_forces(1);
+  test_cutoff();
+  test_errors();
+  return test_summary("test_potential");
+}
