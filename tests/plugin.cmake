@@ -1,0 +1,168 @@
+# tests/plugin.cmake — LAMMPS tests of the tnace plugin (pair_style tnace). Included by tests/CMakeLists.txt.
+#
+# Registered only when lammps-plugin/plugin.cmake built the plugin (TNACE_PLUGIN_BUILT) and the lmp binary
+# TNACE_LMP_EXECUTABLE exists (tools/setup installs it); otherwise nothing is added. Every test runs the
+# real lmp through tools/lmp (which puts the plugin on LD_LIBRARY_PATH) in its own folder under
+# <build>/tests/lammps/<test>/, via small drivers in tests/lammps/:
+#   expect_output.sh REGEX CMD...  passes on exit status 0, no "ERROR" line, and a line matching REGEX
+#   expect_error.sh  REGEX CMD...  passes on exit status 1..125 (an error, not a crash/signal) and REGEX
+#   require_file.sh  FILE CMD...   exits 77 (ctest: Skipped) when FILE does not exist
+#   mpi_compare.sh                 runs in.run0 on 1, 2, 4 ranks and compares energies and forces
+#
+# Tests needing no potential file (always registered):
+#   lammps_plugin_smoke            plugin load + plugin list shows "pair style plugin tnace", and
+#                                  pair_style tnace is accepted (exit status 0, no ERROR)
+#   lammps_error_{units,stylearg,nfile,nelem,allnull,notstar,nocoeff}   (in.errors -var case ...)
+#
+# Tests needing a trained test potential (registered always, reported as Skipped while it is missing):
+#   TNACE_LAMMPS_TEST_POTENTIAL   (default tests/lammps/test_potential.yaml), holding element
+#   TNACE_LAMMPS_TEST_ELEMENT     (default Cu):
+#     lammps_error_{element,newton,tooclose}  in.errors_pot
+#     lammps_run0                  in.run0: run 0, prints TNACE_PE, dumps forces
+#     lammps_fd                    in.fd: forces and virial vs finite differences, per-atom sums
+#     lammps_mpi_compare           mpi_compare.sh: 1/2/4 ranks agree to 1e-10 (needs mpiexec)
+#     lammps_nve                   in.nve: NVE energy conservation, 1000 steps
+#     lammps_hybrid_zbl            in.hybrid: hybrid/overlay tnace zbl == sum of the two
+#     lammps_null                  in.null: NULL-mapped types are invisible to tnace
+#   TNACE_LAMMPS_TEST_POTENTIAL2  (default tests/lammps/test_potential_CuNi.yaml), holding the two
+#   TNACE_LAMMPS_TEST_ELEMENTS2   (default "Cu Ni"):
+#     lammps_fd_2el, lammps_mpi_compare_2el   as above with two atom types
+#     lammps_swap                  in.swap: fix atom/swap Monte Carlo with two elements
+# The files are looked for when the tests run, so a test that generates them can run first: give that
+# test the property FIXTURES_SETUP ${TNACE_LAMMPS_POTENTIAL_FIXTURE} (default "tnace_test_potential");
+# all potential tests require that fixture. Point the variables at other files with -D...=PATH.
+
+if(NOT TNACE_PLUGIN_BUILT)
+  return()
+endif()
+if(NOT TNACE_LMP_EXECUTABLE OR NOT EXISTS "${TNACE_LMP_EXECUTABLE}")
+  message(STATUS "tnace: no LAMMPS executable (TNACE_LMP_EXECUTABLE='${TNACE_LMP_EXECUTABLE}'): "
+                 "LAMMPS plugin tests not registered (run tools/setup)")
+  return()
+endif()
+if(TNACE_SANITIZE)
+  message(STATUS "tnace: TNACE_SANITIZE=${TNACE_SANITIZE}: a sanitized plugin cannot be dlopen()ed by an "
+                 "unsanitized lmp; LAMMPS plugin tests not registered")
+  return()
+endif()
+
+set(TNACE_LAMMPS_TEST_POTENTIAL "${CMAKE_CURRENT_SOURCE_DIR}/lammps/test_potential.yaml" CACHE FILEPATH
+    "One-element potential file for the LAMMPS plugin tests")
+set(TNACE_LAMMPS_TEST_ELEMENT "Cu" CACHE STRING "Element of TNACE_LAMMPS_TEST_POTENTIAL used by the tests")
+set(TNACE_LAMMPS_TEST_POTENTIAL2 "${CMAKE_CURRENT_SOURCE_DIR}/lammps/test_potential_CuNi.yaml" CACHE FILEPATH
+    "Two-element potential file for the LAMMPS plugin tests")
+set(TNACE_LAMMPS_TEST_ELEMENTS2 "Cu Ni" CACHE STRING "The two elements of TNACE_LAMMPS_TEST_POTENTIAL2")
+set(TNACE_LAMMPS_POTENTIAL_FIXTURE "tnace_test_potential" CACHE STRING
+    "ctest fixture that creates the test potentials (FIXTURES_SETUP of the generating test)")
+
+set(_tl_dir "${CMAKE_CURRENT_SOURCE_DIR}/lammps")
+set(_tl_lmp "${CMAKE_SOURCE_DIR}/tools/lmp")
+set(_tl_env
+    "TNACE_LMP=${TNACE_LMP_EXECUTABLE}"
+    "TNACE_BUILD_DIR=${CMAKE_BINARY_DIR}"
+    "TNACE_PLUGIN_DIR=${TNACE_PLUGIN_DIR}"
+    "OMP_NUM_THREADS=1")
+
+# tnace_lammps_test(NAME <name> [POTENTIAL <file>] [TIMEOUT <s>] [PROCESSORS <n>] COMMAND <args...>)
+function(tnace_lammps_test)
+  cmake_parse_arguments(T "" "NAME;POTENTIAL;TIMEOUT;PROCESSORS" "COMMAND" ${ARGN})
+  set(wd "${CMAKE_CURRENT_BINARY_DIR}/lammps/${T_NAME}")
+  file(MAKE_DIRECTORY "${wd}")
+  set(cmd ${T_COMMAND})
+  if(T_POTENTIAL)
+    set(cmd "${_tl_dir}/require_file.sh" "${T_POTENTIAL}" ${cmd})
+  endif()
+  add_test(NAME ${T_NAME} COMMAND ${cmd} WORKING_DIRECTORY "${wd}")
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 120)
+  endif()
+  set_tests_properties(${T_NAME} PROPERTIES ENVIRONMENT "${_tl_env}" TIMEOUT ${T_TIMEOUT} LABELS lammps)
+  if(T_POTENTIAL)
+    set_tests_properties(${T_NAME} PROPERTIES SKIP_RETURN_CODE 77
+                         FIXTURES_REQUIRED "${TNACE_LAMMPS_POTENTIAL_FIXTURE}")
+  endif()
+  if(T_PROCESSORS)
+    set_tests_properties(${T_NAME} PROPERTIES PROCESSORS ${T_PROCESSORS})
+  endif()
+endfunction()
+
+# ---- no potential needed ---------------------------------------------------------------------
+tnace_lammps_test(NAME lammps_plugin_smoke COMMAND
+  "${_tl_dir}/expect_output.sh" "pair style plugin tnace"
+  "${_tl_lmp}" -in "${_tl_dir}/in.smoke" -log none)
+
+set(_tl_errors
+  "units|ERROR.*requires 'units metal'"
+  "stylearg|ERROR.*Illegal pair_style tnace command"
+  "nfile|ERROR.*cannot load potential file"
+  "nelem|ERROR.*Incorrect args for pair coefficients.*needs 1 element"
+  "allnull|ERROR.*Incorrect args for pair coefficients.*at least one element"
+  "notstar|ERROR.*Incorrect args for pair coefficients"
+  "nocoeff|ERROR.*(All pair coeffs are not set|pair_coeff.*is not set)")
+foreach(e ${_tl_errors})
+  string(FIND "${e}" "|" bar)
+  string(SUBSTRING "${e}" 0 ${bar} case)
+  math(EXPR bar "${bar} + 1")
+  string(SUBSTRING "${e}" ${bar} -1 regex)
+  tnace_lammps_test(NAME lammps_error_${case} TIMEOUT 60 COMMAND
+    "${_tl_dir}/expect_error.sh" "${regex}"
+    "${_tl_lmp}" -in "${_tl_dir}/in.errors" -var case ${case} -log none)
+endforeach()
+
+# ---- need TNACE_LAMMPS_TEST_POTENTIAL (one element) --------------------------------------------
+set(_p1 "${TNACE_LAMMPS_TEST_POTENTIAL}")
+set(_e1 "${TNACE_LAMMPS_TEST_ELEMENT}")
+set(_tl_errors_pot
+  "element|ERROR.*element 'Xx'.*is not in potential file"
+  "newton|ERROR.*requires newton pair on"
+  "tooclose|ERROR on proc 0: pair tnace: atom")
+foreach(e ${_tl_errors_pot})
+  string(FIND "${e}" "|" bar)
+  string(SUBSTRING "${e}" 0 ${bar} case)
+  math(EXPR bar "${bar} + 1")
+  string(SUBSTRING "${e}" ${bar} -1 regex)
+  tnace_lammps_test(NAME lammps_error_${case} POTENTIAL "${_p1}" TIMEOUT 60 COMMAND
+    "${_tl_dir}/expect_error.sh" "${regex}"
+    "${_tl_lmp}" -in "${_tl_dir}/in.errors_pot" -var case ${case} -var pot "${_p1}" -var elem "${_e1}" -log none)
+endforeach()
+
+tnace_lammps_test(NAME lammps_run0 POTENTIAL "${_p1}" COMMAND
+  "${_tl_dir}/expect_output.sh" "^TNACE_PE -?[0-9]"
+  "${_tl_lmp}" -in "${_tl_dir}/in.run0" -var pot "${_p1}" -var elem "${_e1}")
+tnace_lammps_test(NAME lammps_fd POTENTIAL "${_p1}" TIMEOUT 300 COMMAND
+  "${_tl_dir}/expect_output.sh" "^FD_CHECK PASS"
+  "${_tl_lmp}" -in "${_tl_dir}/in.fd" -var pot "${_p1}" -var elem "${_e1}")
+tnace_lammps_test(NAME lammps_nve POTENTIAL "${_p1}" TIMEOUT 600 COMMAND
+  "${_tl_dir}/expect_output.sh" "^NVE_CHECK PASS"
+  "${_tl_lmp}" -in "${_tl_dir}/in.nve" -var pot "${_p1}" -var elem "${_e1}")
+tnace_lammps_test(NAME lammps_hybrid_zbl POTENTIAL "${_p1}" COMMAND
+  "${_tl_dir}/expect_output.sh" "^HYBRID_CHECK PASS"
+  "${_tl_lmp}" -in "${_tl_dir}/in.hybrid" -var pot "${_p1}" -var elem "${_e1}")
+tnace_lammps_test(NAME lammps_null POTENTIAL "${_p1}" COMMAND
+  "${_tl_dir}/expect_output.sh" "^NULL_CHECK PASS"
+  "${_tl_lmp}" -in "${_tl_dir}/in.null" -var pot "${_p1}" -var elem "${_e1}")
+
+# ---- need TNACE_LAMMPS_TEST_POTENTIAL2 (two elements) ------------------------------------------
+set(_p2 "${TNACE_LAMMPS_TEST_POTENTIAL2}")
+set(_e2 "${TNACE_LAMMPS_TEST_ELEMENTS2}")
+tnace_lammps_test(NAME lammps_fd_2el POTENTIAL "${_p2}" TIMEOUT 300 COMMAND
+  "${_tl_dir}/expect_output.sh" "^FD_CHECK PASS"
+  "${_tl_lmp}" -in "${_tl_dir}/in.fd" -var pot "${_p2}" -var ntypes 2 -var elem "${_e2}")
+tnace_lammps_test(NAME lammps_swap POTENTIAL "${_p2}" TIMEOUT 600 COMMAND
+  "${_tl_dir}/expect_output.sh" "^SWAP_CHECK PASS"
+  "${_tl_lmp}" -in "${_tl_dir}/in.swap" -var pot "${_p2}" -var elem "${_e2}")
+
+# ---- MPI: 1, 2 and 4 ranks must agree -----------------------------------------------------------
+if(MPIEXEC_EXECUTABLE)
+  tnace_lammps_test(NAME lammps_mpi_compare POTENTIAL "${_p1}" TIMEOUT 600 PROCESSORS 4 COMMAND
+    "${_tl_dir}/mpi_compare.sh" -n "1 2 4" -r 1e-10 -w . -l "${_tl_lmp}" --
+    -var pot "${_p1}" -var elem "${_e1}")
+  tnace_lammps_test(NAME lammps_mpi_compare_2el POTENTIAL "${_p2}" TIMEOUT 600 PROCESSORS 4 COMMAND
+    "${_tl_dir}/mpi_compare.sh" -n "1 2 4" -r 1e-10 -w . -l "${_tl_lmp}" --
+    -var pot "${_p2}" -var ntypes 2 -var elem "${_e2}")
+  foreach(t lammps_mpi_compare lammps_mpi_compare_2el)
+    set_tests_properties(${t} PROPERTIES ENVIRONMENT "${_tl_env};MPIEXEC=${MPIEXEC_EXECUTABLE}")
+  endforeach()
+else()
+  message(STATUS "tnace: no mpiexec found: lammps_mpi_compare tests not registered")
+endif()
