@@ -316,15 +316,17 @@ int tnace_atom_energy(const tnace_potential *pot, tnace_workspace *ws, int si, i
     const double *g = ws->g + (size_t)m * nmax, *dg = ws->dg + (size_t)m * nmax;
     const double *Y = ws->Y + (size_t)m * nlm, *dY = ws->dY + (size_t)m * nlm * 3;
     double radial = 0.0, gx = 0.0, gy = 0.0, gz = 0.0;
-    for (int lm = 0; lm < nlm; lm++) {
-      double s1 = 0.0, s2 = 0.0;
-      for (int q = 0; q < nmax; q++) {
-        const double d = dA[(size_t)q * nlm + lm];
-        s1 += d * dg[q];
-        s2 += d * g[q];
+    for (int q = 0; q < nmax; q++) {
+      const double *d = dA + (size_t)q * nlm;
+      double t0 = 0.0, tx = 0.0, ty = 0.0, tz = 0.0;
+      for (int lm = 0; lm < nlm; lm++) {
+        t0 += d[lm] * Y[lm];
+        tx += d[lm] * dY[3 * lm];
+        ty += d[lm] * dY[3 * lm + 1];
+        tz += d[lm] * dY[3 * lm + 2];
       }
-      radial += s1 * Y[lm];
-      gx += s2 * dY[3 * lm]; gy += s2 * dY[3 * lm + 1]; gz += s2 * dY[3 * lm + 2];
+      radial += dg[q] * t0;
+      gx += g[q] * tx; gy += g[q] * ty; gz += g[q] * tz;
     }
     double *o = dEdr[ws->idx[m]];
     o[0] += radial * rh[0] + gx;

@@ -202,6 +202,38 @@ void tn_channels(const tnace_tn *t, const double *A, int nmaxA, int lmaxA, tnace
   }
 }
 
+void tn_project_radial(const tnace_tn *t, int b, const double *u, double *const *P) {
+  for (int k = 0; k < t->nu; k++) {
+    const int bb = t->bond[3 * k] * t->bond[3 * k + 3], nl = t->fus.n_lambda[k];
+    double *Pk = P[k];
+    memset(Pk, 0, (size_t)nl * bb * sizeof(double));
+    for (int n = 0; n < t->nmax; n++) {
+      const double x = u[n];
+      if (x == 0.0) continue;
+      const double *U = t->U[k] + ((size_t)b * t->nmax + n) * nl * bb;
+      for (size_t q = 0; q < (size_t)nl * bb; q++) Pk[q] += x * U[q];
+    }
+  }
+}
+
+void tn_channels_pair(const tnace_tn *t, double *const *Pu, const double *y1, int s1, double *const *Pv,
+                      const double *y2, int s2, tnace_tn_ws *w) {
+  for (int k = 0; k < t->nu; k++) {
+    const int bb = t->bond[3 * k] * t->bond[3 * k + 3], nl = t->fus.n_lambda[k];
+    double *c = w->dc[k];
+    for (int lam = 0; lam < nl; lam++) {
+      const int l = t->fus.lam_l[k][lam], ch0 = t->fus.chan_off[k][lam];
+      const double *pu = Pu[k] + (size_t)lam * bb, *pv = Pv[k] + (size_t)lam * bb;
+      for (int m = 0; m <= 2 * l; m++) {
+        const int lm = l * l + m;
+        const double a = y1[(size_t)lm * s1], e = y2[(size_t)lm * s2];
+        double *cc = c + (size_t)(ch0 + m) * bb;
+        for (int q = 0; q < bb; q++) cc[q] = a * pu[q] + e * pv[q];
+      }
+    }
+  }
+}
+
 double tn_forward(const tnace_tn *t, tnace_tn_ws *w) {
   const tnace_fusion *f = &t->fus;
   const int nu = t->nu;

@@ -69,6 +69,17 @@ void tn_ws_free(tnace_tn_ws *w);
 
 /* Channels c^(k) = Σ U^(k) A for all copies into w->c (or, with `tangent`, into w->dc from dA). */
 void tn_channels(const tnace_tn *t, const double *A, int nmaxA, int lmaxA, tnace_tn_ws *w, int tangent);
+/* Tangent channels of one neighbour of species b, whose A-tangent has the rank-2 form
+ *   ΔA[b][n][lm] = u[n] y1[lm] + v[n] y2[lm]   (zero for other species),
+ * e.g. u = g_n' r̂_x, y1 = Y_lm, v = g_n, y2 = ∂_x Y_lm for a displacement along x. Uses the radial
+ * projections Pu[k][λ] = Σ_n U^(k)[b][n][λ] u[n] and Pv[k][λ] (tn_project_radial), so that
+ *   dc^(k)[λm] = Pu[k][λ] y1[lm] + Pv[k][λ] y2[lm]
+ * costs n_chan·χ² instead of nmax·n_chan·χ². y1, y2 are read with strides s1, s2 (flat lm index). */
+void tn_channels_pair(const tnace_tn *t, double *const *Pu, const double *y1, int s1, double *const *Pv,
+                      const double *y2, int s2, tnace_tn_ws *w);
+/* P[k][λ] = Σ_n U^(k)[b][n][λ] u[n] for every copy k, P[k] of size n_lambda[k]·bond[3k]·bond[3k+3]. */
+void tn_project_radial(const tnace_tn *t, int b, const double *u, double *const *P);
+
 /* Forward pass on the trie: returns E_t; keeps node values in w->val. Needs w->c. */
 double tn_forward(const tnace_tn *t, tnace_tn_ws *w);
 /* Adjoint pass: w->g[k] = ∂E/∂c^(k). Needs tn_forward first. */

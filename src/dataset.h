@@ -1,0 +1,61 @@
+/*
+ * dataset.h — structures with reference DFT data, their periodic neighbour lists, and whole-structure
+ * evaluation (energy, forces, virial/stress) through the per-atom API. Shared by tnace-fit, tnace-eval
+ * and the tests; the per-atom physics lives only in potential.c.
+ */
+#ifndef TNACE_DATASET_H
+#define TNACE_DATASET_H
+
+#include <stddef.h>
+#include "tnace.h"
+
+/* One structure. Neighbour list in CSR form: the neighbours of atom i are k = off[i] .. off[i+1]−1, with
+ * owner atom nj[k] (an index < n: a periodic image maps to the atom it is an image of) and displacement
+ * d[k] = r_image − r_i (Å). Built with the potential's largest cutoff. */
+typedef struct {
+  int n;
+  int *species;                 /* [n] species index in the potential */
+  double cell[3][3];            /* rows = lattice vectors (Å) */
+  int pbc[3];
+  double volume;                /* Å^3 (0 if not periodic in all directions) */
+  int *off, *nj;                /* [n+1], [n_pairs] */
+  int *nsp;                     /* [n_pairs] species of each neighbour (= species[nj[k]]) */
+  double (*d)[3];               /* [n_pairs][3] */
+  int max_neigh;                /* largest neighbour count of any atom */
+  /* reference data (DFT) */
+  int has_energy, has_forces, has_stress;
+  double energy;                /* eV, total */
+  double (*forces)[3];          /* [n][3] eV/Å, NULL without forces */
+  double stress[3][3];          /* eV/Å^3, ASE sign: σ = (1/V) ∂E/∂ε (a compressed cell has σ < 0) */
+  double weight, energy_weight, forces_weight, stress_weight;
+  char config_type[64];
+  char source[512];             /* "file:line" of the frame */
+} tnace_struct;
+
+typedef struct {
+  int n;
+  tnace_struct *s;
+  int n_skipped;                /* bad frames skipped with skip_bad */
+} tnace_dataset;
+
+/* Build a structure from positions (Å) and species indices, with neighbour lists for cutoff rc; no
+ * reference data (has_* = 0, weights 1). `source` names it in messages. Returns 0 or an error. */
+int tnace_struct_build(tnace_struct *s, int n, const int *species, const double (*pos)[3], const double cell[3][3],
+                       const int pbc[3], double rc, const char *source, char *err, size_t errlen);
+
+/* Read an extxyz file into `ds` (appending), mapping chemical symbols to the potential's species
+ * (elem, n_el) and building neighbour lists with cutoff rc (Å). A symbol not in elem is an error naming
+ * the file and line (TNACE_ERR_ELEMENT). skip_bad: skip malformed frames (counted) instead of failing.
+ * Returns 0 or a TNACE_ERR_* code with a message in err. */
+int tnace_dataset_read(tnace_dataset *ds, const char *path, int n_el, const char (*elem)[4], double rc, int skip_bad,
+                       char *err, size_t errlen);
+void tnace_dataset_free(tnace_dataset *ds);
+void tnace_struct_free(tnace_struct *s);
+
+/* Energy (eV), forces [n][3] (eV/Å, may be NULL) and stress [3][3] (eV/Å^3, ASE sign, may be NULL) of a
+ * structure with the potential; per-atom energies [n] optional. The workspace is grown as needed.
+ * Returns 0 or the per-atom call's error (message in tnace_workspace_error(ws)). */
+int tnace_struct_eval(const tnace_potential *pot, tnace_workspace *ws, const tnace_struct *s, double *energy,
+                      double (*forces)[3], double stress[3][3], double *eatom);
+
+#endif

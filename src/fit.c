@@ -1,0 +1,997 @@
+/*
+ * fit.c — alternating least-squares (one-site DMRG) fit of the MPS cores to energies, forces and
+ * stresses. See fit.h for the method; the physics (A basis, contraction, tangents) is in potential.c and
+ * tn.c, used here through the same functions as the evaluator.
+ */
+#include "fit.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define EV_A3_TO_GPA 160.21766208
+
+void tnace_fit_opts_default(tnace_fit_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->kappa_e = 1.0;
+  o->kappa_f = 0.01;
+  o->kappa_s = 0.01;
+  o->lambda = 1e-6;
+  o->lambda_start = 1e-2;
+  o->anneal_sweeps = 3;
+  o->max_sweeps = 10;
+  o->patience = 3;
+  o->force_fraction = 0.25;
+  o->seed = 1;
+  o->fit_e0 = 1;
+  o->max_rows_mb = 4000.0;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+/* splitmix64: deterministic per-(seed, structure, atom) decisions independent of thread order. */
+static unsigned long long mix64(unsigned long long x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+static double hash_uniform(unsigned long long seed, unsigned long long a, unsigned long long b) {
+  return (double)(mix64(seed ^ mix64(a * 0x100000001B3ULL + b)) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static int n_threads_of(const tnace_fit_opts *o) {
+#ifdef _OPENMP
+  return o->n_threads > 0 ? o->n_threads : omp_get_max_threads();
+#else
+  (void)o;
+  return 1;
+#endif
+}
+
+/* ---- gauge: QR / LQ moves of the orthogonality centre ---------------------------------------- */
+
+/* Core s = Q R (Q left-orthonormal, reshaped [phys·bl] × br); core s+1 ← R · core s+1. */
+static int move_right(tnace_tn *t, int s) {
+  const int m = t->phys[s] * t->bond[s], n = t->bond[s + 1];
+  double *a = t->core[s];
+  double *tau = malloc((size_t)n * sizeof(double)), *R = calloc((size_t)n * n, sizeof(double));
+  if (!tau || !R) { free(tau); free(R); return TNACE_ERR_NOMEM; }
+  int info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, m, n, a, n, tau);
+  if (!info) {
+    for (int i = 0; i < n; i++)
+      for (int j = i; j < n; j++) R[i * n + j] = a[(size_t)i * n + j];
+    info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, m, n, n, a, n, tau);
+  }
+  if (!info) {
+    const int p2 = t->phys[s + 1], b2 = t->bond[s + 2];
+    double *tmp = malloc((size_t)n * b2 * sizeof(double));
+    if (!tmp) info = -1;
+    for (int p = 0; !info && p < p2; p++) {
+      double *C = t->core[s + 1] + (size_t)p * n * b2;
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, b2, n, 1.0, R, n, C, b2, 0.0, tmp, b2);
+      memcpy(C, tmp, (size_t)n * b2 * sizeof(double));
+    }
+    free(tmp);
+  }
+  free(tau);
+  free(R);
+  return info ? TNACE_ERR_NUMERIC : 0;
+}
+
+/* Core s = L Q (Q right-orthonormal, reshaped bl × [phys·br]); core s−1 ← core s−1 · L. */
+static int move_left(tnace_tn *t, int s) {
+  const int bl = t->bond[s], ph = t->phys[s], br = t->bond[s + 1], n = ph * br;
+  double *M = malloc((size_t)bl * n * sizeof(double)), *tau = malloc((size_t)bl * sizeof(double));
+  double *L = calloc((size_t)bl * bl, sizeof(double));
+  if (!M || !tau || !L) { free(M); free(tau); free(L); return TNACE_ERR_NOMEM; }
+  for (int p = 0; p < ph; p++)
+    for (int i = 0; i < bl; i++)
+      for (int j = 0; j < br; j++) M[(size_t)i * n + p * br + j] = t->core[s][((size_t)p * bl + i) * br + j];
+  int info = LAPACKE_dgelqf(LAPACK_ROW_MAJOR, bl, n, M, n, tau);
+  if (!info) {
+    for (int i = 0; i < bl; i++)
+      for (int j = 0; j <= i; j++) L[i * bl + j] = M[(size_t)i * n + j];
+    info = LAPACKE_dorglq(LAPACK_ROW_MAJOR, bl, n, bl, M, n, tau);
+  }
+  if (!info) {
+    for (int p = 0; p < ph; p++)
+      for (int i = 0; i < bl; i++)
+        for (int j = 0; j < br; j++) t->core[s][((size_t)p * bl + i) * br + j] = M[(size_t)i * n + p * br + j];
+    const int p0 = t->phys[s - 1], b0 = t->bond[s - 1];
+    double *tmp = malloc((size_t)b0 * bl * sizeof(double));
+    if (!tmp) info = -1;
+    for (int p = 0; !info && p < p0; p++) {
+      double *C = t->core[s - 1] + (size_t)p * b0 * bl;
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b0, bl, bl, 1.0, C, bl, L, bl, 0.0, tmp, bl);
+      memcpy(C, tmp, (size_t)b0 * bl * sizeof(double));
+    }
+    free(tmp);
+  }
+  free(M);
+  free(tau);
+  free(L);
+  return info ? TNACE_ERR_NUMERIC : 0;
+}
+
+/* Right-canonical form with the centre at site 0. */
+static int canonicalize_left_end(tnace_tn *t) {
+  for (int s = 3 * t->nu - 1; s >= 1; s--) {
+    int rc = move_left(t, s);
+    if (rc) return rc;
+  }
+  return tn_prepare(t);
+}
+
+int tnace_fit_init(tnace_potential *pot, unsigned long long seed, char *err, size_t errlen) {
+  for (int i = 0; i < pot->n_el * pot->n_terms; i++) {
+    tnace_tn *t = &pot->tn[i];
+    for (int s = 0; s < 3 * t->nu; s++)
+      for (size_t q = 0; q < tn_core_size(t, s); q++) t->core[s][q] = 2.0 * hash_uniform(seed, (unsigned)i * 64 + s, q) - 1.0;
+    int rc = canonicalize_left_end(t);
+    if (rc) { snprintf(err, errlen, "initialising cores: QR failed"); return rc; }
+    memset(t->core[0], 0, tn_core_size(t, 0) * sizeof(double));
+    tn_prepare(t);
+  }
+  return 0;
+}
+
+/* ---- metrics ---------------------------------------------------------------------------------- */
+
+typedef struct {
+  double e_abs, e_sq, f_abs, f_sq, s_abs, s_sq;
+  long nf, ns;
+  int has_e;
+  int err;
+} struct_err;
+
+int tnace_metrics_compute(const tnace_potential *pot, const tnace_dataset *ds, int n_threads, tnace_metrics *m,
+                          char *err, size_t errlen) {
+  memset(m, 0, sizeof *m);
+  if (!ds || ds->n == 0) return 0;
+  struct_err *se = calloc((size_t)ds->n, sizeof *se);
+  if (!se) { snprintf(err, errlen, "out of memory"); return TNACE_ERR_NOMEM; }
+  int bad = -1;
+  char msg[512] = "";
+#ifdef _OPENMP
+#pragma omp parallel num_threads(n_threads > 0 ? n_threads : omp_get_max_threads())
+#else
+  (void)n_threads;
+#endif
+  {
+    tnace_workspace *ws = tnace_workspace_new(pot, 64);
+    int cap = 0;
+    double(*F)[3] = NULL;
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+    for (int i = 0; i < ds->n; i++) {
+      const tnace_struct *s = &ds->s[i];
+      if (!ws) { se[i].err = TNACE_ERR_NOMEM; continue; }
+      if (s->n > cap) {
+        free(F);
+        cap = s->n;
+        F = malloc((size_t)cap * sizeof *F);
+      }
+      if (!F) { se[i].err = TNACE_ERR_NOMEM; continue; }
+      double E, S[3][3];
+      int rc = tnace_struct_eval(pot, ws, s, &E, F, S, NULL);
+      if (rc) {
+        se[i].err = rc;
+#ifdef _OPENMP
+#pragma omp critical
+#endif
+        if (bad < 0 || i < bad) { bad = i; snprintf(msg, sizeof msg, "%s: %s", s->source, tnace_workspace_error(ws)); }
+        continue;
+      }
+      if (s->has_energy) {
+        const double d = (E - s->energy) / s->n * 1000.0;
+        se[i].has_e = 1;
+        se[i].e_abs = fabs(d);
+        se[i].e_sq = d * d;
+      }
+      if (s->has_forces)
+        for (int a = 0; a < s->n; a++)
+          for (int x = 0; x < 3; x++) {
+            const double d = F[a][x] - s->forces[a][x];
+            se[i].f_abs += fabs(d);
+            se[i].f_sq += d * d;
+            se[i].nf++;
+          }
+      if (s->has_stress && s->volume > 0)
+        for (int a = 0; a < 3; a++)
+          for (int b = a; b < 3; b++) {
+            const double d = (S[a][b] - s->stress[a][b]) * EV_A3_TO_GPA;
+            se[i].s_abs += fabs(d);
+            se[i].s_sq += d * d;
+            se[i].ns++;
+          }
+    }
+    free(F);
+    tnace_workspace_free(ws);
+  }
+  if (bad >= 0) {
+    snprintf(err, errlen, "%s", msg);
+    free(se);
+    return TNACE_ERR_NUMERIC;
+  }
+  int ne = 0;
+  for (int i = 0; i < ds->n; i++) {
+    if (se[i].err) { snprintf(err, errlen, "out of memory"); free(se); return TNACE_ERR_NOMEM; }
+    m->n_struct++;
+    m->n_atoms += ds->s[i].n;
+    if (se[i].has_e) { ne++; m->e_mae += se[i].e_abs; m->e_rmse += se[i].e_sq; }
+    m->f_mae += se[i].f_abs; m->f_rmse += se[i].f_sq; m->n_force_comp += (int)se[i].nf;
+    m->s_mae += se[i].s_abs; m->s_rmse += se[i].s_sq; m->n_stress += (int)se[i].ns;
+  }
+  if (ne) { m->e_mae /= ne; m->e_rmse = sqrt(m->e_rmse / ne); }
+  if (m->n_force_comp) { m->f_mae /= m->n_force_comp; m->f_rmse = sqrt(m->f_rmse / m->n_force_comp); }
+  if (m->n_stress) { m->s_mae /= m->n_stress; m->s_rmse = sqrt(m->s_rmse / m->n_stress); }
+  free(se);
+  return 0;
+}
+
+/* ---- rows ------------------------------------------------------------------------------------- */
+
+/* Per-structure row layout within a copy pass: [energy][forces of sampled atoms, 3 each][6 virials]. */
+typedef struct {
+  int n_rows, row0;        /* rows of this structure, first global row */
+  int e_row, f_row, s_row; /* local offsets, −1 when absent */
+  int n_sel;
+  double w_e, w_f, w_s;    /* row weights (already normalised) */
+} struct_rows;
+
+typedef struct {
+  tnace_potential *pot;
+  const tnace_dataset *ds;
+  const tnace_fit_opts *o;
+  unsigned char **sel;     /* [struct][atom] sampled for force rows */
+  int **sel_row;           /* [struct][atom] index among sampled atoms, −1 */
+  struct_rows *sr;
+  int n_rows;
+  int nthreads;
+  double *Ucat;            /* the current copy's U maps of all species, stacked like the row columns */
+} fit_ctx;
+
+/* out[α][n][λ] += scale · Σ_m A[α][n][l m] g[(λ, m)] for α in [a0, a1) — the U-space gradient. */
+static void accum_U(const tnace_tn *t, int k, const double *A, int nmaxA, int lmaxA, const double *g, double scale,
+                    int a0, int a1, double *out) {
+  const int nlmA = (lmaxA + 1) * (lmaxA + 1), nl = t->fus.n_lambda[k];
+  const int bb = t->bond[3 * k] * t->bond[3 * k + 3];
+  for (int a = a0; a < a1; a++)
+    for (int n = 0; n < t->nmax; n++) {
+      const double *An = A + ((size_t)a * nmaxA + n) * nlmA;
+      double *o = out + ((size_t)a * t->nmax + n) * nl * bb;
+      for (int lam = 0; lam < nl; lam++) {
+        const int l = t->fus.lam_l[k][lam], ch0 = t->fus.chan_off[k][lam];
+        double *ol = o + (size_t)lam * bb;
+        for (int m = 0; m <= 2 * l; m++) {
+          const double x = scale * An[l * l + m];
+          if (x == 0.0) continue;
+          const double *gg = g + (size_t)(ch0 + m) * bb;
+          for (int q = 0; q < bb; q++) ol[q] += x * gg[q];
+        }
+      }
+    }
+}
+
+/* out[b][n][λ] += Σ_m (u[n] y1[lm] + v[n] y2[lm]) g[(λ, m)] for one species b: the ΔA ⊗ g part of a
+ * pair tangent (see tn_channels_pair), as u[n] Q1[λ] + v[n] Q2[λ] with Q = Σ_m y g. */
+static void accum_U_pair(const tnace_tn *t, int k, int b, const double *u, const double *y1, int s1, const double *v,
+                         const double *y2, int s2, const double *g, double sign, double *Q, double *out) {
+  const int nl = t->fus.n_lambda[k], bb = t->bond[3 * k] * t->bond[3 * k + 3];
+  double *Q1 = Q, *Q2 = Q + (size_t)nl * bb;
+  memset(Q, 0, 2 * (size_t)nl * bb * sizeof(double));
+  for (int lam = 0; lam < nl; lam++) {
+    const int l = t->fus.lam_l[k][lam], ch0 = t->fus.chan_off[k][lam];
+    for (int m = 0; m <= 2 * l; m++) {
+      const int lm = l * l + m;
+      const double a = y1[(size_t)lm * s1], e = y2[(size_t)lm * s2];
+      const double *gg = g + (size_t)(ch0 + m) * bb;
+      for (int q = 0; q < bb; q++) { Q1[(size_t)lam * bb + q] += a * gg[q]; Q2[(size_t)lam * bb + q] += e * gg[q]; }
+    }
+  }
+  for (int n = 0; n < t->nmax; n++) {
+    const double un = sign * u[n], vn = sign * v[n];
+    double *o = out + ((size_t)b * t->nmax + n) * nl * bb;
+    for (size_t q = 0; q < (size_t)nl * bb; q++) o[q] += un * Q1[q] + vn * Q2[q];
+  }
+}
+
+static size_t U_dim(const tnace_tn *t, int k) {
+  return (size_t)t->n_el * t->nmax * t->fus.n_lambda[k] * t->bond[3 * k] * t->bond[3 * k + 3];
+}
+
+static int plan_rows(fit_ctx *F) {
+  const tnace_dataset *ds = F->ds;
+  const tnace_fit_opts *o = F->o;
+  F->sr = calloc((size_t)ds->n, sizeof *F->sr);
+  F->sel = calloc((size_t)ds->n, sizeof *F->sel);
+  F->sel_row = calloc((size_t)ds->n, sizeof *F->sel_row);
+  if (!F->sr || !F->sel || !F->sel_row) return TNACE_ERR_NOMEM;
+  double we_sum = 0, wf_sum = 0, ws_sum = 0;
+  for (int i = 0; i < ds->n; i++) {
+    const tnace_struct *s = &ds->s[i];
+    double ct = 1.0;
+    for (int c = 0; c < o->n_ct; c++)
+      if (strcmp(o->ct_name[c], s->config_type) == 0) ct = o->ct_weight[c];
+    struct_rows *r = &F->sr[i];
+    r->e_row = r->f_row = r->s_row = -1;
+    int nr = 0;
+    if (s->has_energy && o->kappa_e > 0) { r->e_row = nr++; r->w_e = s->weight * s->energy_weight * ct; we_sum += r->w_e; }
+    F->sel[i] = calloc((size_t)s->n, 1);
+    F->sel_row[i] = malloc((size_t)s->n * sizeof(int));
+    if (!F->sel[i] || !F->sel_row[i]) return TNACE_ERR_NOMEM;
+    if (s->has_forces && o->kappa_f > 0) {
+      int want = (int)ceil(o->force_fraction * s->n);
+      if (want < 1) want = 1;
+      if (want > s->n) want = s->n;
+      /* pick the `want` atoms with the smallest hash: a deterministic sample */
+      double *h = malloc((size_t)s->n * sizeof(double));
+      if (!h) return TNACE_ERR_NOMEM;
+      for (int a = 0; a < s->n; a++) h[a] = hash_uniform(o->seed, (unsigned long long)i, (unsigned long long)a);
+      for (int c = 0; c < want; c++) {
+        int best = -1;
+        for (int a = 0; a < s->n; a++)
+          if (!F->sel[i][a] && (best < 0 || h[a] < h[best])) best = a;
+        F->sel[i][best] = 1;
+      }
+      free(h);
+      r->n_sel = want;
+      r->f_row = nr;
+      nr += 3 * want;
+      r->w_f = s->weight * s->forces_weight * ct * ((double)s->n / want);
+      wf_sum += r->w_f * 3 * want;
+    }
+    int q = 0;
+    for (int a = 0; a < s->n; a++) F->sel_row[i][a] = F->sel[i][a] ? q++ : -1;
+    if (s->has_stress && s->volume > 0 && o->kappa_s > 0) {
+      r->s_row = nr;
+      nr += 6;
+      r->w_s = s->weight * s->stress_weight * ct;
+      ws_sum += 6 * r->w_s;
+    }
+    r->n_rows = nr;
+    r->row0 = F->n_rows;
+    F->n_rows += nr;
+  }
+  /* normalise: the loss is κ_E·mean + κ_F·mean + κ_σ·mean */
+  for (int i = 0; i < ds->n; i++) {
+    struct_rows *r = &F->sr[i];
+    if (we_sum > 0) r->w_e *= o->kappa_e / we_sum;
+    if (wf_sum > 0) r->w_f *= o->kappa_f / wf_sum;
+    if (ws_sum > 0) r->w_s *= o->kappa_s / ws_sum;
+  }
+  return 0;
+}
+
+static const int VOIGT[6][2] = {{0, 0}, {1, 1}, {2, 2}, {1, 2}, {0, 2}, {0, 1}};
+
+/* Build, for every training structure, the rows of the joint least-squares problem of one sweep step:
+ * for each term t (kt[t] = its current copy) and centre species a, the U-space columns of copy kt[t]
+ * (block at uoff[t][a], width U_dim), then one column per species for E0 (at e0off); D columns in all.
+ * Targets y[row] are the reference minus the prediction of everything but these maps and E0; rows and
+ * targets are scaled by √w. Each term's rows depend only on its own other copies, so all terms and all
+ * species are solved jointly: total energies and forces couple them, and alternating between them
+ * (block coordinate descent) converges slowly. */
+static int copy_pass(fit_ctx *F, const int *kt, size_t (*uoff)[TNACE_MAX_ELEMENTS + 1], size_t e0off, size_t D,
+                     double *rows, double *y, char *err, size_t errlen) {
+  tnace_potential *pot = F->pot;
+  const tnace_dataset *ds = F->ds;
+  const int nt = pot->n_terms;
+  const int nmax = pot->nmax, lmax = pot->lmax, nlm = (lmax + 1) * (lmax + 1);
+  const size_t Asz = (size_t)pot->n_el * nmax * nlm;
+  int fail = 0;
+  char msg[512] = "";
+#ifdef _OPENMP
+#pragma omp parallel num_threads(F->nthreads)
+#endif
+  {
+    tnace_workspace *ws = tnace_workspace_new(pot, 64);
+    tnace_tn_ws tw[TNACE_MAX_TERMS]; /* one per term: its forward/adjoint state stays for the tangents */
+    memset(tw, 0, sizeof tw);
+    double *dA = malloc(Asz * sizeof(double));
+    double *T = malloc(D * sizeof(double)); /* ≥ any one block */
+    double(*dEdr)[3] = NULL, (*Fp)[3] = NULL;
+    double *G[TNACE_MAX_TERMS] = {NULL};
+    double *Pdg[TNACE_MAX_TERMS][TNACE_MAX_NU] = {{NULL}}, *Pg[TNACE_MAX_TERMS][TNACE_MAX_NU] = {{NULL}};
+    double *Pu[TNACE_MAX_TERMS][TNACE_MAX_NU] = {{NULL}};
+    double *u = malloc((size_t)nmax * sizeof(double));
+    size_t qmax = 1;
+    for (int q = 0; q < pot->n_el * nt; q++)
+      for (int k = 0; k < pot->tn[q].nu; k++) {
+        const tnace_tn *tn = &pot->tn[q];
+        const size_t sz = (size_t)tn->fus.n_lambda[k] * tn->bond[3 * k] * tn->bond[3 * k + 3];
+        if (2 * sz > qmax) qmax = 2 * sz;
+      }
+    double *Qbuf = malloc(qmax * sizeof(double));
+    int pok = u && Qbuf;
+    for (int t = 0; t < nt; t++)
+      for (int k = 0; k < TNACE_MAX_NU; k++) {
+        size_t mx = 1;
+        for (int a = 0; a < pot->n_el; a++) {
+          const tnace_tn *tn = &pot->tn[a * nt + t];
+          if (k < tn->nu) {
+            const size_t sz = (size_t)tn->fus.n_lambda[k] * tn->bond[3 * k] * tn->bond[3 * k + 3];
+            if (sz > mx) mx = sz;
+          }
+        }
+        Pdg[t][k] = malloc(mx * sizeof(double));
+        Pg[t][k] = malloc(mx * sizeof(double));
+        Pu[t][k] = malloc(mx * sizeof(double));
+        pok = pok && Pdg[t][k] && Pg[t][k] && Pu[t][k];
+      }
+    for (int t = 0; t < nt; t++) {
+      size_t mx = 1;
+      for (int a = 0; a < pot->n_el; a++)
+        if (kt[t] >= 0 && pot->tn[a * nt + t].c_size[kt[t]] > mx) mx = pot->tn[a * nt + t].c_size[kt[t]];
+      G[t] = malloc(mx * sizeof(double));
+    }
+    int cap_n = 0, cap_at = 0;
+    int ok = ws && dA && T && pok;
+    for (int t = 0; t < nt; t++) ok = ok && G[t];
+    for (int q = 0; ok && q < pot->n_el * nt; q++) ok = tn_ws_reserve(&tw[q % nt], &pot->tn[q]) == 0;
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+    for (int si = 0; si < ds->n; si++) {
+      if (!ok || fail) continue;
+      const tnace_struct *s = &ds->s[si];
+      const struct_rows *r = &F->sr[si];
+      if (r->n_rows == 0) continue;
+      double *R = rows + (size_t)r->row0 * D;
+      double *Y = y + r->row0;
+      memset(R, 0, (size_t)r->n_rows * D * sizeof(double));
+      if (s->max_neigh > cap_n) {
+        free(dEdr);
+        cap_n = s->max_neigh;
+        dEdr = malloc((size_t)cap_n * sizeof *dEdr);
+        if (!dEdr || tnace_workspace_reserve(ws, cap_n)) { ok = 0; continue; }
+      }
+      if (s->n > cap_at) {
+        free(Fp);
+        cap_at = s->n;
+        Fp = malloc((size_t)cap_at * sizeof *Fp);
+        if (!Fp) { ok = 0; continue; }
+      }
+      memset(Fp, 0, (size_t)s->n * sizeof *Fp);
+      double Ep = 0.0, De[6] = {0};
+      const unsigned char *sel = F->sel[si];
+      const int *selr = F->sel_row[si];
+      for (int i = 0; i < s->n; i++) {
+        const int n_i = s->off[i + 1] - s->off[i];
+        const double(*d)[3] = (const double(*)[3])s->d + s->off[i];
+        const int *nsp = s->nsp + s->off[i];
+        double Ei;
+        int rc = tnace_atom_energy(pot, ws, s->species[i], n_i, d, nsp, &Ei, dEdr);
+        if (rc) {
+#ifdef _OPENMP
+#pragma omp critical
+#endif
+          { if (!fail) snprintf(msg, sizeof msg, "%s: atom %d: %s", s->source, i + 1, tnace_workspace_error(ws)); fail = 1; }
+          break;
+        }
+        Ep += Ei;
+        for (int q = 0; q < n_i; q++) {
+          const int J = s->nj[s->off[i] + q];
+          for (int x = 0; x < 3; x++) { Fp[J][x] -= dEdr[q][x]; Fp[i][x] += dEdr[q][x]; }
+          for (int c = 0; c < 6; c++) {
+            const int p = VOIGT[c][0], qq = VOIGT[c][1];
+            De[c] += 0.5 * (dEdr[q][p] * d[q][qq] + dEdr[q][qq] * d[q][p]);
+          }
+        }
+        const int a = s->species[i];
+        if (r->e_row >= 0) R[(size_t)r->e_row * D + e0off + a] += 1.0; /* E0 column */
+        /* every term of this centre: channels, forward, adjoint; energy rows */
+        for (int t = 0; t < nt; t++) {
+          if (kt[t] < 0) continue;
+          const tnace_tn *tn = &pot->tn[a * nt + t];
+          tn_channels(tn, ws->A, nmax, lmax, &tw[t], 0);
+          tn_forward(tn, &tw[t]);
+          tn_backward(tn, &tw[t]);
+          memcpy(G[t], tw[t].g[kt[t]], tn->c_size[kt[t]] * sizeof(double));
+          if (r->e_row >= 0)
+            accum_U(tn, kt[t], ws->A, nmax, lmax, G[t], 1.0, 0, pot->n_el, R + (size_t)r->e_row * D + uoff[t][a]);
+        }
+        /* Force rows. F_J = −∂E/∂r_J: a centre i contributes +Σ_j T_ij to its own row (one tangent of the
+         * summed A-derivative per direction) and −T_ij to the row of each sampled neighbour J (one
+         * rank-2 pair tangent, tn_channels_pair). */
+        if (r->f_row >= 0 && sel[i]) {
+          for (int x = 0; x < 3; x++) {
+            memset(dA, 0, Asz * sizeof(double));
+            for (int m = 0; m < ws->n_in; m++) {
+              const int b = ws->spec[m];
+              const double *g = ws->g + (size_t)m * nmax, *dg = ws->dg + (size_t)m * nmax;
+              const double *Yv = ws->Y + (size_t)m * nlm, *dY = ws->dY + (size_t)m * nlm * 3;
+              const double rx = ws->rhat[3 * m + x];
+              double *dAb = dA + (size_t)b * nmax * nlm;
+              for (int n = 0; n < nmax; n++)
+                for (int lm = 0; lm < nlm; lm++) dAb[(size_t)n * nlm + lm] += dg[n] * rx * Yv[lm] + g[n] * dY[3 * lm + x];
+            }
+            for (int t = 0; t < nt; t++) {
+              if (kt[t] < 0) continue;
+              const tnace_tn *tn = &pot->tn[a * nt + t];
+              const int k = kt[t];
+              tn_channels(tn, dA, nmax, lmax, &tw[t], 1);
+              if (tn->nu > 1) tn_tangent(tn, &tw[t]);
+              double *Ri = R + (size_t)(r->f_row + 3 * selr[i] + x) * D + uoff[t][a];
+              accum_U(tn, k, dA, nmax, lmax, G[t], 1.0, 0, pot->n_el, Ri);
+              if (tn->nu > 1) accum_U(tn, k, ws->A, nmax, lmax, tw[t].dg[k], 1.0, 0, pot->n_el, Ri);
+            }
+          }
+        }
+        if (r->f_row >= 0) {
+          for (int m = 0; m < ws->n_in; m++) {
+            const int q = ws->idx[m], J = s->nj[s->off[i] + q];
+            if (!sel[J]) continue;
+            const int b = ws->spec[m];
+            const double *g = ws->g + (size_t)m * nmax, *dg = ws->dg + (size_t)m * nmax;
+            const double *Yv = ws->Y + (size_t)m * nlm, *dY = ws->dY + (size_t)m * nlm * 3;
+            for (int t = 0; t < nt; t++) {
+              if (kt[t] < 0) continue;
+              const tnace_tn *tn = &pot->tn[a * nt + t];
+              tn_project_radial(tn, b, dg, Pdg[t]);
+              tn_project_radial(tn, b, g, Pg[t]);
+            }
+            for (int x = 0; x < 3; x++) {
+              const double rx = ws->rhat[3 * m + x];
+              for (int n = 0; n < nmax; n++) u[n] = dg[n] * rx;
+              for (int t = 0; t < nt; t++) {
+                if (kt[t] < 0) continue;
+                const tnace_tn *tn = &pot->tn[a * nt + t];
+                const int k = kt[t];
+                /* Pu = Σ_n U dg_n r̂_x = r̂_x Pdg */
+                for (int kk = 0; kk < tn->nu; kk++) {
+                  const size_t sz = (size_t)tn->fus.n_lambda[kk] * tn->bond[3 * kk] * tn->bond[3 * kk + 3];
+                  for (size_t z = 0; z < sz; z++) Pu[t][kk][z] = rx * Pdg[t][kk][z];
+                }
+                tn_channels_pair(tn, Pu[t], Yv, 1, Pg[t], dY + x, 3, &tw[t]);
+                if (tn->nu > 1) tn_tangent(tn, &tw[t]);
+                double *RJ = R + (size_t)(r->f_row + 3 * selr[J] + x) * D + uoff[t][a];
+                accum_U_pair(tn, k, b, u, Yv, 1, g, dY + x, 3, G[t], -1.0, Qbuf, RJ);
+                if (tn->nu > 1) accum_U(tn, k, ws->A, nmax, lmax, tw[t].dg[k], -1.0, 0, pot->n_el, RJ);
+              }
+            }
+          }
+        }
+        /* virial rows: one strain tangent per centre and component */
+        if (r->s_row >= 0) {
+          for (int c = 0; c < 6; c++) {
+            const int p = VOIGT[c][0], qq = VOIGT[c][1];
+            memset(dA, 0, Asz * sizeof(double));
+            for (int m = 0; m < ws->n_in; m++) {
+              const int b = ws->spec[m];
+              const double rr = ws->r[m];
+              const double *rh = ws->rhat + 3 * m;
+              const double *g = ws->g + (size_t)m * nmax, *dg = ws->dg + (size_t)m * nmax;
+              const double *Yv = ws->Y + (size_t)m * nlm, *dY = ws->dY + (size_t)m * nlm * 3;
+              double *dAb = dA + (size_t)b * nmax * nlm;
+              /* ½ (r_p ∂/∂r_q + r_q ∂/∂r_p) of g_n Y_lm */
+              const double rp = rr * rh[p], rq = rr * rh[qq];
+              for (int n = 0; n < nmax; n++)
+                for (int lm = 0; lm < nlm; lm++)
+                  dAb[(size_t)n * nlm + lm] +=
+                      0.5 * (rp * (dg[n] * rh[qq] * Yv[lm] + g[n] * dY[3 * lm + qq]) +
+                             rq * (dg[n] * rh[p] * Yv[lm] + g[n] * dY[3 * lm + p]));
+            }
+            for (int t = 0; t < nt; t++) {
+              if (kt[t] < 0) continue;
+              const tnace_tn *tn = &pot->tn[a * nt + t];
+              const int k = kt[t];
+              tn_channels(tn, dA, nmax, lmax, &tw[t], 1);
+              if (tn->nu > 1) tn_tangent(tn, &tw[t]);
+              double *Rs = R + (size_t)(r->s_row + c) * D + uoff[t][a];
+              accum_U(tn, k, dA, nmax, lmax, G[t], 1.0, 0, pot->n_el, Rs);
+              if (tn->nu > 1) accum_U(tn, k, ws->A, nmax, lmax, tw[t].dg[k], 1.0, 0, pot->n_el, Rs);
+            }
+          }
+        }
+      }
+      if (fail) continue;
+      /* targets: y' = ref − (pred − row·vec U), then per-atom scaling and √w; vec U stacks the species */
+      const double *U = F->Ucat;
+      if (r->e_row >= 0) {
+        double *row = R + (size_t)r->e_row * D;
+        const double yv = s->energy - (Ep - cblas_ddot((int)D, row, 1, U, 1));
+        const double sc = sqrt(r->w_e) / s->n;
+        cblas_dscal((int)D, sc, row, 1);
+        Y[r->e_row] = sc * yv;
+      }
+      if (r->f_row >= 0)
+        for (int J = 0; J < s->n; J++) {
+          if (!sel[J]) continue;
+          for (int x = 0; x < 3; x++) {
+            const int lr = r->f_row + 3 * selr[J] + x;
+            double *row = R + (size_t)lr * D;
+            const double yv = s->forces[J][x] - (Fp[J][x] - cblas_ddot((int)D, row, 1, U, 1));
+            const double sc = sqrt(r->w_f);
+            cblas_dscal((int)D, sc, row, 1);
+            Y[lr] = sc * yv;
+          }
+        }
+      if (r->s_row >= 0)
+        for (int c = 0; c < 6; c++) {
+          const int lr = r->s_row + c;
+          double *row = R + (size_t)lr * D;
+          const double ref = s->volume * s->stress[VOIGT[c][0]][VOIGT[c][1]];
+          const double yv = ref - (De[c] - cblas_ddot((int)D, row, 1, U, 1));
+          const double sc = sqrt(r->w_s) / s->n;
+          cblas_dscal((int)D, sc, row, 1);
+          Y[lr] = sc * yv;
+        }
+    }
+    if (!ok) {
+#ifdef _OPENMP
+#pragma omp critical
+#endif
+      { if (!fail) snprintf(msg, sizeof msg, "out of memory in a fitting pass"); fail = 1; }
+    }
+    free(dA); free(T); free(dEdr); free(Fp);
+    for (int t = 0; t < nt; t++) {
+      free(G[t]);
+      for (int k = 0; k < TNACE_MAX_NU; k++) { free(Pdg[t][k]); free(Pg[t][k]); free(Pu[t][k]); }
+    }
+    free(u);
+    free(Qbuf);
+    for (int t = 0; t < nt; t++) tn_ws_free(&tw[t]);
+    tnace_workspace_free(ws);
+  }
+  if (fail) { snprintf(err, errlen, "%s", msg); return TNACE_ERR_NUMERIC; }
+  return 0;
+}
+
+/* Map U-space rows (n_rows × D_U) to the coordinates of core s of copy k: vec U = M_s vec core_s, so
+ * J_s = J_U M_s. out: n_rows × |core_s|. */
+static void map_rows(const tnace_tn *t, int k, int s, const double *rows, size_t ld_rows, int n_rows, double *out,
+                     size_t ld_out, int nthreads) {
+  const int b0 = t->bond[3 * k], b1 = t->bond[3 * k + 1], b2 = t->bond[3 * k + 2], b3 = t->bond[3 * k + 3];
+  const int ne = t->n_el, nm = t->nmax, nl = t->fus.n_lambda[k];
+  const double *S = t->core[3 * k], *N = t->core[3 * k + 1], *L = t->core[3 * k + 2];
+  const size_t Dc = tn_core_size(t, s);
+  const int site = s - 3 * k;
+  /* precomputed products of the two fixed cores */
+  double *P = NULL;
+  if (site == 0) { /* NL[n][λ] = N[n] L[λ] : b1 × b3 */
+    P = malloc((size_t)nm * nl * b1 * b3 * sizeof(double));
+    for (int n = 0; n < nm; n++)
+      for (int l = 0; l < nl; l++)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b1, b3, b2, 1.0, N + (size_t)n * b1 * b2, b2,
+                    L + (size_t)l * b2 * b3, b3, 0.0, P + ((size_t)n * nl + l) * b1 * b3, b3);
+  } else if (site == 2) { /* SN[α][n] = S[α] N[n] : b0 × b2 */
+    P = malloc((size_t)ne * nm * b0 * b2 * sizeof(double));
+    for (int a = 0; a < ne; a++)
+      for (int n = 0; n < nm; n++)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b0, b2, b1, 1.0, S + (size_t)a * b0 * b1, b1,
+                    N + (size_t)n * b1 * b2, b2, 0.0, P + ((size_t)a * nm + n) * b0 * b2, b2);
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nthreads)
+#else
+  (void)nthreads;
+#endif
+  {
+    double *tmp = malloc((size_t)b1 * b3 * sizeof(double));
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+    for (int r = 0; r < n_rows; r++) {
+      const double *R = rows + (size_t)r * ld_rows;
+      double *o = out + (size_t)r * ld_out;
+      memset(o, 0, Dc * sizeof(double));
+      for (int a = 0; a < ne; a++)
+        for (int n = 0; n < nm; n++)
+          for (int l = 0; l < nl; l++) {
+            const double *Rb = R + (((size_t)a * nm + n) * nl + l) * b0 * b3;
+            if (site == 0) /* ∂/∂S[α] += R NLᵀ */
+              cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b0, b1, b3, 1.0, Rb, b3,
+                          P + ((size_t)n * nl + l) * b1 * b3, b3, 1.0, o + (size_t)a * b0 * b1, b1);
+            else if (site == 1) { /* ∂/∂N[n] += S[α]ᵀ R L[λ]ᵀ */
+              cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, b1, b3, b0, 1.0, S + (size_t)a * b0 * b1, b1, Rb,
+                          b3, 0.0, tmp, b3);
+              cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b1, b2, b3, 1.0, tmp, b3, L + (size_t)l * b2 * b3,
+                          b3, 1.0, o + (size_t)n * b1 * b2, b2);
+            } else /* ∂/∂L[λ] += SN[α][n]ᵀ R */
+              cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, b2, b3, b0, 1.0,
+                          P + ((size_t)a * nm + n) * b0 * b2, b2, Rb, b3, 1.0, o + (size_t)l * b2 * b3, b3);
+          }
+    }
+    free(tmp);
+  }
+  free(P);
+}
+
+/* Solve (H + diag λ) x = b for symmetric H (upper triangle used, row-major). The system is first
+ * equilibrated, D (H + λ) D z = D b with D = diag(H_ii + λ_i)^(−1/2), x = D z — the same solution, but
+ * Cholesky keeps its precision when column scales differ by orders of magnitude (cores of different
+ * terms, E0). Cholesky (dposv); if H is not numerically positive definite, an eigendecomposition
+ * (dsyevd) that drops directions with eigenvalues ≤ 1e-13·max. */
+static int ridge_solve(int n, double *H, double *b, const double *lambda) {
+  double *Hc = malloc((size_t)n * n * sizeof(double)), *bc = malloc((size_t)n * sizeof(double));
+  double *d = malloc((size_t)n * sizeof(double));
+  if (!Hc || !bc || !d) { free(Hc); free(bc); free(d); return TNACE_ERR_NOMEM; }
+  for (int i = 0; i < n; i++) {
+    H[(size_t)i * n + i] += lambda[i];
+    const double h = H[(size_t)i * n + i];
+    d[i] = h > 0 ? 1.0 / sqrt(h) : 1.0;
+  }
+  for (int i = 0; i < n; i++) {
+    for (int j = i; j < n; j++) H[(size_t)i * n + j] *= d[i] * d[j];
+    b[i] *= d[i];
+  }
+  memcpy(Hc, H, (size_t)n * n * sizeof(double));
+  memcpy(bc, b, (size_t)n * sizeof(double));
+  int info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', n, 1, Hc, n, bc, 1);
+  if (info == 0) {
+    memcpy(b, bc, (size_t)n * sizeof(double));
+  } else {
+    double *w = malloc((size_t)n * sizeof(double));
+    if (!w) { free(Hc); free(bc); free(d); return TNACE_ERR_NOMEM; }
+    memcpy(Hc, H, (size_t)n * n * sizeof(double));
+    info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', n, Hc, n, w);
+    if (info == 0) {
+      const double wmax = fabs(w[n - 1]);
+      for (int j = 0; j < n; j++) {
+        double c = 0.0;
+        if (w[j] > 1e-13 * wmax)
+          for (int i = 0; i < n; i++) c += Hc[(size_t)i * n + j] * b[i];
+        bc[j] = w[j] > 1e-13 * wmax ? c / w[j] : 0.0;
+      }
+      for (int i = 0; i < n; i++) {
+        double v = 0.0;
+        for (int j = 0; j < n; j++) v += Hc[(size_t)i * n + j] * bc[j];
+        b[i] = v;
+      }
+    }
+    free(w);
+  }
+  for (int i = 0; i < n; i++) b[i] *= d[i];
+  free(Hc);
+  free(bc);
+  free(d);
+  return info ? TNACE_ERR_NUMERIC : 0;
+}
+
+static int fit_e0(tnace_potential *pot, const tnace_dataset *ds) {
+  const int ne = pot->n_el;
+  double H[TNACE_MAX_ELEMENTS * TNACE_MAX_ELEMENTS] = {0}, b[TNACE_MAX_ELEMENTS] = {0};
+  int any = 0;
+  for (int i = 0; i < ds->n; i++) {
+    const tnace_struct *s = &ds->s[i];
+    if (!s->has_energy) continue;
+    double cnt[TNACE_MAX_ELEMENTS] = {0};
+    for (int a = 0; a < s->n; a++) cnt[s->species[a]] += 1.0;
+    const double w = 1.0 / ((double)s->n * s->n); /* per-atom residuals */
+    for (int p = 0; p < ne; p++) {
+      b[p] += w * cnt[p] * s->energy;
+      for (int q = 0; q < ne; q++) H[p * ne + q] += w * cnt[p] * cnt[q];
+    }
+    any = 1;
+  }
+  if (!any) return 0;
+  /* tiny ridge keeps elements absent from the data at E0 = 0 */
+  double lam[TNACE_MAX_ELEMENTS];
+  for (int p = 0; p < ne; p++) lam[p] = 1e-10;
+  int rc = ridge_solve(ne, H, b, lam);
+  if (rc) return rc;
+  for (int p = 0; p < ne; p++) pot->e0[p] = b[p];
+  return 0;
+}
+
+typedef struct {
+  double *core[TNACE_MAX_ELEMENTS * TNACE_MAX_TERMS][TNACE_MAX_SITES];
+  double e0[TNACE_MAX_ELEMENTS];
+} snapshot;
+
+static void snap_save(snapshot *sn, const tnace_potential *pot) {
+  memcpy(sn->e0, pot->e0, sizeof sn->e0);
+  for (int i = 0; i < pot->n_el * pot->n_terms; i++)
+    for (int s = 0; s < 3 * pot->tn[i].nu; s++) {
+      const size_t sz = tn_core_size(&pot->tn[i], s) * sizeof(double);
+      if (!sn->core[i][s]) sn->core[i][s] = malloc(sz);
+      if (sn->core[i][s]) memcpy(sn->core[i][s], pot->tn[i].core[s], sz);
+    }
+}
+static void snap_restore(const snapshot *sn, tnace_potential *pot) {
+  memcpy(pot->e0, sn->e0, sizeof sn->e0);
+  for (int i = 0; i < pot->n_el * pot->n_terms; i++) {
+    for (int s = 0; s < 3 * pot->tn[i].nu; s++)
+      if (sn->core[i][s]) memcpy(pot->tn[i].core[s], sn->core[i][s], tn_core_size(&pot->tn[i], s) * sizeof(double));
+    tn_prepare(&pot->tn[i]);
+  }
+}
+static void snap_free(snapshot *sn) {
+  for (int i = 0; i < TNACE_MAX_ELEMENTS * TNACE_MAX_TERMS; i++)
+    for (int s = 0; s < TNACE_MAX_SITES; s++) free(sn->core[i][s]);
+}
+
+static double loss_of(const tnace_fit_opts *o, const tnace_metrics *m) {
+  /* same units as the fitted loss: eV/atom, eV/Å, virial eV/atom ≈ GPa·V/N — use GPa/160 as a proxy */
+  const double e = m->e_rmse * 1e-3, f = m->f_rmse, s = m->s_rmse / EV_A3_TO_GPA * 12.0;
+  return o->kappa_e * e * e + o->kappa_f * f * f + (m->n_stress ? o->kappa_s * s * s : 0.0);
+}
+
+int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_dataset *valid, const tnace_fit_opts *o,
+              FILE *log, tnace_metrics *train_m, tnace_metrics *valid_m, char *err, size_t errlen) {
+  fit_ctx F;
+  memset(&F, 0, sizeof F);
+  F.pot = pot;
+  F.ds = train;
+  F.o = o;
+  F.nthreads = n_threads_of(o);
+  int rc = 0;
+  double *rows = NULL, *y = NULL, *J = NULL, *H = NULL, *b = NULL, *lamv = NULL, *xold = NULL, *resid = NULL;
+  snapshot best;
+  memset(&best, 0, sizeof best);
+  if (!train || train->n == 0) { snprintf(err, errlen, "no training structures"); return TNACE_ERR_VALUE; }
+  if ((rc = plan_rows(&F))) { snprintf(err, errlen, "out of memory planning rows"); goto done; }
+  if (o->fit_e0 && (rc = fit_e0(pot, train))) { snprintf(err, errlen, "fitting E0 failed"); goto done; }
+  size_t Dmax = (size_t)pot->n_el, Dc_max = (size_t)pot->n_el; /* E0 columns */
+  {
+    int max_nu = 1;
+    for (int q = 0; q < pot->n_el * pot->n_terms; q++)
+      if (pot->tn[q].nu > max_nu) max_nu = pot->tn[q].nu;
+    for (int p = 0; p < max_nu; p++) {
+      size_t du = 0, dc[3] = {0, 0, 0};
+      for (int q = 0; q < pot->n_el * pot->n_terms; q++) {
+        const tnace_tn *tn = &pot->tn[q];
+        const int k = p < tn->nu ? p : tn->nu - 1;
+        du += U_dim(tn, k);
+        for (int c = 0; c < 3; c++) dc[c] += tn_core_size(tn, p < tn->nu ? 3 * k + c : 3 * tn->nu - 1);
+      }
+      if (du + pot->n_el > Dmax) Dmax = du + pot->n_el;
+      for (int c = 0; c < 3; c++)
+        if (dc[c] + pot->n_el > Dc_max) Dc_max = dc[c] + pot->n_el;
+    }
+  }
+  const double mb = (double)F.n_rows * (Dmax + Dc_max) * 8.0 / 1048576.0;
+  if (mb > o->max_rows_mb) {
+    snprintf(err, errlen,
+             "the least-squares rows need %.0f MB (%d rows × %zu columns), over the budget of %.0f MB: lower "
+             "force_fraction, the basis (nmax, lmax) or chi, or raise max_rows_mb",
+             mb, F.n_rows, Dmax, o->max_rows_mb);
+    rc = TNACE_ERR_NOMEM;
+    goto done;
+  }
+  rows = malloc((size_t)F.n_rows * Dmax * sizeof(double));
+  y = malloc((size_t)(F.n_rows ? F.n_rows : 1) * sizeof(double));
+  J = malloc((size_t)F.n_rows * Dc_max * sizeof(double));
+  H = malloc(Dc_max * Dc_max * sizeof(double));
+  b = malloc(Dc_max * sizeof(double));
+  F.Ucat = malloc(Dmax * sizeof(double));
+  lamv = malloc(Dc_max * sizeof(double));
+  xold = malloc(Dc_max * sizeof(double));
+  resid = malloc((size_t)(F.n_rows ? F.n_rows : 1) * sizeof(double));
+  if (!rows || !y || !J || !H || !b || !F.Ucat || !lamv || !xold || !resid) { rc = TNACE_ERR_NOMEM; snprintf(err, errlen, "out of memory (%.0f MB of rows)", mb); goto done; }
+
+  if (log) {
+    fprintf(log, "# tnace-fit: %d training structures (%d rows: energies, %.0f%% of forces, virials), %d validation, "
+                 "%ld parameters, %d threads\n",
+            train->n, F.n_rows, 100.0 * o->force_fraction, valid ? valid->n : 0, tnace_potential_n_params(pot),
+            F.nthreads);
+    fprintf(log, "# %5s %9s %9s %9s %9s %9s %9s %9s %9s %8s\n", "sweep", "lambda", "E_trn", "E_val", "F_trn",
+            "F_val", "S_trn", "S_val", "", "time_s");
+    fprintf(log, "# %5s %9s %9s %9s %9s %9s %9s %9s %9s %8s\n", "", "", "meV/at", "meV/at", "meV/A", "meV/A", "GPa",
+            "GPa", "", "");
+  }
+  const double t0 = now_s();
+  double best_loss = INFINITY;
+  int best_sweep = 0, since_best = 0;
+  tnace_metrics mt, mv;
+  for (int sweep = 1; sweep <= o->max_sweeps; sweep++) {
+    double frac = o->anneal_sweeps > 0 ? fmin(1.0, (double)(sweep - 1) / o->anneal_sweeps) : 1.0;
+    const double lam = o->lambda_start > o->lambda ? o->lambda_start * pow(o->lambda / o->lambda_start, frac) : o->lambda;
+    const int nt = pot->n_terms, ne = pot->n_el;
+    int max_nu = 1;
+    for (int q = 0; q < ne * nt; q++) {
+      if (pot->tn[q].nu > max_nu) max_nu = pot->tn[q].nu;
+      if ((rc = canonicalize_left_end(&pot->tn[q]))) { snprintf(err, errlen, "QR failed"); goto done; }
+    }
+    /* Copy level p: every term sits in copy min(p, ν−1); one data pass, then the three sites of the copy
+     * (a term already in its last copy keeps refitting its last site). */
+    for (int p = 0; p < max_nu; p++) {
+      int kt[TNACE_MAX_TERMS];
+      size_t uoff[TNACE_MAX_TERMS][TNACE_MAX_ELEMENTS + 1], D = 0;
+      for (int t = 0; t < nt; t++) {
+        const int nu = pot->tn[t].nu;
+        kt[t] = p < nu ? p : nu - 1;
+        for (int a = 0; a < ne; a++) {
+          const tnace_tn *tn = &pot->tn[a * nt + t];
+          uoff[t][a] = D;
+          memcpy(F.Ucat + D, tn->U[kt[t]], U_dim(tn, kt[t]) * sizeof(double));
+          D += U_dim(tn, kt[t]);
+        }
+        uoff[t][ne] = D;
+      }
+      const size_t e0off = D;
+      memcpy(F.Ucat + D, pot->e0, (size_t)ne * sizeof(double));
+      D += (size_t)ne;
+      if ((rc = copy_pass(&F, kt, uoff, e0off, D, rows, y, err, errlen))) goto done;
+      const int n_e0 = o->fit_e0 ? ne : 0; /* a fixed E0 moves into the targets */
+      if (!o->fit_e0)
+        for (int r = 0; r < F.n_rows; r++)
+          for (int a = 0; a < ne; a++) y[r] -= rows[(size_t)r * D + e0off + a] * pot->e0[a];
+      for (int q = 0; q < 3; q++) {
+        int st[TNACE_MAX_TERMS];
+        size_t coff[TNACE_MAX_TERMS][TNACE_MAX_ELEMENTS + 1], Dc = 0;
+        for (int t = 0; t < nt; t++) {
+          const int nu = pot->tn[t].nu;
+          st[t] = p < nu ? 3 * p + q : 3 * nu - 1;
+          for (int a = 0; a < ne; a++) { coff[t][a] = Dc; Dc += tn_core_size(&pot->tn[a * nt + t], st[t]); }
+          coff[t][ne] = Dc;
+        }
+        const size_t ce0 = Dc;
+        Dc += (size_t)n_e0;
+        for (int t = 0; t < nt; t++)
+          for (int a = 0; a < ne; a++)
+            map_rows(&pot->tn[a * nt + t], kt[t], st[t], rows + uoff[t][a], D, F.n_rows, J + coff[t][a], Dc, F.nthreads);
+        for (int r = 0; r < F.n_rows; r++)
+          for (int a = 0; a < n_e0; a++) J[(size_t)r * Dc + ce0 + a] = rows[(size_t)r * D + e0off + a];
+        /* E0 is not penalised; the tiny ridge only keeps an element absent from the data at 0 */
+        for (size_t c = 0; c < Dc; c++) lamv[c] = c < ce0 ? lam : 1e-10;
+        /* Solve for the update δ = x − x_old from the residual, (H + λ) δ = Jᵀ(y − J x_old) − λ x_old:
+         * the normal equations' rounding error then scales with |δ|, not |x| (iterative refinement). */
+        for (int t = 0; t < nt; t++)
+          for (int a = 0; a < ne; a++)
+            memcpy(xold + coff[t][a], pot->tn[a * nt + t].core[st[t]], (coff[t][a + 1] - coff[t][a]) * sizeof(double));
+        for (int a = 0; a < n_e0; a++) xold[ce0 + a] = pot->e0[a];
+        memcpy(resid, y, (size_t)F.n_rows * sizeof(double));
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, F.n_rows, (int)Dc, -1.0, J, (int)Dc, xold, 1, 1.0, resid, 1);
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)Dc, F.n_rows, 1.0, J, (int)Dc, 0.0, H, (int)Dc);
+        cblas_dgemv(CblasRowMajor, CblasTrans, F.n_rows, (int)Dc, 1.0, J, (int)Dc, resid, 1, 0.0, b, 1);
+        for (size_t c = 0; c < Dc; c++) b[c] -= lamv[c] * xold[c];
+        if ((rc = ridge_solve((int)Dc, H, b, lamv))) {
+          snprintf(err, errlen, "least-squares solve failed (copy %d, site %d)", p, q);
+          goto done;
+        }
+        for (size_t c = 0; c < Dc; c++) b[c] += xold[c];
+        for (int t = 0; t < nt; t++)
+          for (int a = 0; a < ne; a++) {
+            tnace_tn *tn = &pot->tn[a * nt + t];
+            memcpy(tn->core[st[t]], b + coff[t][a], (coff[t][a + 1] - coff[t][a]) * sizeof(double));
+            if (st[t] < 3 * tn->nu - 1 && (rc = move_right(tn, st[t]))) { snprintf(err, errlen, "QR failed"); goto done; }
+            tn_prepare(tn);
+          }
+        for (int a = 0; a < n_e0; a++) pot->e0[a] = b[ce0 + a];
+      }
+    }
+    if ((rc = tnace_metrics_compute(pot, train, F.nthreads, &mt, err, errlen))) goto done;
+    memset(&mv, 0, sizeof mv);
+    if (valid && valid->n && (rc = tnace_metrics_compute(pot, valid, F.nthreads, &mv, err, errlen))) goto done;
+    const double L = loss_of(o, (valid && valid->n) ? &mv : &mt);
+    const int improved = L < best_loss * (1.0 - 1e-4);
+    if (L < best_loss) { best_loss = L; best_sweep = sweep; snap_save(&best, pot); }
+    since_best = improved ? 0 : since_best + 1;
+    if (log) {
+      fprintf(log, "  %5d %9.2e %9.3f %9.3f %9.2f %9.2f %9.4f %9.4f %9s %8.1f\n", sweep, lam, mt.e_rmse, mv.e_rmse,
+              1000 * mt.f_rmse, 1000 * mv.f_rmse, mt.s_rmse, mv.s_rmse, L == best_loss ? "*" : "", now_s() - t0);
+      fflush(log);
+    }
+    if (since_best >= o->patience && sweep > o->anneal_sweeps) break;
+  }
+  snap_restore(&best, pot);
+  if (log) fprintf(log, "# kept sweep %d (lowest %s loss)\n", best_sweep, (valid && valid->n) ? "validation" : "training");
+  if (train_m && (rc = tnace_metrics_compute(pot, train, F.nthreads, train_m, err, errlen))) goto done;
+  if (valid_m) {
+    memset(valid_m, 0, sizeof *valid_m);
+    if (valid && valid->n && (rc = tnace_metrics_compute(pot, valid, F.nthreads, valid_m, err, errlen))) goto done;
+  }
+done:
+  snap_free(&best);
+  free(rows); free(y); free(J); free(H); free(b); free(F.Ucat); free(lamv); free(xold); free(resid);
+  if (F.sel)
+    for (int i = 0; i < train->n; i++) free(F.sel[i]);
+  if (F.sel_row)
+    for (int i = 0; i < train->n; i++) free(F.sel_row[i]);
+  free(F.sel); free(F.sel_row); free(F.sr);
+  return rc;
+}
