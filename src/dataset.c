@@ -4,7 +4,7 @@
  */
 #include "dataset.h"
 #include "extxyz.h"
-#include "neighbor.h"
+#include "nlist.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -111,7 +111,12 @@ static int from_frame(tnace_struct *s, const tnace_frame *f, const char *path, i
 
 int tnace_dataset_read(tnace_dataset *ds, const char *path, int n_el, const char (*elem)[4], double rc, int skip_bad,
                        char *err, size_t errlen) {
-  tnace_xyz_reader *r = tnace_xyz_open(path, NULL, err, errlen);
+  return tnace_dataset_read_keys(ds, path, NULL, n_el, elem, rc, skip_bad, err, errlen);
+}
+
+int tnace_dataset_read_keys(tnace_dataset *ds, const char *path, const tnace_xyz_keys *keys, int n_el,
+                            const char (*elem)[4], double rc, int skip_bad, char *err, size_t errlen) {
+  tnace_xyz_reader *r = tnace_xyz_open(path, keys, err, errlen);
   if (!r) return TNACE_ERR_IO;
   int cap = ds->n, got = 0, rc2 = 0;
   tnace_frame f;

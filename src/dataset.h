@@ -7,6 +7,7 @@
 #define TNACE_DATASET_H
 
 #include <stddef.h>
+#include "extxyz.h"
 #include "tnace.h"
 
 /* One structure. Neighbour list in CSR form: the neighbours of atom i are k = off[i] .. off[i+1]−1, with
@@ -49,6 +50,11 @@ int tnace_struct_build(tnace_struct *s, int n, const int *species, const double 
  * Returns 0 or a TNACE_ERR_* code with a message in err. */
 int tnace_dataset_read(tnace_dataset *ds, const char *path, int n_el, const char (*elem)[4], double rc, int skip_bad,
                        char *err, size_t errlen);
+/* The same, reading the reference data from the comment-line keys / columns named in `keys` (extxyz.h
+ * tnace_xyz_keys: each field a comma/space-separated list of alternatives, a NULL field = the reader's
+ * defaults); keys == NULL is tnace_dataset_read. */
+int tnace_dataset_read_keys(tnace_dataset *ds, const char *path, const tnace_xyz_keys *keys, int n_el,
+                            const char (*elem)[4], double rc, int skip_bad, char *err, size_t errlen);
 void tnace_dataset_free(tnace_dataset *ds);
 void tnace_struct_free(tnace_struct *s);
 

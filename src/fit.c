@@ -523,7 +523,7 @@ static int copy_pass(fit_ctx *F, const int *kt, size_t (*uoff)[TNACE_MAX_ELEMENT
               const tnace_tn *tn = &pot->tn[a * nt + t];
               const int k = kt[t];
               tn_channels(tn, dA, nmax, lmax, &tw[t], 1);
-              if (tn->nu > 1) tn_tangent(tn, &tw[t]);
+              if (tn->nu > 1) tn_tangent_copy(tn, &tw[t], k);
               double *Ri = R + (size_t)(r->f_row + 3 * selr[i] + x) * D + uoff[t][a];
               accum_U(tn, k, dA, nmax, lmax, G[t], 1.0, 0, pot->n_el, Ri);
               if (tn->nu > 1) accum_U(tn, k, ws->A, nmax, lmax, tw[t].dg[k], 1.0, 0, pot->n_el, Ri);
@@ -556,7 +556,7 @@ static int copy_pass(fit_ctx *F, const int *kt, size_t (*uoff)[TNACE_MAX_ELEMENT
                   for (size_t z = 0; z < sz; z++) Pu[t][kk][z] = rx * Pdg[t][kk][z];
                 }
                 tn_channels_pair(tn, Pu[t], Yv, 1, Pg[t], dY + x, 3, &tw[t]);
-                if (tn->nu > 1) tn_tangent(tn, &tw[t]);
+                if (tn->nu > 1) tn_tangent_copy(tn, &tw[t], k);
                 double *RJ = R + (size_t)(r->f_row + 3 * selr[J] + x) * D + uoff[t][a];
                 accum_U_pair(tn, k, b, u, Yv, 1, g, dY + x, 3, G[t], -1.0, Qbuf, RJ);
                 if (tn->nu > 1) accum_U(tn, k, ws->A, nmax, lmax, tw[t].dg[k], -1.0, 0, pot->n_el, RJ);
@@ -589,7 +589,7 @@ static int copy_pass(fit_ctx *F, const int *kt, size_t (*uoff)[TNACE_MAX_ELEMENT
               const tnace_tn *tn = &pot->tn[a * nt + t];
               const int k = kt[t];
               tn_channels(tn, dA, nmax, lmax, &tw[t], 1);
-              if (tn->nu > 1) tn_tangent(tn, &tw[t]);
+              if (tn->nu > 1) tn_tangent_copy(tn, &tw[t], k);
               double *Rs = R + (size_t)(r->s_row + c) * D + uoff[t][a];
               accum_U(tn, k, dA, nmax, lmax, G[t], 1.0, 0, pot->n_el, Rs);
               if (tn->nu > 1) accum_U(tn, k, ws->A, nmax, lmax, tw[t].dg[k], 1.0, 0, pot->n_el, Rs);
@@ -971,6 +971,10 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
     const int improved = L < best_loss * (1.0 - 1e-4);
     if (L < best_loss) { best_loss = L; best_sweep = sweep; snap_save(&best, pot); }
     since_best = improved ? 0 : since_best + 1;
+    if (o->on_sweep) {
+      tnace_sweep_info si = {sweep, 0, L == best_loss, lam, now_s() - t0, &mt, &mv};
+      o->on_sweep(&si, o->on_sweep_ctx);
+    }
     if (log) {
       fprintf(log, "  %5d %9.2e %9.3f %9.3f %9.2f %9.2f %9.4f %9.4f %9s %8.1f\n", sweep, lam, mt.e_rmse, mv.e_rmse,
               1000 * mt.f_rmse, 1000 * mv.f_rmse, mt.s_rmse, mv.s_rmse, L == best_loss ? "*" : "", now_s() - t0);
@@ -984,6 +988,14 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
   if (valid_m) {
     memset(valid_m, 0, sizeof *valid_m);
     if (valid && valid->n && (rc = tnace_metrics_compute(pot, valid, F.nthreads, valid_m, err, errlen))) goto done;
+  }
+  if (o->on_sweep) {
+    tnace_metrics kt, kv;
+    memset(&kv, 0, sizeof kv);
+    if ((rc = tnace_metrics_compute(pot, train, F.nthreads, &kt, err, errlen))) goto done;
+    if (valid && valid->n && (rc = tnace_metrics_compute(pot, valid, F.nthreads, &kv, err, errlen))) goto done;
+    tnace_sweep_info si = {best_sweep, 1, 1, o->lambda, now_s() - t0, &kt, &kv};
+    o->on_sweep(&si, o->on_sweep_ctx);
   }
 done:
   snap_free(&best);

@@ -25,6 +25,16 @@
 
 #define TNACE_FIT_MAX_CT 64
 
+typedef struct tnace_metrics tnace_metrics;
+
+/* What tnace_fit reports after each sweep (final = 0) and once at the end (final = 1, sweep = the kept
+ * sweep, metrics of the kept potential). */
+typedef struct {
+  int sweep, final, is_best;
+  double lambda, elapsed_s;
+  const tnace_metrics *train, *valid;   /* valid has n_struct = 0 without validation data */
+} tnace_sweep_info;
+
 typedef struct {
   double kappa_e, kappa_f, kappa_s;   /* loss weights (energy per atom, force component, virial per atom) */
   double lambda;                      /* final ridge λ on ‖W‖² */
@@ -40,18 +50,20 @@ typedef struct {
   int n_ct;                           /* per-config_type weights */
   char ct_name[TNACE_FIT_MAX_CT][64];
   double ct_weight[TNACE_FIT_MAX_CT];
+  void (*on_sweep)(const tnace_sweep_info *info, void *ctx);   /* optional progress callback */
+  void *on_sweep_ctx;
 } tnace_fit_opts;
 
 /* Defaults: κ_E 1, κ_F 0.01, κ_σ 0.01, λ 1e-6 annealed from 1e-2 over 3 sweeps, 10 sweeps, patience 3,
  * force_fraction 0.25, seed 1, fit_e0 1, max_rows_mb 4000. */
 void tnace_fit_opts_default(tnace_fit_opts *o);
 
-typedef struct {
+struct tnace_metrics {
   int n_struct, n_atoms, n_force_comp, n_stress;
   double e_mae, e_rmse;     /* meV/atom */
   double f_mae, f_rmse;     /* eV/Å per component */
   double s_mae, s_rmse;     /* GPa per component (only structures with stress) */
-} tnace_metrics;
+};
 
 /* Errors of the potential on a dataset (structures without the reference quantity are skipped for that
  * quantity). Returns 0 or an evaluation error with a message. */

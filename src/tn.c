@@ -388,3 +388,70 @@ double tn_tangent(const tnace_tn *t, tnace_tn_ws *w) {
   }
   return dE;
 }
+
+void tn_tangent_copy(const tnace_tn *t, tnace_tn_ws *w, int k) {
+  const tnace_fusion *f = &t->fus;
+  const int nu = t->nu;
+  /* forward tangent of levels 0..k−1 */
+  if (k >= 1) {
+    const int br = t->bond[3];
+    for (int i = 0; i < f->n_nodes[0]; i++)
+      memcpy(w->dval[0] + (size_t)i * br, w->dc[0] + (size_t)f->chan[0][i] * br, br * sizeof(double));
+  }
+  for (int kk = 1; kk < k; kk++) {
+    const int bl = t->bond[3 * kk], br = t->bond[3 * kk + 3];
+    const int *par = f->parent[kk], *ch = f->chan[kk];
+    for (int i = 0; i < f->n_nodes[kk]; i++) {
+      const double *v = w->val[kk - 1] + (size_t)par[i] * bl;
+      const double *dv = w->dval[kk - 1] + (size_t)par[i] * bl;
+      const double *C = w->c[kk] + (size_t)ch[i] * bl * br;
+      const double *dC = w->dc[kk] + (size_t)ch[i] * bl * br;
+      double *o = w->dval[kk] + (size_t)i * br;
+      for (int q = 0; q < br; q++) o[q] = 0.0;
+      for (int p = 0; p < bl; p++) {
+        const double vp = v[p], dvp = dv[p];
+        const double *Cr = C + (size_t)p * br, *dCr = dC + (size_t)p * br;
+        for (int q = 0; q < br; q++) o[q] += dvp * Cr[q] + vp * dCr[q];
+      }
+    }
+  }
+  /* reverse tangent of levels ν−1..k+1: da_{kk−1} += da_kk C^T + a_kk dC^T (da at the leaves is 0) */
+  for (int kk = k; kk < nu; kk++)
+    memset(w->dadj[kk], 0, (size_t)f->n_nodes[kk] * t->bond[3 * kk + 3] * sizeof(double));
+  for (int kk = nu - 1; kk > k; kk--) {
+    const int bl = t->bond[3 * kk], br = t->bond[3 * kk + 3];
+    const int *par = f->parent[kk], *ch = f->chan[kk];
+    for (int i = 0; i < f->n_nodes[kk]; i++) {
+      const double *a = w->adj[kk] + (size_t)i * br;
+      const double *da = w->dadj[kk] + (size_t)i * br;
+      const double *C = w->c[kk] + (size_t)ch[i] * bl * br;
+      const double *dC = w->dc[kk] + (size_t)ch[i] * bl * br;
+      double *dap = w->dadj[kk - 1] + (size_t)par[i] * bl;
+      for (int p = 0; p < bl; p++) {
+        const double *Cr = C + (size_t)p * br, *dCr = dC + (size_t)p * br;
+        double s = 0.0;
+        for (int q = 0; q < br; q++) s += da[q] * Cr[q] + a[q] * dCr[q];
+        dap[p] += s;
+      }
+    }
+  }
+  /* dG_k = dv_{k−1}^T a_k + v_{k−1}^T da_k */
+  memset(w->dg[k], 0, t->c_size[k] * sizeof(double));
+  const int bl = t->bond[3 * k], br = t->bond[3 * k + 3];
+  for (int i = 0; i < f->n_nodes[k]; i++) {
+    const double *a = w->adj[k] + (size_t)i * br;
+    const double *da = w->dadj[k] + (size_t)i * br;
+    double *dG = w->dg[k] + (size_t)f->chan[k][i] * bl * br;
+    if (k == 0) {
+      for (int q = 0; q < br; q++) dG[q] += da[q];
+      continue;
+    }
+    const int p0 = f->parent[k][i];
+    const double *v = w->val[k - 1] + (size_t)p0 * bl, *dv = w->dval[k - 1] + (size_t)p0 * bl;
+    for (int p = 0; p < bl; p++) {
+      double *dGr = dG + (size_t)p * br;
+      const double vp = v[p], dvp = dv[p];
+      for (int q = 0; q < br; q++) dGr[q] += dvp * a[q] + vp * da[q];
+    }
+  }
+}

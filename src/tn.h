@@ -89,5 +89,9 @@ void tn_grad_A(const tnace_tn *t, const tnace_tn_ws *w, double *dEdA, int nmaxA,
 /* Tangent pass (forward-over-reverse): given w->dc (tangent of the channels) and the results of
  * tn_forward/tn_backward, computes w->dg[k] = directional derivative of g^(k) and returns dE. */
 double tn_tangent(const tnace_tn *t, tnace_tn_ws *w);
+/* The same, restricted to what the trainer needs for copy k: w->dg[k] only (other dg untouched, dE not
+ * formed). Uses the forward tangent of levels < k and the reverse tangent of levels > k, so it costs
+ * about half of tn_tangent; w->dc[k] is not read (g^(k) does not depend on c^(k)). */
+void tn_tangent_copy(const tnace_tn *t, tnace_tn_ws *w, int k);
 
 #endif

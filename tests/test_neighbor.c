@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "neighbor.h"
+#include "nlist.h"
 #include "testutil.h"
 
 typedef struct {

@@ -292,7 +292,92 @@ static void test_errors(void) {
   tnace_potential_free(p);
 }
 
+/* The trainer's shortcuts agree with the general passes: tn_tangent_copy with tn_tangent, and
+ * tn_channels_pair (rank-2 neighbour tangent) with tn_channels on the same dense ΔA; and tn_tangent
+ * with central finite differences of tn_backward. */
+static void test_tangents(void) {
+  const char *el[] = {"Cu", "Ag"};
+  const tnace_term_spec spec[] = {{2, 3, 3, 4, 0}, {3, 3, 3, 3, 0}, {4, 2, 2, 2, 0}};
+  tnace_potential *p = make_pot(2, el, 3, spec, 4.0, 0.8);
+  const int nmax = p->nmax, nlm = (p->lmax + 1) * (p->lmax + 1);
+  const size_t Asz = (size_t)2 * nmax * nlm;
+  double *A = malloc(Asz * sizeof(double)), *dA = calloc(Asz, sizeof(double)), *A2 = malloc(Asz * sizeof(double));
+  double u[8], v[8], y1[64], y2[64 * 3];
+  for (size_t i = 0; i < Asz; i++) A[i] = 2 * urand() - 1;
+  for (int n = 0; n < nmax; n++) { u[n] = 2 * urand() - 1; v[n] = 2 * urand() - 1; }
+  for (int lm = 0; lm < nlm; lm++) { y1[lm] = 2 * urand() - 1; for (int x = 0; x < 3; x++) y2[3 * lm + x] = 2 * urand() - 1; }
+  const int b = 1;
+  for (int n = 0; n < nmax; n++)
+    for (int lm = 0; lm < nlm; lm++) dA[((size_t)b * nmax + n) * nlm + lm] = u[n] * y1[lm] + v[n] * y2[3 * lm + 2];
+  for (int t = 0; t < 3; t++) {
+    const tnace_tn *tn = &p->tn[t];
+    tnace_tn_ws w, w2;
+    memset(&w, 0, sizeof w);
+    memset(&w2, 0, sizeof w2);
+    tn_ws_reserve(&w, tn);
+    tn_ws_reserve(&w2, tn);
+    tn_channels(tn, A, nmax, p->lmax, &w, 0);
+    const double E = tn_forward(tn, &w);
+    tn_backward(tn, &w);
+    tn_channels(tn, dA, nmax, p->lmax, &w, 1);
+    const double dE = tn_tangent(tn, &w);
+    /* rank-2 channels */
+    double *Pu[TNACE_MAX_NU], *Pv[TNACE_MAX_NU];
+    for (int k = 0; k < tn->nu; k++) {
+      const size_t sz = (size_t)tn->fus.n_lambda[k] * tn->bond[3 * k] * tn->bond[3 * k + 3];
+      Pu[k] = malloc(sz * sizeof(double));
+      Pv[k] = malloc(sz * sizeof(double));
+    }
+    tn_project_radial(tn, b, u, Pu);
+    tn_project_radial(tn, b, v, Pv);
+    tn_channels(tn, A, nmax, p->lmax, &w2, 0);
+    tn_forward(tn, &w2);
+    tn_backward(tn, &w2);
+    tn_channels_pair(tn, Pu, y1, 1, Pv, y2 + 2, 3, &w2);
+    double worst = 0.0;
+    for (int k = 0; k < tn->nu; k++)
+      for (size_t q = 0; q < tn->c_size[k]; q++) worst = fmax(worst, fabs(w2.dc[k][q] - w.dc[k][q]));
+    CHECK(worst < 1e-13, "tn_channels_pair differs from tn_channels by %g (nu=%d)", worst, tn->nu);
+    for (int k = 0; k < tn->nu; k++) {
+      tn_tangent_copy(tn, &w2, k);
+      double d = 0.0, mx = 0.0;
+      for (size_t q = 0; q < tn->c_size[k]; q++) { d = fmax(d, fabs(w2.dg[k][q] - w.dg[k][q])); mx = fmax(mx, fabs(w.dg[k][q])); }
+      CHECK(d <= 1e-13 * fmax(1.0, mx) && mx > 0, "tn_tangent_copy(k=%d) differs by %g (nu=%d)", k, d, tn->nu);
+    }
+    /* finite differences of the adjoint along dA */
+    const double h = 1e-6;
+    double *gp[TNACE_MAX_NU];
+    for (size_t i = 0; i < Asz; i++) A2[i] = A[i] + h * dA[i];
+    tn_channels(tn, A2, nmax, p->lmax, &w2, 0);
+    const double Ep = tn_forward(tn, &w2);
+    tn_backward(tn, &w2);
+    for (int k = 0; k < tn->nu; k++) { gp[k] = malloc(tn->c_size[k] * sizeof(double)); memcpy(gp[k], w2.g[k], tn->c_size[k] * sizeof(double)); }
+    for (size_t i = 0; i < Asz; i++) A2[i] = A[i] - h * dA[i];
+    tn_channels(tn, A2, nmax, p->lmax, &w2, 0);
+    const double Em = tn_forward(tn, &w2);
+    tn_backward(tn, &w2);
+    CHECK(fabs((Ep - Em) / (2 * h) - dE) <= 1e-7 * fmax(1.0, fabs(dE)), "tangent dE %.12g vs fd %.12g", dE, (Ep - Em) / (2 * h));
+    for (int k = 0; k < tn->nu; k++) {
+      double d = 0.0, mx = 0.0;
+      for (size_t q = 0; q < tn->c_size[k]; q++) {
+        d = fmax(d, fabs((gp[k][q] - w2.g[k][q]) / (2 * h) - w.dg[k][q]));
+        mx = fmax(mx, fabs(w.dg[k][q]));
+      }
+      CHECK(d <= 1e-7 * fmax(1.0, mx), "tangent of g^(%d) vs fd: %g (nu=%d)", k, d, tn->nu);
+      free(gp[k]);
+      free(Pu[k]);
+      free(Pv[k]);
+    }
+    (void)E;
+    tn_ws_free(&w);
+    tn_ws_free(&w2);
+  }
+  free(A); free(dA); free(A2);
+  tnace_potential_free(p);
+}
+
 int main(void) {
+  test_tangents();
   test_dense_reference();
   test_invariance_and_forces(0);
   test_invariance_and_forces(1);

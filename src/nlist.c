@@ -1,7 +1,7 @@
 /*
- * neighbor.c — binned full neighbour lists for arbitrary periodic cells (see neighbor.h).
+ * nlist.c — binned full neighbour lists for arbitrary periodic cells (see nlist.h).
  */
-#include "neighbor.h"
+#include "nlist.h"
 
 #include <math.h>
 #include <stdarg.h>

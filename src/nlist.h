@@ -1,5 +1,5 @@
 /*
- * neighbor.h — full neighbour lists for periodic cells of any shape (triclinic, skewed, smaller than the
+ * nlist.h — full neighbour lists for periodic cells of any shape (triclinic, skewed, smaller than the
  * cutoff) with per-direction periodicity.
  *
  * For each atom i the list holds every (j, T) with T = s0·a + s1·b + s2·c (s integer, s_k = 0 along a

@@ -1,0 +1,1087 @@
+/*
+ * fitconfig.c — reading and validating the tnace-fit configuration (fitconfig.h, docs/fit-config.md),
+ * and the command-independent steps of a fit (potential from the config, validation split, E0 of isolated
+ * atoms, early output check).
+ *
+ * A config file is small, so it is read in two passes: libyaml parser events → a private tree of nodes that
+ * remember their line numbers (cnode), then the tree is walked key by key, checking types, ranges and
+ * unknown keys, into a tnace_fitconfig. The same tree, converted to a tnace_meta, is kept as the config "as
+ * written" for the potential's metadata. Every error is "<path>:<line>: <key path>: <what is wrong>"; the
+ * first one found wins.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "fitconfig.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <locale.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "ylm.h"
+
+#define MAX_DEPTH 64
+#define MAX_NMAX 1000
+#define MAX_CHI 100000
+#define MAX_SWEEPS 100000
+#define MAX_THREADS 4096
+
+enum { C_SCALAR = 0, C_MAP = 1, C_SEQ = 2 };
+
+typedef struct cnode {
+  int kind;
+  char *key;              /* key in the parent map (NULL in a sequence / root) */
+  int key_line;
+  char *value;            /* scalar text */
+  int plain;              /* plain (unquoted, untagged) scalar: may be null / bool / number */
+  int line;               /* line where the value starts (1-based) */
+  struct cnode *child, *next;
+} cnode;
+
+static void cnode_free(cnode *n) {
+  while (n) {
+    cnode *next = n->next;
+    cnode_free(n->child);
+    free(n->key);
+    free(n->value);
+    free(n);
+    n = next;
+  }
+}
+
+/* ---- errors ------------------------------------------------------------------------------------ */
+
+typedef struct {
+  const char *file;
+  char *err;
+  size_t errlen;
+  int rc;
+} ectx;
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 5, 6)))
+#endif
+static int fail(ectx *e, int code, int line, const char *key, const char *fmt, ...) {
+  if (e->rc) return e->rc;
+  e->rc = code;
+  if (!e->err || !e->errlen) return code;
+  size_t n = 0;
+  int w = line > 0 ? snprintf(e->err, e->errlen, "%s:%d: ", e->file, line) : snprintf(e->err, e->errlen, "%s: ", e->file);
+  if (w > 0) n = (size_t)w < e->errlen ? (size_t)w : e->errlen - 1;
+  if (key && *key && n + 1 < e->errlen) {
+    w = snprintf(e->err + n, e->errlen - n, "%s: ", key);
+    if (w > 0) n += (size_t)w < e->errlen - n ? (size_t)w : e->errlen - n - 1;
+  }
+  if (n + 1 < e->errlen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->err + n, e->errlen - n, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+/* Key path of a child: "parent.key" or "parent[i]" (parent may be empty). */
+static const char *subkey(char *buf, size_t len, const char *parent, const char *key) {
+  if (!parent || !*parent)
+    snprintf(buf, len, "%.100s", key);
+  else
+    snprintf(buf, len, "%.150s.%.100s", parent, key);
+  return buf;
+}
+static const char *subidx(char *buf, size_t len, const char *parent, int i) {
+  snprintf(buf, len, "%.200s[%d]", parent, i);
+  return buf;
+}
+
+/* ---- pass 1: YAML events → cnode tree ------------------------------------------------------------ */
+
+typedef struct {
+  yaml_parser_t p;
+  yaml_event_t ev;
+  int has_ev;
+  FILE *f;
+  ectx *e;
+} prs;
+
+static int offset_line(FILE *f, size_t offset) {
+  int line = 1, c;
+  if (!f || fseek(f, 0, SEEK_SET) != 0) return 0;
+  for (size_t i = 0; i < offset && (c = getc(f)) != EOF; i++) line += c == '\n';
+  return line;
+}
+
+static int ev_line(const prs *P) { return (int)P->ev.start_mark.line + 1; }
+
+static int next_ev(prs *P, const char *key) {
+  if (P->has_ev) {
+    yaml_event_delete(&P->ev);
+    P->has_ev = 0;
+  }
+  if (P->e->rc) return P->e->rc;
+  if (!yaml_parser_parse(&P->p, &P->ev)) {
+    const yaml_parser_t *p = &P->p;
+    if (p->error == YAML_MEMORY_ERROR) return fail(P->e, TNACE_ERR_NOMEM, 0, NULL, "out of memory");
+    if (p->error == YAML_READER_ERROR)
+      return fail(P->e, TNACE_ERR_PARSE, offset_line(P->f, p->problem_offset), NULL, "cannot read file: %s (byte %zu)",
+                  p->problem ? p->problem : "read error", p->problem_offset);
+    int line = (int)p->problem_mark.line + 1;
+    if (p->context)
+      return fail(P->e, TNACE_ERR_PARSE, line, key, "YAML syntax error: %s (%s at line %d)",
+                  p->problem ? p->problem : "?", p->context, (int)p->context_mark.line + 1);
+    return fail(P->e, TNACE_ERR_PARSE, line, key, "YAML syntax error: %s", p->problem ? p->problem : "?");
+  }
+  P->has_ev = 1;
+  if (P->ev.type == YAML_ALIAS_EVENT)
+    return fail(P->e, TNACE_ERR_PARSE, ev_line(P), key, "YAML aliases (*%s) are not supported",
+                (const char *)P->ev.data.alias.anchor);
+  return 0;
+}
+
+static char *dupstr(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
+/* The node starting at the current event (a scalar, mapping start or sequence start). */
+static int parse_node(prs *P, cnode **out, const char *path, int depth) {
+  char kb[320];
+  *out = NULL;
+  if (depth > MAX_DEPTH) return fail(P->e, TNACE_ERR_PARSE, ev_line(P), path, "nested deeper than %d levels", MAX_DEPTH);
+  cnode *n = calloc(1, sizeof *n);
+  if (!n) return fail(P->e, TNACE_ERR_NOMEM, ev_line(P), path, "out of memory");
+  *out = n;
+  n->line = ev_line(P);
+  switch (P->ev.type) {
+    case YAML_SCALAR_EVENT: {
+      const yaml_event_t *ev = &P->ev;
+      n->kind = C_SCALAR;
+      if (!(n->value = dupstr((const char *)ev->data.scalar.value)))
+        return fail(P->e, TNACE_ERR_NOMEM, n->line, path, "out of memory");
+      n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && ev->data.scalar.plain_implicit;
+      return 0;
+    }
+    case YAML_MAPPING_START_EVENT:
+    case YAML_SEQUENCE_START_EVENT: {
+      n->kind = P->ev.type == YAML_MAPPING_START_EVENT ? C_MAP : C_SEQ;
+      cnode **tail = &n->child;
+      for (int i = 0;; i++) {
+        if (next_ev(P, path)) return P->e->rc;
+        if (P->ev.type == YAML_MAPPING_END_EVENT || P->ev.type == YAML_SEQUENCE_END_EVENT) return 0;
+        char *k = NULL;
+        int kline = ev_line(P);
+        const char *cpath;
+        if (n->kind == C_MAP) {
+          if (P->ev.type != YAML_SCALAR_EVENT)
+            return fail(P->e, TNACE_ERR_PARSE, kline, path, "mapping keys must be plain strings, got a %s",
+                        P->ev.type == YAML_MAPPING_START_EVENT ? "mapping" : "sequence");
+          const char *ks = (const char *)P->ev.data.scalar.value;
+          cpath = subkey(kb, sizeof kb, path, ks);
+          for (cnode *c = n->child; c; c = c->next)
+            if (strcmp(c->key, ks) == 0)
+              return fail(P->e, TNACE_ERR_PARSE, kline, cpath, "duplicate key (first at line %d)", c->key_line);
+          if (!(k = dupstr(ks))) return fail(P->e, TNACE_ERR_NOMEM, kline, path, "out of memory");
+          if (next_ev(P, cpath)) { free(k); return P->e->rc; }
+        } else {
+          cpath = subidx(kb, sizeof kb, path, i);
+        }
+        int rc = parse_node(P, tail, cpath, depth + 1);
+        if (*tail) {
+          (*tail)->key = k;
+          (*tail)->key_line = kline;
+          tail = &(*tail)->next;
+        } else {
+          free(k);
+        }
+        if (rc) return rc;
+      }
+    }
+    default:
+      return fail(P->e, TNACE_ERR_PARSE, n->line, path, "expected a value");
+  }
+}
+
+static int parse_file(prs *P, cnode **root) {
+  *root = NULL;
+  if (next_ev(P, NULL)) return P->e->rc;
+  if (next_ev(P, NULL)) return P->e->rc;
+  if (P->ev.type == YAML_STREAM_END_EVENT)
+    return fail(P->e, TNACE_ERR_PARSE, 0, NULL, "empty config (expected a mapping with elements, cutoff, terms, data, ...)");
+  if (next_ev(P, NULL)) return P->e->rc;
+  if (P->ev.type != YAML_MAPPING_START_EVENT)
+    return fail(P->e, TNACE_ERR_PARSE, ev_line(P), NULL,
+                "expected a mapping (elements: ..., cutoff: ..., terms: ..., data: ...) at the top level, got %s",
+                P->ev.type == YAML_SEQUENCE_START_EVENT ? "a sequence" : "a scalar");
+  if (parse_node(P, root, "", 0)) return P->e->rc;
+  if (next_ev(P, NULL)) return P->e->rc;   /* document end */
+  if (next_ev(P, NULL)) return P->e->rc;
+  if (P->ev.type != YAML_STREAM_END_EVENT)
+    return fail(P->e, TNACE_ERR_PARSE, ev_line(P), NULL, "more than one YAML document in the file");
+  return 0;
+}
+
+/* ---- pass 2 helpers ---------------------------------------------------------------------------- */
+
+static const cnode *get(const cnode *m, const char *key) {
+  if (!m || m->kind != C_MAP) return NULL;
+  for (const cnode *c = m->child; c; c = c->next)
+    if (strcmp(c->key, key) == 0) return c;
+  return NULL;
+}
+
+static int count(const cnode *n) {
+  int k = 0;
+  for (const cnode *c = n ? n->child : NULL; c; c = c->next) k++;
+  return k;
+}
+
+static int is_null(const cnode *n) {
+  return !n || (n->kind == C_SCALAR && n->plain &&
+                (!*n->value || !strcmp(n->value, "~") || !strcmp(n->value, "null") || !strcmp(n->value, "Null") ||
+                 !strcmp(n->value, "NULL")));
+}
+
+/* What a node is, for "expected X, got Y". */
+static const char *got(const cnode *n, char *buf, size_t len) {
+  if (n->kind == C_MAP) return "a mapping";
+  if (n->kind == C_SEQ) return "a sequence";
+  if (is_null(n)) return "nothing (null)";
+  snprintf(buf, len, "'%.40s'", n->value);
+  return buf;
+}
+
+static int type_error(ectx *e, const cnode *n, const char *path, const char *what) {
+  char b[64];
+  return fail(e, TNACE_ERR_PARSE, n->line, path, "expected %s, got %s", what, got(n, b, sizeof b));
+}
+
+/* n must be a mapping whose keys are all among keys[0..nk); `what` describes it for type errors. */
+static int check_map(ectx *e, const cnode *n, const char *path, const char *const *keys, int nk, const char *what) {
+  char kb[320];
+  if (n->kind != C_MAP) return type_error(e, n, path, what);
+  for (const cnode *c = n->child; c; c = c->next) {
+    int ok = 0;
+    for (int i = 0; i < nk && !ok; i++) ok = strcmp(c->key, keys[i]) == 0;
+    if (ok) continue;
+    char allowed[400];
+    size_t m = 0;
+    for (int i = 0; i < nk && m < sizeof allowed; i++) {
+      int w = snprintf(allowed + m, sizeof allowed - m, "%s%s", i ? ", " : "", keys[i]);
+      if (w > 0) m += (size_t)w;
+    }
+    return fail(e, TNACE_ERR_PARSE, c->key_line, subkey(kb, sizeof kb, path, c->key), "unknown key (allowed: %s)",
+                allowed);
+  }
+  return 0;
+}
+
+static int require(ectx *e, const cnode *map, const char *path, const char *key, const cnode **out) {
+  char kb[320];
+  *out = get(map, key);
+  if (!*out) return fail(e, TNACE_ERR_PARSE, map->line, subkey(kb, sizeof kb, path, key), "missing required key");
+  return 0;
+}
+
+static int is_nonfinite_text(const char *s) {
+  if (*s == '+' || *s == '-') s++;
+  if (*s == '.') s++;
+  return !strcasecmp(s, "nan") || !strcasecmp(s, "inf") || !strcasecmp(s, "infinity");
+}
+
+static int get_double(ectx *e, const cnode *n, const char *path, double *out) {
+  if (n->kind != C_SCALAR || is_null(n)) return type_error(e, n, path, "a number");
+  const char *s = n->value;
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (is_nonfinite_text(s) || (end != s && !*end && !isfinite(v)))
+    return fail(e, TNACE_ERR_VALUE, n->line, path, "NaN/Inf not allowed (got '%.40s')", s);
+  if (end == s || *end || isspace((unsigned char)*s)) return type_error(e, n, path, "a number");
+  *out = v;
+  return 0;
+}
+
+static int get_long(ectx *e, const cnode *n, const char *path, long lo, long hi, long *out) {
+  if (n->kind != C_SCALAR || is_null(n)) return type_error(e, n, path, "an integer");
+  const char *s = n->value;
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (end == s || *end || isspace((unsigned char)*s)) return type_error(e, n, path, "an integer");
+  if (errno == ERANGE || v < lo || v > hi)
+    return fail(e, TNACE_ERR_VALUE, n->line, path, "%.40s is out of range (%ld..%ld)", s, lo, hi);
+  *out = v;
+  return 0;
+}
+
+static int get_int(ectx *e, const cnode *n, const char *path, long lo, long hi, int *out) {
+  long v = 0;
+  if (get_long(e, n, path, lo, hi, &v)) return e->rc;
+  *out = (int)v;
+  return 0;
+}
+
+static int get_seed(ectx *e, const cnode *n, const char *path, unsigned long long *out) {
+  if (n->kind != C_SCALAR || is_null(n)) return type_error(e, n, path, "a non-negative integer");
+  const char *s = n->value;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (end == s || *end || !isdigit((unsigned char)*s)) {
+    if (*s == '-' && end != s && !*end)
+      return fail(e, TNACE_ERR_VALUE, n->line, path, "must be >= 0 (got %.40s)", s);
+    return type_error(e, n, path, "a non-negative integer");
+  }
+  if (errno == ERANGE) return fail(e, TNACE_ERR_VALUE, n->line, path, "%.40s is too large", s);
+  *out = v;
+  return 0;
+}
+
+static int get_bool(ectx *e, const cnode *n, const char *path, int *out) {
+  static const char *const t[] = {"true", "yes", "on"}, *const f[] = {"false", "no", "off"};
+  if (n->kind == C_SCALAR && n->plain)
+    for (int i = 0; i < 3; i++) {
+      if (!strcasecmp(n->value, t[i])) { *out = 1; return 0; }
+      if (!strcasecmp(n->value, f[i])) { *out = 0; return 0; }
+    }
+  return type_error(e, n, path, "true or false");
+}
+
+/* A non-empty string scalar. */
+static int get_str(ectx *e, const cnode *n, const char *path, const char **out) {
+  if (n->kind != C_SCALAR || is_null(n)) return type_error(e, n, path, "a string");
+  *out = n->value;
+  return 0;
+}
+
+static int nonneg(ectx *e, const cnode *n, const char *path, double v) {
+  if (v < 0) return fail(e, TNACE_ERR_VALUE, n->line, path, "must be >= 0 (got %s)", n->value);
+  return 0;
+}
+static int positive(ectx *e, const cnode *n, const char *path, double v) {
+  if (!(v > 0)) return fail(e, TNACE_ERR_VALUE, n->line, path, "must be > 0 (got %s)", n->value);
+  return 0;
+}
+
+/* Numbers in the "C" locale whatever the host program set, for this thread only. */
+typedef struct { locale_t c, old; } cloc;
+static cloc cloc_push(void) {
+  cloc l = {newlocale(LC_NUMERIC_MASK, "C", (locale_t)0), (locale_t)0};
+  if (l.c) l.old = uselocale(l.c);
+  return l;
+}
+static void cloc_pop(cloc l) {
+  if (!l.c) return;
+  uselocale(l.old);
+  freelocale(l.c);
+}
+
+/* ---- pass 2: sections ------------------------------------------------------------------------------ */
+
+typedef struct {
+  ectx *e;
+  tnace_fitconfig *c;
+  char dir[4096];    /* directory of the config file with its trailing '/', "" for the current one */
+} rd;
+
+static int species_of(const tnace_fitconfig *c, const char *sym) {
+  for (int a = 0; a < c->n_el; a++)
+    if (strcmp(c->elem[a], sym) == 0) return a;
+  return -1;
+}
+
+static int read_elements(rd *R, const cnode *n) {
+  ectx *e = R->e;
+  tnace_fitconfig *c = R->c;
+  char kb[64];
+  if (n->kind != C_SEQ) return type_error(e, n, "elements", "a sequence of element symbols, e.g. [Cu, Ni]");
+  if (!n->child) return fail(e, TNACE_ERR_VALUE, n->line, "elements", "at least one element is required");
+  int i = 0;
+  for (const cnode *s = n->child; s; s = s->next, i++) {
+    const char *key = subidx(kb, sizeof kb, "elements", i);
+    const char *sym = NULL;
+    if (get_str(e, s, key, &sym)) return e->rc;
+    if (i >= TNACE_MAX_ELEMENTS)
+      return fail(e, TNACE_ERR_VALUE, s->line, "elements", "too many elements (at most %d)", TNACE_MAX_ELEMENTS);
+    if (strlen(sym) > 3 || tnace_atomic_number(sym) == 0) {
+      const char *hint = strlen(sym) <= 3 ? tnace_xyz_element_symbol(tnace_xyz_atomic_number(sym)) : NULL;
+      if (hint) return fail(e, TNACE_ERR_ELEMENT, s->line, key, "unknown element '%s' (did you mean '%s'?)", sym, hint);
+      return fail(e, TNACE_ERR_ELEMENT, s->line, key, "unknown element '%.40s'", sym);
+    }
+    for (int j = 0; j < i; j++)
+      if (strcmp(c->elem[j], sym) == 0)
+        return fail(e, TNACE_ERR_VALUE, s->line, key, "duplicate element '%s' (also elements[%d])", sym, j);
+    snprintf(c->elem[i], sizeof c->elem[i], "%s", sym);
+    c->n_el = i + 1;
+  }
+  return 0;
+}
+
+static int read_e0(rd *R, const cnode *n) {
+  ectx *e = R->e;
+  tnace_fitconfig *c = R->c;
+  char kb[128];
+  c->e0_line = n->line;
+  if (n->kind == C_SCALAR && !is_null(n)) {
+    if (!strcmp(n->value, "auto")) { c->e0_mode = TNACE_E0_AUTO; return 0; }
+    if (!strcmp(n->value, "isolated")) { c->e0_mode = TNACE_E0_ISOLATED; return 0; }
+  }
+  if (n->kind != C_MAP)
+    return type_error(e, n, "e0", "auto, isolated or a mapping {element: energy in eV}");
+  c->e0_mode = TNACE_E0_FIXED;
+  int have[TNACE_MAX_ELEMENTS] = {0};
+  for (const cnode *v = n->child; v; v = v->next) {
+    const char *key = subkey(kb, sizeof kb, "e0", v->key);
+    int a = species_of(c, v->key);
+    if (a < 0) return fail(e, TNACE_ERR_ELEMENT, v->key_line, key, "'%.40s' is not one of the elements", v->key);
+    if (get_double(e, v, key, &c->e0[a])) return e->rc;
+    have[a] = 1;
+  }
+  for (int a = 0; a < c->n_el; a++)
+    if (!have[a])
+      return fail(e, TNACE_ERR_VALUE, n->line, "e0", "no value for %s (fixed E0 needs every element)", c->elem[a]);
+  return 0;
+}
+
+static int read_cutoff(rd *R, const cnode *n) {
+  ectx *e = R->e;
+  tnace_fitconfig *c = R->c;
+  char kb[128];
+  if (n->kind == C_SCALAR) {
+    double v = 0;
+    if (get_double(e, n, "cutoff", &v) || positive(e, n, "cutoff", v)) return e->rc;
+    for (int a = 0; a < c->n_el; a++)
+      for (int b = 0; b < c->n_el; b++) c->rcut[a][b] = v;
+    return 0;
+  }
+  if (n->kind != C_MAP) return type_error(e, n, "cutoff", "a number (Å) or a mapping {A-B: r, ..., default: r}");
+  int line[TNACE_MAX_ELEMENTS][TNACE_MAX_ELEMENTS] = {{0}};
+  double dflt = 0;
+  int has_default = 0;
+  for (const cnode *v = n->child; v; v = v->next) {
+    const char *key = subkey(kb, sizeof kb, "cutoff", v->key);
+    double x = 0;
+    if (get_double(e, v, key, &x) || positive(e, v, key, x)) return e->rc;
+    if (!strcmp(v->key, "default")) {
+      dflt = x;
+      has_default = 1;
+      continue;
+    }
+    char s1[8] = "", s2[8] = "";
+    const char *dash = strchr(v->key, '-');
+    if (dash && dash - v->key < 8 && strlen(dash + 1) < 8) {
+      memcpy(s1, v->key, (size_t)(dash - v->key));
+      s1[dash - v->key] = '\0';
+      snprintf(s2, sizeof s2, "%s", dash + 1);
+    }
+    int a = species_of(c, s1), b = species_of(c, s2);
+    if (!dash || !*s1 || !*s2)
+      return fail(e, TNACE_ERR_PARSE, v->key_line, key, "expected a pair of elements 'A-B' (e.g. %s-%s) or 'default'",
+                  c->elem[0], c->elem[c->n_el - 1]);
+    if (a < 0 || b < 0)
+      return fail(e, TNACE_ERR_ELEMENT, v->key_line, key, "'%s' is not one of the elements", a < 0 ? s1 : s2);
+    if (line[a][b])
+      return fail(e, TNACE_ERR_PARSE, v->key_line, key, "pair given twice (also at line %d)", line[a][b]);
+    line[a][b] = line[b][a] = v->key_line;
+    c->rcut[a][b] = c->rcut[b][a] = x;
+  }
+  for (int a = 0; a < c->n_el; a++)
+    for (int b = a; b < c->n_el; b++)
+      if (!line[a][b]) {
+        if (!has_default)
+          return fail(e, TNACE_ERR_VALUE, n->line, "cutoff", "no cutoff for the pair %s-%s (give it or a 'default')",
+                      c->elem[a], c->elem[b]);
+        c->rcut[a][b] = c->rcut[b][a] = dflt;
+      }
+  return 0;
+}
+
+static int read_radial(rd *R, const cnode *n) {
+  static const char *const keys[] = {"basis", "lambda"};
+  ectx *e = R->e;
+  if (check_map(e, n, "radial", keys, 2, "a mapping {lambda: ...}")) return e->rc;
+  const cnode *v;
+  if ((v = get(n, "basis"))) {
+    const char *s = NULL;
+    if (get_str(e, v, "radial.basis", &s)) return e->rc;
+    if (strcmp(s, "chebexpcos") != 0)
+      return fail(e, TNACE_ERR_VALUE, v->line, "radial.basis", "unknown radial basis '%.40s' (supported: chebexpcos)", s);
+  }
+  if ((v = get(n, "lambda")) &&
+      (get_double(e, v, "radial.lambda", &R->c->lambda) || positive(e, v, "radial.lambda", R->c->lambda)))
+    return e->rc;
+  return 0;
+}
+
+static int read_repulsion(rd *R, const cnode *n) {
+  static const char *const keys[] = {"type", "inner", "outer"};
+  ectx *e = R->e;
+  tnace_fitconfig *c = R->c;
+  if (is_null(n) || (n->kind == C_SCALAR && !strcmp(n->value, "none"))) { c->rep_type = TNACE_REP_NONE; return 0; }
+  if (check_map(e, n, "repulsion", keys, 3, "none or a mapping {type: zbl, inner: r_i, outer: r_o}")) return e->rc;
+  const cnode *t, *v;
+  const char *s = NULL;
+  if (require(e, n, "repulsion", "type", &t) || get_str(e, t, "repulsion.type", &s)) return e->rc;
+  if (!strcmp(s, "none")) {
+    c->rep_type = TNACE_REP_NONE;
+    return 0;
+  }
+  if (strcmp(s, "zbl") != 0)
+    return fail(e, TNACE_ERR_VALUE, t->line, "repulsion.type", "unknown repulsion '%.40s' (supported: none, zbl)", s);
+  c->rep_type = TNACE_REP_ZBL;
+  if (require(e, n, "repulsion", "inner", &v) || get_double(e, v, "repulsion.inner", &c->rep_inner) ||
+      nonneg(e, v, "repulsion.inner", c->rep_inner))
+    return e->rc;
+  if (require(e, n, "repulsion", "outer", &v) || get_double(e, v, "repulsion.outer", &c->rep_outer) ||
+      positive(e, v, "repulsion.outer", c->rep_outer))
+    return e->rc;
+  if (!(c->rep_inner < c->rep_outer))
+    return fail(e, TNACE_ERR_VALUE, v->line, "repulsion.outer", "must be larger than inner (%g <= %g)", c->rep_outer,
+                c->rep_inner);
+  return 0;
+}
+
+static int read_terms(rd *R, const cnode *n) {
+  static const char *const keys[] = {"nu", "lmax", "nmax", "chi", "model"};
+  ectx *e = R->e;
+  tnace_fitconfig *c = R->c;
+  char kb[64], kb2[96];
+  if (n->kind != C_SEQ) return type_error(e, n, "terms", "a sequence of {nu, lmax, nmax, chi}");
+  if (!n->child) return fail(e, TNACE_ERR_VALUE, n->line, "terms", "at least one term is required");
+  int i = 0;
+  for (const cnode *t = n->child; t; t = t->next, i++) {
+    const char *ctx = subidx(kb, sizeof kb, "terms", i);
+    if (i >= TNACE_MAX_TERMS)
+      return fail(e, TNACE_ERR_VALUE, t->line, "terms", "too many terms (at most %d)", TNACE_MAX_TERMS);
+    if (check_map(e, t, ctx, keys, 5, "a mapping {nu, lmax, nmax, chi}")) return e->rc;
+    tnace_term_spec *sp = &c->spec[i];
+    memset(sp, 0, sizeof *sp);
+    sp->model = TNACE_MODEL_MPS;
+    const cnode *v;
+    if (require(e, t, ctx, "nu", &v) || get_int(e, v, subkey(kb2, sizeof kb2, ctx, "nu"), 1, TNACE_MAX_NU, &sp->nu))
+      return e->rc;
+    if ((v = get(t, "lmax"))) {
+      if (get_int(e, v, subkey(kb2, sizeof kb2, ctx, "lmax"), 0, TNACE_LMAX_LIMIT, &sp->lmax)) return e->rc;
+      if (sp->nu == 1 && sp->lmax != 0)
+        return fail(e, TNACE_ERR_VALUE, v->line, kb2, "a nu = 1 term has only l = 0: lmax must be 0 or left out");
+    } else if (sp->nu > 1) {
+      return fail(e, TNACE_ERR_PARSE, t->line, subkey(kb2, sizeof kb2, ctx, "lmax"), "missing required key (nu = %d)",
+                  sp->nu);
+    }
+    if (require(e, t, ctx, "nmax", &v) || get_int(e, v, subkey(kb2, sizeof kb2, ctx, "nmax"), 1, MAX_NMAX, &sp->nmax))
+      return e->rc;
+    if (require(e, t, ctx, "chi", &v) || get_int(e, v, subkey(kb2, sizeof kb2, ctx, "chi"), 1, MAX_CHI, &sp->chi))
+      return e->rc;
+    if ((v = get(t, "model"))) {
+      const char *s = NULL;
+      if (get_str(e, v, subkey(kb2, sizeof kb2, ctx, "model"), &s)) return e->rc;
+      if (strcmp(s, "mps") != 0)
+        return fail(e, TNACE_ERR_VALUE, v->line, kb2, "unknown model '%.40s' (supported: mps)", s);
+    }
+    c->n_terms = i + 1;
+  }
+  return 0;
+}
+
+/* One file path: resolved against the config's directory, checked to be a readable regular file. */
+static int add_file(rd *R, const cnode *v, const char *key, tnace_fitconfig_file *f) {
+  ectx *e = R->e;
+  const char *given = NULL;
+  if (get_str(e, v, key, &given)) return e->rc;
+  const int rel = given[0] != '/' && R->dir[0];
+  size_t len = strlen(given) + (rel ? strlen(R->dir) + 1 : 0) + 1;
+  f->given = dupstr(given);
+  f->path = malloc(len);
+  f->line = v->line;
+  if (!f->given || !f->path) return fail(e, TNACE_ERR_NOMEM, v->line, key, "out of memory");
+  if (rel)
+    snprintf(f->path, len, "%s%s", R->dir, given);
+  else
+    snprintf(f->path, len, "%s", given);
+  char where[600] = "";
+  if (rel) snprintf(where, sizeof where, " (resolved to '%.500s')", f->path);
+  struct stat st;
+  if (stat(f->path, &st) != 0)
+    return fail(e, TNACE_ERR_IO, v->line, key, "cannot read '%.500s'%s: %s", given, where, strerror(errno));
+  if (S_ISDIR(st.st_mode)) return fail(e, TNACE_ERR_IO, v->line, key, "'%.500s'%s is a directory", given, where);
+  FILE *fp = fopen(f->path, "rb");
+  if (!fp) return fail(e, TNACE_ERR_IO, v->line, key, "cannot read '%.500s'%s: %s", given, where, strerror(errno));
+  fclose(fp);
+  return 0;
+}
+
+/* A file or a list of files (null / [] allowed only when `optional`). */
+static int read_files(rd *R, const cnode *n, const char *key, int optional, tnace_fitconfig_file **out, int *nout) {
+  ectx *e = R->e;
+  char kb[96];
+  *out = NULL;
+  *nout = 0;
+  if (is_null(n)) {
+    if (optional) return 0;
+    return type_error(e, n, key, "a file name or a list of file names");
+  }
+  if (n->kind == C_MAP) return type_error(e, n, key, "a file name or a list of file names");
+  const int m = n->kind == C_SEQ ? count(n) : 1;
+  if (m == 0) {
+    if (optional) return 0;
+    return fail(e, TNACE_ERR_VALUE, n->line, key, "at least one file is required");
+  }
+  *out = calloc((size_t)m, sizeof **out);
+  if (!*out) return fail(e, TNACE_ERR_NOMEM, n->line, key, "out of memory");
+  *nout = m;
+  if (n->kind == C_SCALAR) return add_file(R, n, key, &(*out)[0]);
+  int i = 0;
+  for (const cnode *v = n->child; v; v = v->next, i++)
+    if (add_file(R, v, subidx(kb, sizeof kb, key, i), &(*out)[i])) return e->rc;
+  return 0;
+}
+
+static int read_keys(rd *R, const cnode *n) {
+  static const char *const keys[] = {"energy", "forces", "stress", "virial", "config_type"};
+  ectx *e = R->e;
+  tnace_fitconfig *c = R->c;
+  char kb[64];
+  if (is_null(n)) return 0;
+  if (check_map(e, n, "data.keys", keys, 5, "a mapping {energy: ..., forces: ..., stress: ..., virial: ...}"))
+    return e->rc;
+  const char **dst[5] = {&c->keys.energy, &c->keys.forces, &c->keys.stress, &c->keys.virial, &c->keys.config_type};
+  for (int i = 0; i < 5; i++) {
+    const cnode *v = get(n, keys[i]);
+    const char *s = NULL;
+    if (!v) continue;
+    if (get_str(e, v, subkey(kb, sizeof kb, "data.keys", keys[i]), &s)) return e->rc;
+    char *d = dupstr(s);
+    if (!d) return fail(e, TNACE_ERR_NOMEM, v->line, kb, "out of memory");
+    *dst[i] = d;
+    c->has_keys = 1;
+  }
+  return 0;
+}
+
+/* The same file (same device and inode, or the same name). */
+static int same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  if (!strcmp(a, b)) return 1;
+  return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static int read_data(rd *R, const cnode *n) {
+  static const char *const keys[] = {"train", "validation", "validation_fraction", "seed", "skip_bad", "keys"};
+  ectx *e = R->e;
+  tnace_fitconfig *c = R->c;
+  const cnode *v;
+  if (check_map(e, n, "data", keys, 6, "a mapping {train: ..., validation: ..., ...}")) return e->rc;
+  if (require(e, n, "data", "train", &v) || read_files(R, v, "data.train", 0, &c->train, &c->n_train)) return e->rc;
+  if ((v = get(n, "validation")) && read_files(R, v, "data.validation", 1, &c->valid, &c->n_valid)) return e->rc;
+  for (int i = 0; i < c->n_train; i++)
+    for (int j = 0; j < i; j++)
+      if (same_file(c->train[i].path, c->train[j].path))
+        return fail(e, TNACE_ERR_VALUE, c->train[i].line, "data.train", "'%.500s' is listed twice (also line %d)",
+                    c->train[i].given, c->train[j].line);
+  for (int i = 0; i < c->n_valid; i++)
+    for (int j = 0; j < i; j++)
+      if (same_file(c->valid[i].path, c->valid[j].path))
+        return fail(e, TNACE_ERR_VALUE, c->valid[i].line, "data.validation", "'%.500s' is listed twice (also line %d)",
+                    c->valid[i].given, c->valid[j].line);
+  for (int i = 0; i < c->n_valid; i++)
+    for (int j = 0; j < c->n_train; j++)
+      if (same_file(c->valid[i].path, c->train[j].path))
+        return fail(e, TNACE_ERR_VALUE, c->valid[i].line, "data.validation",
+                    "'%.500s' is also a training file (data.train, line %d)", c->valid[i].given, c->train[j].line);
+  c->valid_fraction = c->n_valid ? 0.0 : 0.1;
+  if ((v = get(n, "validation_fraction"))) {
+    if (get_double(e, v, "data.validation_fraction", &c->valid_fraction)) return e->rc;
+    if (!(c->valid_fraction >= 0 && c->valid_fraction < 1))
+      return fail(e, TNACE_ERR_VALUE, v->line, "data.validation_fraction", "must be in [0, 1) (got %s)", v->value);
+    if (c->n_valid && c->valid_fraction > 0)
+      return fail(e, TNACE_ERR_VALUE, v->line, "data.validation_fraction",
+                  "give validation files or a validation fraction, not both");
+  }
+  if ((v = get(n, "seed")) && get_seed(e, v, "data.seed", &c->split_seed)) return e->rc;
+  if ((v = get(n, "skip_bad")) && get_bool(e, v, "data.skip_bad", &c->skip_bad)) return e->rc;
+  if ((v = get(n, "keys")) && read_keys(R, v)) return e->rc;
+  return 0;
+}
+
+static int read_loss(rd *R, const cnode *n) {
+  static const char *const keys[] = {"energy", "forces", "stress", "config_type_weights"};
+  ectx *e = R->e;
+  tnace_fit_opts *o = &R->c->opts;
+  char kb[160];
+  if (check_map(e, n, "loss", keys, 4, "a mapping {energy: ..., forces: ..., stress: ...}")) return e->rc;
+  double *dst[3] = {&o->kappa_e, &o->kappa_f, &o->kappa_s};
+  for (int i = 0; i < 3; i++) {
+    const cnode *v = get(n, keys[i]);
+    const char *key = subkey(kb, sizeof kb, "loss", keys[i]);
+    if (v && (get_double(e, v, key, dst[i]) || nonneg(e, v, key, *dst[i]))) return e->rc;
+  }
+  if (!(o->kappa_e > 0 || o->kappa_f > 0 || o->kappa_s > 0))
+    return fail(e, TNACE_ERR_VALUE, n->line, "loss", "the energy, forces and stress weights are all 0: nothing to fit");
+  const cnode *w = get(n, "config_type_weights");
+  if (!w || is_null(w)) return 0;
+  if (w->kind != C_MAP) return type_error(e, w, "loss.config_type_weights", "a mapping {config_type: weight}");
+  for (const cnode *v = w->child; v; v = v->next) {
+    const char *key = subkey(kb, sizeof kb, "loss.config_type_weights", v->key);
+    if (o->n_ct >= TNACE_FIT_MAX_CT)
+      return fail(e, TNACE_ERR_VALUE, v->key_line, "loss.config_type_weights", "too many config types (at most %d)",
+                  TNACE_FIT_MAX_CT);
+    if (strlen(v->key) >= sizeof o->ct_name[0])
+      return fail(e, TNACE_ERR_VALUE, v->key_line, key, "config_type name longer than %zu characters",
+                  sizeof o->ct_name[0] - 1);
+    if (get_double(e, v, key, &o->ct_weight[o->n_ct]) || nonneg(e, v, key, o->ct_weight[o->n_ct])) return e->rc;
+    snprintf(o->ct_name[o->n_ct], sizeof o->ct_name[0], "%s", v->key);
+    o->n_ct++;
+  }
+  return 0;
+}
+
+static int read_fit(rd *R, const cnode *n) {
+  static const char *const keys[] = {"lambda", "lambda_start", "anneal_sweeps", "sweeps", "patience",
+                                     "force_fraction", "threads", "seed", "max_rows_mb"};
+  ectx *e = R->e;
+  tnace_fit_opts *o = &R->c->opts;
+  const cnode *v;
+  if (check_map(e, n, "fit", keys, 9, "a mapping {lambda: ..., sweeps: ..., ...}")) return e->rc;
+  if ((v = get(n, "lambda")) && (get_double(e, v, "fit.lambda", &o->lambda) || nonneg(e, v, "fit.lambda", o->lambda)))
+    return e->rc;
+  if ((v = get(n, "lambda_start")) &&
+      (get_double(e, v, "fit.lambda_start", &o->lambda_start) || nonneg(e, v, "fit.lambda_start", o->lambda_start)))
+    return e->rc;
+  if ((v = get(n, "anneal_sweeps")) && get_int(e, v, "fit.anneal_sweeps", 0, MAX_SWEEPS, &o->anneal_sweeps)) return e->rc;
+  if ((v = get(n, "sweeps")) && get_int(e, v, "fit.sweeps", 1, MAX_SWEEPS, &o->max_sweeps)) return e->rc;
+  if ((v = get(n, "patience")) && get_int(e, v, "fit.patience", 1, MAX_SWEEPS, &o->patience)) return e->rc;
+  if ((v = get(n, "force_fraction"))) {
+    if (get_double(e, v, "fit.force_fraction", &o->force_fraction)) return e->rc;
+    if (!(o->force_fraction > 0 && o->force_fraction <= 1))
+      return fail(e, TNACE_ERR_VALUE, v->line, "fit.force_fraction",
+                  "must be in (0, 1] (got %s; set loss.forces: 0 to fit without forces)", v->value);
+  }
+  if ((v = get(n, "threads")) && get_int(e, v, "fit.threads", 0, MAX_THREADS, &o->n_threads)) return e->rc;
+  if ((v = get(n, "seed")) && get_seed(e, v, "fit.seed", &o->seed)) return e->rc;
+  if ((v = get(n, "max_rows_mb")) &&
+      (get_double(e, v, "fit.max_rows_mb", &o->max_rows_mb) || positive(e, v, "fit.max_rows_mb", o->max_rows_mb)))
+    return e->rc;
+  return 0;
+}
+
+static int read_output(rd *R, const cnode *n) {
+  static const char *const keys[] = {"potential", "metrics"};
+  ectx *e = R->e;
+  tnace_fitconfig *c = R->c;
+  const cnode *v;
+  const char *s = NULL;
+  c->output_line = n->line;
+  if (is_null(n)) return 0;
+  if (check_map(e, n, "output", keys, 2, "a mapping {potential: FILE.yaml, metrics: FILE.json}")) return e->rc;
+  if ((v = get(n, "potential"))) {
+    if (get_str(e, v, "output.potential", &s)) return e->rc;
+    if (!(c->out_potential = dupstr(s))) return fail(e, TNACE_ERR_NOMEM, v->line, "output.potential", "out of memory");
+    c->out_potential_line = v->line;
+  }
+  if ((v = get(n, "metrics"))) {
+    c->metrics_set = 1;
+    c->out_metrics_line = v->line;
+    if (is_null(v)) return 0;
+    if (get_str(e, v, "output.metrics", &s)) return e->rc;
+    if (!(c->out_metrics = dupstr(s))) return fail(e, TNACE_ERR_NOMEM, v->line, "output.metrics", "out of memory");
+  }
+  return 0;
+}
+
+static tnace_meta *to_meta(const cnode *n) {
+  tnace_meta *m = calloc(1, sizeof *m);
+  if (!m) return NULL;
+  m->kind = n->kind == C_MAP ? TNACE_META_MAP : n->kind == C_SEQ ? TNACE_META_SEQ : TNACE_META_SCALAR;
+  if (n->kind == C_SCALAR) {
+    if (!(m->value = dupstr(n->value))) { free(m); return NULL; }
+    m->quoted = !n->plain;
+  }
+  tnace_meta **tail = &m->child;
+  for (const cnode *c = n->child; c; c = c->next) {
+    tnace_meta *k = to_meta(c);
+    if (!k || (c->key && !(k->key = dupstr(c->key)))) {
+      tnace_meta_free(k);
+      tnace_meta_free(m);
+      return NULL;
+    }
+    *tail = k;
+    tail = &k->next;
+  }
+  return m;
+}
+
+static int read_config(rd *R, const cnode *root) {
+  static const char *const keys[] = {"elements", "e0", "cutoff", "radial", "r_min", "repulsion", "terms",
+                                     "data", "loss", "fit", "output", "metadata"};
+  ectx *e = R->e;
+  tnace_fitconfig *c = R->c;
+  const cnode *v;
+  if (check_map(e, root, NULL, keys, 12, "a mapping")) return e->rc;
+  if (require(e, root, NULL, "elements", &v) || read_elements(R, v)) return e->rc;
+  if ((v = get(root, "e0")) && read_e0(R, v)) return e->rc;
+  if (require(e, root, NULL, "cutoff", &v) || read_cutoff(R, v)) return e->rc;
+  if ((v = get(root, "radial")) && read_radial(R, v)) return e->rc;
+  if ((v = get(root, "r_min"))) {
+    if (get_double(e, v, "r_min", &c->r_min) || nonneg(e, v, "r_min", c->r_min)) return e->rc;
+    for (int a = 0; a < c->n_el; a++)
+      for (int b = 0; b < c->n_el; b++)
+        if (c->r_min >= c->rcut[a][b])
+          return fail(e, TNACE_ERR_VALUE, v->line, "r_min", "%g must be smaller than the cutoff %g (%s-%s)", c->r_min,
+                      c->rcut[a][b], c->elem[a], c->elem[b]);
+  }
+  if ((v = get(root, "repulsion")) && read_repulsion(R, v)) return e->rc;
+  if (require(e, root, NULL, "terms", &v) || read_terms(R, v)) return e->rc;
+  if ((v = get(root, "loss")) && read_loss(R, v)) return e->rc;
+  if ((v = get(root, "fit")) && read_fit(R, v)) return e->rc;
+  if ((v = get(root, "output")) && read_output(R, v)) return e->rc;
+  if ((v = get(root, "metadata")) && !is_null(v)) {
+    if (v->kind != C_MAP) return type_error(e, v, "metadata", "a mapping");
+    if (!(c->user_meta = to_meta(v))) return fail(e, TNACE_ERR_NOMEM, v->line, "metadata", "out of memory");
+  }
+  /* data last: it touches the file system */
+  if (require(e, root, NULL, "data", &v) || read_data(R, v)) return e->rc;
+  c->opts.fit_e0 = c->e0_mode == TNACE_E0_AUTO;
+  if (!(c->meta = to_meta(root))) return fail(e, TNACE_ERR_NOMEM, root->line, NULL, "out of memory");
+  return 0;
+}
+
+/* ---- public ------------------------------------------------------------------------------------- */
+
+void tnace_fitconfig_free(tnace_fitconfig *cfg) {
+  if (!cfg) return;
+  free(cfg->config_path);
+  for (int i = 0; i < cfg->n_train; i++) { free(cfg->train[i].path); free(cfg->train[i].given); }
+  for (int i = 0; i < cfg->n_valid; i++) { free(cfg->valid[i].path); free(cfg->valid[i].given); }
+  free(cfg->train);
+  free(cfg->valid);
+  free((char *)cfg->keys.energy);
+  free((char *)cfg->keys.forces);
+  free((char *)cfg->keys.stress);
+  free((char *)cfg->keys.virial);
+  free((char *)cfg->keys.config_type);
+  free(cfg->out_potential);
+  free(cfg->out_metrics);
+  tnace_meta_free(cfg->user_meta);
+  tnace_meta_free(cfg->meta);
+  memset(cfg, 0, sizeof *cfg);
+}
+
+static void defaults(tnace_fitconfig *c) {
+  memset(c, 0, sizeof *c);
+  c->e0_mode = TNACE_E0_AUTO;
+  c->lambda = 5.0;
+  c->rep_type = TNACE_REP_NONE;
+  c->split_seed = 1;
+  tnace_fit_opts_default(&c->opts);
+}
+
+int tnace_fitconfig_read(const char *path, tnace_fitconfig *cfg, char *err, size_t errlen) {
+  if (err && errlen) err[0] = '\0';
+  ectx e = {path ? path : "(null)", err, errlen, 0};
+  if (!cfg) return fail(&e, TNACE_ERR_ARG, 0, NULL, "tnace_fitconfig_read: NULL argument");
+  defaults(cfg);
+  if (!path) return fail(&e, TNACE_ERR_ARG, 0, NULL, "tnace_fitconfig_read: NULL argument");
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return fail(&e, TNACE_ERR_IO, 0, NULL, "cannot read: is a directory");
+  FILE *f = fopen(path, "rb");
+  if (!f) return fail(&e, TNACE_ERR_IO, 0, NULL, "cannot open: %s", strerror(errno));
+  prs *P = calloc(1, sizeof *P);
+  rd *R = calloc(1, sizeof *R);
+  if (!P || !R || !yaml_parser_initialize(&P->p)) {
+    free(P);
+    free(R);
+    fclose(f);
+    return fail(&e, TNACE_ERR_NOMEM, 0, NULL, "out of memory");
+  }
+  P->f = f;
+  P->e = &e;
+  yaml_parser_set_input_file(&P->p, f);
+  cnode *root = NULL;
+  cloc loc = cloc_push();
+  int rc = parse_file(P, &root);
+  if (P->has_ev) yaml_event_delete(&P->ev);
+  yaml_parser_delete(&P->p);
+  if (!rc && ferror(f)) rc = fail(&e, TNACE_ERR_IO, 0, NULL, "read error: %s", strerror(errno));
+  fclose(f);
+  if (!rc) {
+    R->e = &e;
+    R->c = cfg;
+    const char *slash = strrchr(path, '/');
+    if (slash) {
+      size_t n = (size_t)(slash - path) + 1; /* keep the slash: "dir/" or "/" */
+      if (n >= sizeof R->dir) rc = fail(&e, TNACE_ERR_VALUE, 0, NULL, "path too long");
+      else { memcpy(R->dir, path, n); R->dir[n] = '\0'; }
+    }
+    if (!rc) rc = read_config(R, root);
+    if (!rc && !(cfg->config_path = dupstr(path))) rc = fail(&e, TNACE_ERR_NOMEM, 0, NULL, "out of memory");
+  }
+  cloc_pop(loc);
+  cnode_free(root);
+  free(P);
+  free(R);
+  if (rc) tnace_fitconfig_free(cfg);
+  return rc;
+}
+
+int tnace_fitconfig_make_potential(const tnace_fitconfig *cfg, tnace_potential **out, char *err, size_t errlen) {
+  const char *names[TNACE_MAX_ELEMENTS];
+  *out = NULL;
+  for (int a = 0; a < cfg->n_el; a++) names[a] = cfg->elem[a];
+  tnace_potential *p = NULL;
+  int rc = tnace_potential_create(&p, cfg->n_el, names, cfg->n_terms, cfg->spec, cfg->rcut[0][0], cfg->lambda, err, errlen);
+  if (rc) return rc;
+  for (int a = 0; a < cfg->n_el; a++) {
+    for (int b = 0; b < cfg->n_el; b++) p->rcut[a][b] = cfg->rcut[a][b];
+    p->e0[a] = cfg->e0_mode == TNACE_E0_FIXED ? cfg->e0[a] : 0.0;
+  }
+  p->r_min = cfg->r_min;
+  p->rep_type = cfg->rep_type;
+  p->rep_inner = cfg->rep_type == TNACE_REP_ZBL ? cfg->rep_inner : 0.0;
+  p->rep_outer = cfg->rep_type == TNACE_REP_ZBL ? cfg->rep_outer : 0.0;
+  if ((rc = tnace_potential_prepare(p, err, errlen))) {
+    tnace_potential_free(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
+}
+
+const char *tnace_fitconfig_metrics_path(const tnace_fitconfig *cfg, const char *potential, char *buf, size_t len) {
+  if (!buf || !len) return NULL;
+  if (cfg && cfg->out_metrics) {
+    snprintf(buf, len, "%s", cfg->out_metrics);
+    return buf;
+  }
+  if ((cfg && cfg->metrics_set) || !potential) return NULL;
+  size_t n = strlen(potential);
+  const char *base = strrchr(potential, '/');
+  base = base ? base + 1 : potential;
+  if (n > 5 && !strcmp(potential + n - 5, ".yaml") && potential + n - 5 > base) n -= 5;
+  else if (n > 4 && !strcmp(potential + n - 4, ".yml") && potential + n - 4 > base) n -= 4;
+  snprintf(buf, len, "%.*s.metrics.json", (int)n, potential);
+  return buf;
+}
+
+int tnace_check_writable(const char *path, char *err, size_t errlen) {
+  struct stat st;
+  if (!path || !*path) {
+    snprintf(err, errlen, "cannot write '': empty file name");
+    return TNACE_ERR_IO;
+  }
+  const int existed = stat(path, &st) == 0;
+  if (existed && S_ISDIR(st.st_mode)) {
+    snprintf(err, errlen, "cannot write '%s': is a directory", path);
+    return TNACE_ERR_IO;
+  }
+  FILE *f = fopen(path, "a");
+  if (!f) {
+    snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+    return TNACE_ERR_IO;
+  }
+  fclose(f);
+  if (!existed) remove(path);
+  return 0;
+}
+
+/* splitmix64 */
+static unsigned long long mix64(unsigned long long *x) {
+  unsigned long long z = (*x += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+int tnace_fitconfig_split(tnace_dataset *train, tnace_dataset *valid, double fraction, unsigned long long seed,
+                          char *err, size_t errlen) {
+  if (!(fraction >= 0 && fraction < 1)) {
+    snprintf(err, errlen, "validation fraction %g is not in [0, 1)", fraction);
+    return TNACE_ERR_VALUE;
+  }
+  const int n = train->n;
+  if (fraction == 0 || n == 0) return 0;
+  if (n < 2) {
+    snprintf(err, errlen, "cannot split a validation fraction off %d training structure%s", n, n == 1 ? "" : "s");
+    return TNACE_ERR_VALUE;
+  }
+  int m = (int)floor(fraction * n + 0.5);
+  if (m < 1) m = 1;
+  if (m > n - 1) m = n - 1;
+  int *perm = malloc((size_t)n * sizeof *perm);
+  unsigned char *to_valid = calloc((size_t)n, 1);
+  tnace_struct *tr = malloc((size_t)(n - m) * sizeof *tr);
+  tnace_struct *va = realloc(valid->s, (size_t)(valid->n + m) * sizeof *va);
+  if (va) valid->s = va;
+  if (!perm || !to_valid || !tr || !va) {
+    free(perm);
+    free(to_valid);
+    free(tr);
+    snprintf(err, errlen, "out of memory");
+    return TNACE_ERR_NOMEM;
+  }
+  unsigned long long state = seed;
+  for (int i = 0; i < n; i++) perm[i] = i;
+  for (int i = n - 1; i > 0; i--) {
+    int j = (int)(mix64(&state) % (unsigned long long)(i + 1));
+    int t = perm[i];
+    perm[i] = perm[j];
+    perm[j] = t;
+  }
+  for (int i = 0; i < m; i++) to_valid[perm[i]] = 1;
+  int it = 0, iv = valid->n;
+  for (int i = 0; i < n; i++) {
+    if (to_valid[i]) va[iv++] = train->s[i];
+    else tr[it++] = train->s[i];
+  }
+  free(train->s);
+  train->s = tr;
+  train->n = n - m;
+  valid->n += m;
+  free(perm);
+  free(to_valid);
+  return 0;
+}
+
+int tnace_fitconfig_isolated_e0(const tnace_dataset *ds, int n_el, const char (*elem)[4], double *e0, int *n_found,
+                                char *err, size_t errlen) {
+  double sum[TNACE_MAX_ELEMENTS] = {0};
+  int cnt[TNACE_MAX_ELEMENTS] = {0};
+  if (n_el < 1 || n_el > TNACE_MAX_ELEMENTS) {
+    snprintf(err, errlen, "bad number of elements %d", n_el);
+    return TNACE_ERR_ARG;
+  }
+  for (int i = 0; ds && i < ds->n; i++) {
+    const tnace_struct *s = &ds->s[i];
+    if (s->n != 1 || !s->has_energy || s->off[1] - s->off[0] != 0) continue;
+    const int a = s->species[0];
+    if (a < 0 || a >= n_el) continue;
+    sum[a] += s->energy;
+    cnt[a]++;
+  }
+  char missing[128] = "";
+  size_t len = 0;
+  for (int a = 0; a < n_el; a++) {
+    if (n_found) n_found[a] = cnt[a];
+    e0[a] = cnt[a] ? sum[a] / cnt[a] : 0.0;
+    if (!cnt[a] && len < sizeof missing) {
+      int w = snprintf(missing + len, sizeof missing - len, "%s%s", len ? ", " : "", elem[a]);
+      if (w > 0) len += (size_t)w;
+    }
+  }
+  if (len) {
+    snprintf(err, errlen,
+             "no isolated-atom frame for %s in the training data (a frame with one atom, an energy and no neighbour "
+             "within the cutoff)",
+             missing);
+    return TNACE_ERR_VALUE;
+  }
+  return 0;
+}

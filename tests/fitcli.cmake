@@ -1,0 +1,102 @@
+# tests/fitcli.cmake — tests of the tnace-fit command (src/cli/tnace-fit.c). Included by tests/CMakeLists.txt.
+#
+# Every test runs the built binary in <build>/tests/fitcli/ through tests/fitcli_expect.sh
+#   fitcli_expect.sh STATUS REGEX CMD...   passes when CMD exits with exactly STATUS (never a signal) and
+#                                          a line of its output (stdout + stderr) matches REGEX
+# on configs and data in tests/data/fitconfig/:
+#   fitcli_help, fitcli_version               exit 0 and the usage text / version
+#   fitcli_no_args, fitcli_bad_option,        usage errors: exit 2
+#   fitcli_bad_sweeps
+#   fitcli_missing_config                     exit 1, "<config>: cannot open: ..."
+#   fitcli_config_error, fitcli_missing_train config errors with file:line: key
+#   fitcli_no_output                          neither output.potential nor --output
+#   fitcli_unknown_element, fitcli_empty_xyz, data errors naming the extxyz file and line
+#   fitcli_truncated_xyz, fitcli_nan_xyz,
+#   fitcli_bad_frame
+#   fitcli_skip_bad                           the same data with --skip-bad (--dry-run): exit 0
+#   fitcli_isolated, fitcli_isolated_missing  e0: isolated with and without an isolated-atom frame
+#   fitcli_unwritable, fitcli_unwritable_option   output in a missing directory, found before any fitting
+#   fitcli_tiny_fit                           a real fit (tiny.yaml: 20 Cu frames, nu 1 + 2, 2 sweeps, ~1 s)
+#   fitcli_tiny_check                         test_fitconfig --check-fit: the written potential loads, has
+#                                             the provenance metadata, and its validation errors recomputed
+#                                             from the same split equal the recorded ones; metrics JSON
+#   fitcli_overrides                          --output/--sweeps/--threads on minimal.yaml; derived metrics name
+# With valgrind (and no TNACE_SANITIZE): fitcli_valgrind_{config_error,data_error,fit} run an error path of
+# each kind and a whole fit under memcheck (no errors, no definite/indirect leaks).
+
+if(NOT TARGET tnace-fit)
+  return()
+endif()
+
+set(_fc_data ${CMAKE_CURRENT_SOURCE_DIR}/data/fitconfig)
+set(_fc_dir ${CMAKE_CURRENT_BINARY_DIR}/fitcli)
+file(MAKE_DIRECTORY ${_fc_dir})
+set(_fc_expect sh ${CMAKE_CURRENT_SOURCE_DIR}/fitcli_expect.sh)
+
+# tnace_fitcli(NAME STATUS REGEX ARGS...): tnace-fit ARGS must exit with STATUS and print a line matching REGEX.
+function(tnace_fitcli name status regex)
+  add_test(NAME fitcli_${name} COMMAND ${_fc_expect} ${status} "${regex}" $<TARGET_FILE:tnace-fit> ${ARGN}
+           WORKING_DIRECTORY ${_fc_dir})
+  set_tests_properties(fitcli_${name} PROPERTIES TIMEOUT 120)
+endfunction()
+
+tnace_fitcli(help 0 "^usage: tnace-fit CONFIG.yaml" --help)
+tnace_fitcli(version 0 "^tnace-fit \\(libtnace\\) [0-9]+\\.[0-9]+" --version)
+tnace_fitcli(no_args 2 "^tnace-fit: no config file given")
+tnace_fitcli(bad_option 2 "^tnace-fit: unknown option '--bogus'" ${_fc_data}/tiny.yaml --bogus)
+tnace_fitcli(bad_sweeps 2 "^tnace-fit: --sweeps: expected an integer" ${_fc_data}/tiny.yaml --sweeps ten)
+tnace_fitcli(missing_config 1 "^tnace-fit: .*/no_such_config.yaml: cannot open: No such file or directory"
+             ${_fc_data}/no_such_config.yaml)
+tnace_fitcli(config_error 1 "^tnace-fit: .*/unknown_key.yaml:10: fit.sweps: unknown key" ${_fc_data}/unknown_key.yaml)
+tnace_fitcli(missing_train 1
+             "^tnace-fit: .*/missing_train.yaml:8: data.train: cannot read 'no_such_file.xyz' .*No such file"
+             ${_fc_data}/missing_train.yaml)
+tnace_fitcli(no_output 1 "^tnace-fit: .*/minimal.yaml:[0-9]+: output.potential: no potential file to write"
+             ${_fc_data}/minimal.yaml)
+tnace_fitcli(unknown_element 1
+             "^tnace-fit: .*/mixed_elements.xyz:7: atom 3: element 'Ag' is not one of the potential's elements"
+             ${_fc_data}/cli_unknown_element.yaml)
+tnace_fitcli(empty_xyz 1 "^tnace-fit: .*/empty.xyz: .*empty" ${_fc_data}/cli_empty_xyz.yaml)
+tnace_fitcli(truncated_xyz 1 "^tnace-fit: .*/truncated.xyz:7: truncated frame" ${_fc_data}/cli_truncated_xyz.yaml)
+tnace_fitcli(nan_xyz 1 "^tnace-fit: .*/nan.xyz:5: column 'forces'.*non-finite" ${_fc_data}/cli_nan_xyz.yaml)
+tnace_fitcli(bad_frame 1 "^tnace-fit: .*/one_bad_frame.xyz:11: column 'forces'" ${_fc_data}/cli_bad_frame.yaml)
+tnace_fitcli(skip_bad 0 "one_bad_frame.xyz: 3 structures, 9 atoms \\(skipped 1 bad frame"
+             ${_fc_data}/cli_bad_frame.yaml --skip-bad --dry-run)
+tnace_fitcli(isolated 0 "E0: isolated atoms Cu -0.250000 eV" ${_fc_data}/cli_isolated.yaml --skip-bad --dry-run)
+tnace_fitcli(isolated_missing 1 "^tnace-fit: .*/cli_isolated_missing.yaml:3: e0: no isolated-atom frame for Cu"
+             ${_fc_data}/cli_isolated_missing.yaml)
+tnace_fitcli(unwritable 1
+             "^tnace-fit: .*/cli_unwritable.yaml:10: output.potential: cannot write '/nonexistent-dir/x.yaml'"
+             ${_fc_data}/cli_unwritable.yaml)
+tnace_fitcli(unwritable_option 1 "^tnace-fit: --output: cannot write '/nonexistent-dir/y.yaml'"
+             ${_fc_data}/tiny.yaml --output /nonexistent-dir/y.yaml)
+
+# A real fit, then checks of what it wrote.
+tnace_fitcli(tiny_fit 0 "^wrote potential tiny_Cu.yaml" ${_fc_data}/tiny.yaml)
+set_tests_properties(fitcli_tiny_fit PROPERTIES FIXTURES_SETUP fitcli_tiny)
+if(TARGET test_fitconfig)
+  add_test(NAME fitcli_tiny_check
+           COMMAND test_fitconfig --check-fit ${_fc_data}/tiny.yaml tiny_Cu.yaml tiny_Cu.metrics.json
+           WORKING_DIRECTORY ${_fc_dir})
+  set_tests_properties(fitcli_tiny_check PROPERTIES FIXTURES_REQUIRED fitcli_tiny TIMEOUT 120)
+endif()
+tnace_fitcli(overrides 0 "^wrote metrics min_out.metrics.json"
+             ${_fc_data}/minimal.yaml --output min_out.yaml --sweeps=1 --threads 1)
+
+# Memory checks of the error paths and of a whole fit.
+find_program(TNACE_VALGRIND valgrind)
+if(TNACE_VALGRIND AND NOT TNACE_SANITIZE)
+  set(_fc_vg ${TNACE_VALGRIND} -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect)
+  foreach(case "config_error;1;fit.sweps: unknown key;${_fc_data}/unknown_key.yaml"
+               "data_error;1;element 'Ag' is not one of;${_fc_data}/cli_unknown_element.yaml"
+               "fit;0;^wrote potential vg_min.yaml;${_fc_data}/minimal.yaml;--output;vg_min.yaml;--sweeps;1;--threads;1")
+    list(GET case 0 name)
+    list(GET case 1 status)
+    list(GET case 2 regex)
+    list(SUBLIST case 3 -1 rest)
+    add_test(NAME fitcli_valgrind_${name}
+             COMMAND ${_fc_expect} ${status} "${regex}" ${_fc_vg} $<TARGET_FILE:tnace-fit> ${rest}
+             WORKING_DIRECTORY ${_fc_dir})
+    set_tests_properties(fitcli_valgrind_${name} PROPERTIES TIMEOUT 300)
+  endforeach()
+endif()
