@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "extxyz.h"
-#include "neighbor.h"
+#include "nlist.h"
 #include "testutil.h"
 
 #ifndef TNACE_SOURCE_DIR
