@@ -119,6 +119,7 @@ int tnace_dataset_read_keys(tnace_dataset *ds, const char *path, const tnace_xyz
   tnace_xyz_reader *r = tnace_xyz_open(path, keys, err, errlen);
   if (!r) return TNACE_ERR_IO;
   int cap = ds->n, got = 0, rc2 = 0;
+  long last_line = -1;
   tnace_frame f;
   memset(&f, 0, sizeof f);
   for (;;) {
@@ -126,7 +127,14 @@ int tnace_dataset_read_keys(tnace_dataset *ds, const char *path, const tnace_xyz
     int st = tnace_xyz_next(r, &f, ferr, sizeof ferr);
     if (st == 0) break;
     if (st < 0) {
-      if (skip_bad && st != TNACE_ERR_NOMEM && st != TNACE_ERR_IO) { ds->n_skipped++; continue; }
+      /* skip a bad frame only when the reader moved past it; an error without progress (an empty file)
+       * would otherwise repeat forever */
+      const long line_now = tnace_xyz_line(r);
+      if (skip_bad && st != TNACE_ERR_NOMEM && st != TNACE_ERR_IO && line_now != last_line) {
+        last_line = line_now;
+        ds->n_skipped++;
+        continue;
+      }
       snprintf(err, errlen, "%s", ferr);
       rc2 = st;
       break;

@@ -261,6 +261,7 @@ typedef struct {
   int n_rows;
   int nthreads;
   double *Ucat;            /* the current copy's U maps of all species, stacked like the row columns */
+  int n_chunks, *chunk_s0; /* structure ranges whose rows fit the memory budget together */
 } fit_ctx;
 
 /* out[α][n][λ] += scale · Σ_m A[α][n][l m] g[(λ, m)] for α in [a0, a1) — the U-space gradient. */
@@ -385,7 +386,9 @@ static const int VOIGT[6][2] = {{0, 0}, {1, 1}, {2, 2}, {1, 2}, {0, 2}, {0, 1}};
  * species are solved jointly: total energies and forces couple them, and alternating between them
  * (block coordinate descent) converges slowly. */
 static int copy_pass(fit_ctx *F, const int *kt, size_t (*uoff)[TNACE_MAX_ELEMENTS + 1], size_t e0off, size_t D,
-                     double *rows, double *y, char *err, size_t errlen) {
+                     int s0, int s1, double *rows, double *y, char *err, size_t errlen) {
+  /* structures s0..s1−1 only; their rows start at row sr[s0].row0 of the whole set, row 0 of `rows` */
+  const int row_base = s0 < s1 ? F->sr[s0].row0 : 0;
   tnace_potential *pot = F->pot;
   const tnace_dataset *ds = F->ds;
   const int nt = pot->n_terms;
@@ -444,13 +447,13 @@ static int copy_pass(fit_ctx *F, const int *kt, size_t (*uoff)[TNACE_MAX_ELEMENT
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
-    for (int si = 0; si < ds->n; si++) {
+    for (int si = s0; si < s1; si++) {
       if (!ok || fail) continue;
       const tnace_struct *s = &ds->s[si];
       const struct_rows *r = &F->sr[si];
       if (r->n_rows == 0) continue;
-      double *R = rows + (size_t)r->row0 * D;
-      double *Y = y + r->row0;
+      double *R = rows + (size_t)(r->row0 - row_base) * D;
+      double *Y = y + (r->row0 - row_base);
       memset(R, 0, (size_t)r->n_rows * D * sizeof(double));
       if (s->max_neigh > cap_n) {
         free(dEdr);
@@ -853,24 +856,43 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
         if (dc[c] + pot->n_el > Dc_max) Dc_max = dc[c] + pot->n_el;
     }
   }
-  const double mb = (double)F.n_rows * (Dmax + Dc_max) * 8.0 / 1048576.0;
-  if (mb > o->max_rows_mb) {
-    snprintf(err, errlen,
-             "the least-squares rows need %.0f MB (%d rows × %zu columns), over the budget of %.0f MB: lower "
-             "force_fraction, the basis (nmax, lmax) or chi, or raise max_rows_mb",
-             mb, F.n_rows, Dmax, o->max_rows_mb);
-    rc = TNACE_ERR_NOMEM;
-    goto done;
+  /* Rows are built in chunks of structures that fit the memory budget. With one chunk the rows of a
+   * copy level serve its three sites; with several, each site streams the chunks again and accumulates
+   * its normal equations (the rows do not change between the sites of a copy, so this is exact). */
+  const double row_bytes = (double)(Dmax + Dc_max + 2) * sizeof(double);
+  const double budget = o->max_rows_mb * 1048576.0 - (double)Dc_max * Dc_max * sizeof(double);
+  int n_chunks = 0, max_chunk_rows = 0;
+  int *chunk_s0 = malloc((size_t)(train->n + 1) * sizeof(int));
+  if (!chunk_s0) { rc = TNACE_ERR_NOMEM; snprintf(err, errlen, "out of memory"); goto done; }
+  for (int i = 0; i < train->n;) {
+    int rows_c = 0, j = i;
+    while (j < train->n && (j == i || (rows_c + F.sr[j].n_rows) * row_bytes <= budget)) rows_c += F.sr[j++].n_rows;
+    if (rows_c * row_bytes > budget) {
+      snprintf(err, errlen,
+               "the least-squares rows of one structure (%s: %d rows × %zu columns) exceed the budget of %.0f MB: "
+               "lower force_fraction, the basis (nmax, lmax) or chi, or raise max_rows_mb",
+               train->s[i].source, rows_c, Dmax, o->max_rows_mb);
+      free(chunk_s0);
+      rc = TNACE_ERR_NOMEM;
+      goto done;
+    }
+    chunk_s0[n_chunks++] = i;
+    if (rows_c > max_chunk_rows) max_chunk_rows = rows_c;
+    i = j;
   }
-  rows = malloc((size_t)F.n_rows * Dmax * sizeof(double));
-  y = malloc((size_t)(F.n_rows ? F.n_rows : 1) * sizeof(double));
-  J = malloc((size_t)F.n_rows * Dc_max * sizeof(double));
+  chunk_s0[n_chunks] = train->n;
+  F.chunk_s0 = chunk_s0;
+  F.n_chunks = n_chunks;
+  const double mb = (double)max_chunk_rows * row_bytes / 1048576.0;
+  rows = malloc((size_t)max_chunk_rows * Dmax * sizeof(double));
+  y = malloc((size_t)(max_chunk_rows ? max_chunk_rows : 1) * sizeof(double));
+  J = malloc((size_t)max_chunk_rows * Dc_max * sizeof(double));
   H = malloc(Dc_max * Dc_max * sizeof(double));
   b = malloc(Dc_max * sizeof(double));
   F.Ucat = malloc(Dmax * sizeof(double));
   lamv = malloc(Dc_max * sizeof(double));
   xold = malloc(Dc_max * sizeof(double));
-  resid = malloc((size_t)(F.n_rows ? F.n_rows : 1) * sizeof(double));
+  resid = malloc((size_t)(max_chunk_rows ? max_chunk_rows : 1) * sizeof(double));
   if (!rows || !y || !J || !H || !b || !F.Ucat || !lamv || !xold || !resid) { rc = TNACE_ERR_NOMEM; snprintf(err, errlen, "out of memory (%.0f MB of rows)", mb); goto done; }
 
   if (log) {
@@ -878,6 +900,9 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
                  "%ld parameters, %d threads\n",
             train->n, F.n_rows, 100.0 * o->force_fraction, valid ? valid->n : 0, tnace_potential_n_params(pot),
             F.nthreads);
+    if (n_chunks > 1)
+      fprintf(log, "# rows streamed in %d chunks of up to %d rows (%.0f MB each; budget max_rows_mb = %.0f)\n", n_chunks,
+              max_chunk_rows, mb, o->max_rows_mb);
     fprintf(log, "# %5s %9s %9s %9s %9s %9s %9s %9s %9s %8s\n", "sweep", "lambda", "E_trn", "E_val", "F_trn",
             "F_val", "S_trn", "S_val", "", "time_s");
     fprintf(log, "# %5s %9s %9s %9s %9s %9s %9s %9s %9s %8s\n", "", "", "meV/at", "meV/at", "meV/A", "meV/A", "GPa",
@@ -915,11 +940,7 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
       const size_t e0off = D;
       memcpy(F.Ucat + D, pot->e0, (size_t)ne * sizeof(double));
       D += (size_t)ne;
-      if ((rc = copy_pass(&F, kt, uoff, e0off, D, rows, y, err, errlen))) goto done;
       const int n_e0 = o->fit_e0 ? ne : 0; /* a fixed E0 moves into the targets */
-      if (!o->fit_e0)
-        for (int r = 0; r < F.n_rows; r++)
-          for (int a = 0; a < ne; a++) y[r] -= rows[(size_t)r * D + e0off + a] * pot->e0[a];
       for (int q = 0; q < 3; q++) {
         int st[TNACE_MAX_TERMS];
         size_t coff[TNACE_MAX_TERMS][TNACE_MAX_ELEMENTS + 1], Dc = 0;
@@ -931,11 +952,6 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
         }
         const size_t ce0 = Dc;
         Dc += (size_t)n_e0;
-        for (int t = 0; t < nt; t++)
-          for (int a = 0; a < ne; a++)
-            map_rows(&pot->tn[a * nt + t], kt[t], st[t], rows + uoff[t][a], D, F.n_rows, J + coff[t][a], Dc, F.nthreads);
-        for (int r = 0; r < F.n_rows; r++)
-          for (int a = 0; a < n_e0; a++) J[(size_t)r * Dc + ce0 + a] = rows[(size_t)r * D + e0off + a];
         /* E0 is not penalised; the tiny ridge only keeps an element absent from the data at 0 */
         for (size_t c = 0; c < Dc; c++) lamv[c] = c < ce0 ? lam : 1e-10;
         /* Solve for the update δ = x − x_old from the residual, (H + λ) δ = Jᵀ(y − J x_old) − λ x_old:
@@ -944,10 +960,34 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
           for (int a = 0; a < ne; a++)
             memcpy(xold + coff[t][a], pot->tn[a * nt + t].core[st[t]], (coff[t][a + 1] - coff[t][a]) * sizeof(double));
         for (int a = 0; a < n_e0; a++) xold[ce0 + a] = pot->e0[a];
-        memcpy(resid, y, (size_t)F.n_rows * sizeof(double));
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, F.n_rows, (int)Dc, -1.0, J, (int)Dc, xold, 1, 1.0, resid, 1);
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)Dc, F.n_rows, 1.0, J, (int)Dc, 0.0, H, (int)Dc);
-        cblas_dgemv(CblasRowMajor, CblasTrans, F.n_rows, (int)Dc, 1.0, J, (int)Dc, resid, 1, 0.0, b, 1);
+        for (int c = 0; c < n_chunks; c++) {
+          const int s0 = chunk_s0[c], s1 = chunk_s0[c + 1];
+          const int nr = (s1 < train->n ? F.sr[s1].row0 : F.n_rows) - F.sr[s0].row0;
+          if (n_chunks > 1 || q == 0) {
+            /* the targets use the current maps: refresh them (site q−1 of every term changed U) */
+            if (q > 0 && c == 0) {
+              for (int t = 0; t < nt; t++)
+                for (int a = 0; a < ne; a++) {
+                  const tnace_tn *tn = &pot->tn[a * nt + t];
+                  memcpy(F.Ucat + uoff[t][a], tn->U[kt[t]], U_dim(tn, kt[t]) * sizeof(double));
+                }
+              memcpy(F.Ucat + e0off, pot->e0, (size_t)ne * sizeof(double));
+            }
+            if ((rc = copy_pass(&F, kt, uoff, e0off, D, s0, s1, rows, y, err, errlen))) goto done;
+            if (!o->fit_e0)
+              for (int r = 0; r < nr; r++)
+                for (int a = 0; a < ne; a++) y[r] -= rows[(size_t)r * D + e0off + a] * pot->e0[a];
+          }
+          for (int t = 0; t < nt; t++)
+            for (int a = 0; a < ne; a++)
+              map_rows(&pot->tn[a * nt + t], kt[t], st[t], rows + uoff[t][a], D, nr, J + coff[t][a], Dc, F.nthreads);
+          for (int r = 0; r < nr; r++)
+            for (int a = 0; a < n_e0; a++) J[(size_t)r * Dc + ce0 + a] = rows[(size_t)r * D + e0off + a];
+          memcpy(resid, y, (size_t)nr * sizeof(double));
+          cblas_dgemv(CblasRowMajor, CblasNoTrans, nr, (int)Dc, -1.0, J, (int)Dc, xold, 1, 1.0, resid, 1);
+          cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)Dc, nr, 1.0, J, (int)Dc, c ? 1.0 : 0.0, H, (int)Dc);
+          cblas_dgemv(CblasRowMajor, CblasTrans, nr, (int)Dc, 1.0, J, (int)Dc, resid, 1, c ? 1.0 : 0.0, b, 1);
+        }
         for (size_t c = 0; c < Dc; c++) b[c] -= lamv[c] * xold[c];
         if ((rc = ridge_solve((int)Dc, H, b, lamv))) {
           snprintf(err, errlen, "least-squares solve failed (copy %d, site %d)", p, q);
@@ -999,7 +1039,7 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
   }
 done:
   snap_free(&best);
-  free(rows); free(y); free(J); free(H); free(b); free(F.Ucat); free(lamv); free(xold); free(resid);
+  free(rows); free(y); free(J); free(H); free(b); free(F.Ucat); free(lamv); free(xold); free(resid); free(F.chunk_s0);
   if (F.sel)
     for (int i = 0; i < train->n; i++) free(F.sel[i]);
   if (F.sel_row)
