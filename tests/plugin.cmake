@@ -21,7 +21,7 @@
 #     lammps_run0                  in.run0: run 0, prints TNACE_PE, dumps forces
 #     lammps_fd                    in.fd: forces and virial vs finite differences, per-atom sums
 #     lammps_mpi_compare           mpi_compare.sh: 1/2/4 ranks agree to 1e-10 (needs mpiexec)
-#     lammps_nve                   in.nve: NVE energy conservation, 1000 steps
+#     lammps_nve                   in.nve: NVE drift < 1e-5 eV/atom over 10,000 steps, 500 atoms
 #     lammps_hybrid_zbl            in.hybrid: hybrid/overlay tnace zbl == sum of the two
 #     lammps_null                  in.null: NULL-mapped types are invisible to tnace
 #   TNACE_LAMMPS_TEST_POTENTIAL2  (default tests/lammps/test_potential_CuNi.yaml), holding the two
@@ -46,16 +46,28 @@ if(TNACE_SANITIZE)
   return()
 endif()
 
-set(TNACE_LAMMPS_TEST_POTENTIAL "${CMAKE_CURRENT_SOURCE_DIR}/lammps/test_potential.yaml" CACHE FILEPATH
+# By default the test potentials are fitted by tnace-fit in the build tree (fixture tests below).
+set(TNACE_LAMMPS_TEST_POTENTIAL "${CMAKE_CURRENT_BINARY_DIR}/lammps/potentials/test_Cu.yaml" CACHE FILEPATH
     "One-element potential file for the LAMMPS plugin tests")
 set(TNACE_LAMMPS_TEST_ELEMENT "Cu" CACHE STRING "Element of TNACE_LAMMPS_TEST_POTENTIAL used by the tests")
-set(TNACE_LAMMPS_TEST_POTENTIAL2 "${CMAKE_CURRENT_SOURCE_DIR}/lammps/test_potential_CuNi.yaml" CACHE FILEPATH
+set(TNACE_LAMMPS_TEST_POTENTIAL2 "${CMAKE_CURRENT_BINARY_DIR}/lammps/potentials/test_CuNi.yaml" CACHE FILEPATH
     "Two-element potential file for the LAMMPS plugin tests")
 set(TNACE_LAMMPS_TEST_ELEMENTS2 "Cu Ni" CACHE STRING "The two elements of TNACE_LAMMPS_TEST_POTENTIAL2")
 set(TNACE_LAMMPS_POTENTIAL_FIXTURE "tnace_test_potential" CACHE STRING
     "ctest fixture that creates the test potentials (FIXTURES_SETUP of the generating test)")
 
 set(_tl_dir "${CMAKE_CURRENT_SOURCE_DIR}/lammps")
+
+# Fixtures: fit the two test potentials (seconds) unless the user pointed the variables elsewhere.
+file(MAKE_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}/lammps/potentials")
+add_test(NAME lammps_fit_Cu COMMAND $<TARGET_FILE:tnace-fit> "${_tl_dir}/fit_Cu.yaml" --quiet
+         --output "${CMAKE_CURRENT_BINARY_DIR}/lammps/potentials/test_Cu.yaml"
+         WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}/lammps/potentials")
+add_test(NAME lammps_fit_CuNi COMMAND $<TARGET_FILE:tnace-fit> "${_tl_dir}/fit_CuNi.yaml" --quiet
+         --output "${CMAKE_CURRENT_BINARY_DIR}/lammps/potentials/test_CuNi.yaml"
+         WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}/lammps/potentials")
+set_tests_properties(lammps_fit_Cu lammps_fit_CuNi PROPERTIES
+                     FIXTURES_SETUP "${TNACE_LAMMPS_POTENTIAL_FIXTURE}" TIMEOUT 300 LABELS lammps)
 set(_tl_lmp "${CMAKE_SOURCE_DIR}/tools/lmp")
 set(_tl_env
     "TNACE_LMP=${TNACE_LMP_EXECUTABLE}"
