@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include "tnace.h"
 #include "tn.h"
+#include "ylm.h"
 
 #define TNACE_MAX_ELEMENTS 16
 #define TNACE_MAX_TERMS 8
@@ -57,6 +58,8 @@ struct tnace_potential {
   double lambda;                              /* radial ChebExpCos scaling */
   double r_min;                               /* Å; a neighbour closer than this is an error (0: none) */
   int nmax, lmax;                             /* the A-basis: max over terms */
+  int nmax_l[TNACE_LMAX_LIMIT + 1];           /* radial functions used at each l: A_{αnlm} is computed for
+                                                 n < nmax_l[l] only (max nmax of the terms reaching l) */
   int rep_type;
   double rep_inner, rep_outer;                /* Å */
   int n_terms;
@@ -87,6 +90,8 @@ struct tnace_workspace {
   double *r, *rhat, *g, *dg, *Y, *dY;
   double *A, *dEdA;
   size_t A_size;
+  int *lm_end;                     /* [nmax] A_{α n lm} is used for lm < lm_end[n] (basis mask) */
+  double *wlm;                     /* [2 (lmax+1)^2] scratch of the force pass */
   tnace_tn_ws tw;
   char err[512];
 };

@@ -97,11 +97,14 @@ int tnace_potential_prepare(tnace_potential *pot, char *err, size_t errlen) {
   for (int a = 0; a < pot->n_el; a++)
     for (int b = 0; b < pot->n_el; b++)
       if (pot->rcut[a][b] > pot->rcut_max) pot->rcut_max = pot->rcut[a][b];
+  for (int l = 0; l <= TNACE_LMAX_LIMIT; l++) pot->nmax_l[l] = 0;
   for (int t = 0; t < pot->n_terms; t++) {
     for (int a = 0; a < pot->n_el; a++) {
       tnace_tn *tn = &pot->tn[a * pot->n_terms + t];
       if (tn->nmax > pot->nmax) pot->nmax = tn->nmax;
       if (tn->lmax > pot->lmax) pot->lmax = tn->lmax;
+      for (int l = 0; l <= tn->lmax && l <= TNACE_LMAX_LIMIT; l++)
+        if (tn->nmax > pot->nmax_l[l]) pot->nmax_l[l] = tn->nmax;
       if (tn_prepare(tn)) { snprintf(err, errlen, "out of memory"); return TNACE_ERR_NOMEM; }
     }
   }
@@ -152,7 +155,19 @@ tnace_workspace *tnace_workspace_new(const tnace_potential *pot, int max_neigh) 
   ws->A_size = (size_t)pot->n_el * pot->nmax * nlm;
   ws->A = malloc(ws->A_size * sizeof(double));
   ws->dEdA = malloc(ws->A_size * sizeof(double));
-  int bad = !ws->A || !ws->dEdA;
+  ws->wlm = malloc(2 * (size_t)nlm * sizeof(double));
+  ws->lm_end = malloc((size_t)pot->nmax * sizeof(int));
+  int bad = !ws->A || !ws->dEdA || !ws->wlm || !ws->lm_end;
+  /* lm_end[n]: the (l, m) with n < nmax_l[l] form a prefix lm < lm_end[n] when nmax_l decreases with l;
+   * otherwise fall back to the full row (values outside the mask are then computed but unused) */
+  for (int n = 0; !bad && n < pot->nmax; n++) {
+    int lend = -1;
+    for (int l = 0; l <= pot->lmax; l++)
+      if (n < pot->nmax_l[l]) lend = l;
+    int prefix = 1;
+    for (int l = 0; l <= lend; l++) prefix &= n < pot->nmax_l[l];
+    ws->lm_end[n] = prefix ? (lend + 1) * (lend + 1) : nlm;
+  }
   for (int i = 0; !bad && i < pot->n_el * pot->n_terms; i++) bad = tn_ws_reserve(&ws->tw, &pot->tn[i]) != 0;
   if (bad || tnace_workspace_reserve(ws, max_neigh < 16 ? 16 : max_neigh)) {
     tnace_workspace_free(ws);
@@ -189,7 +204,7 @@ int tnace_workspace_reserve(tnace_workspace *ws, int max_neigh) {
 void tnace_workspace_free(tnace_workspace *ws) {
   if (!ws) return;
   free(ws->idx); free(ws->spec); free(ws->r); free(ws->rhat); free(ws->g); free(ws->dg);
-  free(ws->Y); free(ws->dY); free(ws->A); free(ws->dEdA);
+  free(ws->Y); free(ws->dY); free(ws->A); free(ws->dEdA); free(ws->wlm); free(ws->lm_end);
   tn_ws_free(&ws->tw);
   free(ws);
 }
@@ -244,11 +259,13 @@ int tnace_atom_basis(const tnace_potential *pot, tnace_workspace *ws, int si, in
     double *Y = ws->Y + (size_t)m * nlm;
     tnace_radial_eval(nmax, rc, pot->lambda, r, g, dg);
     tnace_ylm(lmax, rij[j], Y, (double(*)[3])(ws->dY + (size_t)m * nlm * 3));
+    /* A_{b n lm} += g_n Y_lm, only where some term uses (n, l): row n reaches up to lm_end[n] */
     double *A = ws->A + (size_t)b * nmax * nlm;
     for (int q = 0; q < nmax; q++) {
       const double gq = g[q];
-      double *Aq = A + (size_t)q * nlm;
-      for (int lm = 0; lm < nlm; lm++) Aq[lm] += gq * Y[lm];
+      double *restrict Aq = A + (size_t)q * nlm;
+      const int end = ws->lm_end[q];
+      for (int lm = 0; lm < end; lm++) Aq[lm] += gq * Y[lm];
     }
     m++;
   }
@@ -315,18 +332,19 @@ int tnace_atom_energy(const tnace_potential *pot, tnace_workspace *ws, int si, i
     const double *dA = ws->dEdA + (size_t)b * nmax * nlm;
     const double *g = ws->g + (size_t)m * nmax, *dg = ws->dg + (size_t)m * nmax;
     const double *Y = ws->Y + (size_t)m * nlm, *dY = ws->dY + (size_t)m * nlm * 3;
-    double radial = 0.0, gx = 0.0, gy = 0.0, gz = 0.0;
+    /* contract over n first: w_lm = Σ_n ∂E/∂A_{n lm} g_n, w'_lm = Σ_n ∂E/∂A_{n lm} g_n' (contiguous in lm) */
+    double *restrict w = ws->wlm, *restrict wd = ws->wlm + nlm;
+    for (int lm = 0; lm < nlm; lm++) w[lm] = wd[lm] = 0.0;
     for (int q = 0; q < nmax; q++) {
-      const double *d = dA + (size_t)q * nlm;
-      double t0 = 0.0, tx = 0.0, ty = 0.0, tz = 0.0;
-      for (int lm = 0; lm < nlm; lm++) {
-        t0 += d[lm] * Y[lm];
-        tx += d[lm] * dY[3 * lm];
-        ty += d[lm] * dY[3 * lm + 1];
-        tz += d[lm] * dY[3 * lm + 2];
-      }
-      radial += dg[q] * t0;
-      gx += g[q] * tx; gy += g[q] * ty; gz += g[q] * tz;
+      const double *restrict d = dA + (size_t)q * nlm;
+      const double gq = g[q], dgq = dg[q];
+      const int end = ws->lm_end[q];
+      for (int lm = 0; lm < end; lm++) { w[lm] += d[lm] * gq; wd[lm] += d[lm] * dgq; }
+    }
+    double radial = 0.0, gx = 0.0, gy = 0.0, gz = 0.0;
+    for (int lm = 0; lm < nlm; lm++) {
+      radial += wd[lm] * Y[lm];
+      gx += w[lm] * dY[3 * lm]; gy += w[lm] * dY[3 * lm + 1]; gz += w[lm] * dY[3 * lm + 2];
     }
     double *o = dEdr[ws->idx[m]];
     o[0] += radial * rh[0] + gx;

@@ -68,7 +68,7 @@ int tn_init_bonds(tnace_tn *t, int nu, int lmax, int nmax, int n_el, const int *
     t->core[s] = calloc(tn_core_size(t, s), sizeof(double));
     if (!t->core[s]) { tn_free(t); snprintf(err, errlen, "term: out of memory"); return TNACE_ERR_NOMEM; }
   }
-  return tn_prepare(t);
+  return 0; /* the caller fills the cores, then tn_prepare (a prepare of zero cores here would be wasted) */
 }
 
 int tn_init(tnace_tn *t, int nu, int lmax, int nmax, int n_el, int chi, char *err, size_t errlen) {
@@ -245,14 +245,25 @@ double tn_forward(const tnace_tn *t, tnace_tn_ws *w) {
   for (int k = 1; k < nu; k++) {
     const int bl = t->bond[3 * k], br = t->bond[3 * k + 3];
     const int *par = f->parent[k], *ch = f->chan[k];
+    const double *restrict vals = w->val[k - 1], *restrict cs = w->c[k];
+    double *restrict out = w->val[k];
+    if (br == 1) { /* leaves: a dot product each */
+      for (int i = 0; i < f->n_nodes[k]; i++) {
+        const double *restrict v = vals + (size_t)par[i] * bl, *restrict C = cs + (size_t)ch[i] * bl;
+        double acc = 0.0;
+        for (int p = 0; p < bl; p++) acc += v[p] * C[p];
+        out[i] = acc;
+      }
+      continue;
+    }
     for (int i = 0; i < f->n_nodes[k]; i++) {
-      const double *v = w->val[k - 1] + (size_t)par[i] * bl;
-      const double *C = w->c[k] + (size_t)ch[i] * bl * br;
-      double *o = w->val[k] + (size_t)i * br;
+      const double *restrict v = vals + (size_t)par[i] * bl;
+      const double *restrict C = cs + (size_t)ch[i] * bl * br;
+      double *restrict o = out + (size_t)i * br;
       for (int q = 0; q < br; q++) o[q] = 0.0;
       for (int p = 0; p < bl; p++) {
         const double vp = v[p];
-        const double *Cr = C + (size_t)p * br;
+        const double *restrict Cr = C + (size_t)p * br;
         for (int q = 0; q < br; q++) o[q] += vp * Cr[q];
       }
     }
@@ -273,15 +284,26 @@ void tn_backward(const tnace_tn *t, tnace_tn_ws *w) {
   for (int k = nu - 1; k >= 1; k--) {
     const int bl = t->bond[3 * k], br = t->bond[3 * k + 3];
     const int *par = f->parent[k], *ch = f->chan[k];
+    const double *restrict adjk = w->adj[k], *restrict vals = w->val[k - 1], *restrict cs = w->c[k];
+    double *restrict gs = w->g[k], *restrict adjp = w->adj[k - 1];
+    if (br == 1) { /* leaves: scalar adjoint */
+      for (int i = 0; i < f->n_nodes[k]; i++) {
+        const double a = adjk[i];
+        const double *restrict v = vals + (size_t)par[i] * bl, *restrict C = cs + (size_t)ch[i] * bl;
+        double *restrict G = gs + (size_t)ch[i] * bl, *restrict ap = adjp + (size_t)par[i] * bl;
+        for (int p = 0; p < bl; p++) { ap[p] += a * C[p]; G[p] += a * v[p]; }
+      }
+      continue;
+    }
     for (int i = 0; i < f->n_nodes[k]; i++) {
-      const double *a = w->adj[k] + (size_t)i * br;
-      const double *v = w->val[k - 1] + (size_t)par[i] * bl;
-      const double *C = w->c[k] + (size_t)ch[i] * bl * br;
-      double *G = w->g[k] + (size_t)ch[i] * bl * br;
-      double *ap = w->adj[k - 1] + (size_t)par[i] * bl;
+      const double *restrict a = adjk + (size_t)i * br;
+      const double *restrict v = vals + (size_t)par[i] * bl;
+      const double *restrict C = cs + (size_t)ch[i] * bl * br;
+      double *restrict G = gs + (size_t)ch[i] * bl * br;
+      double *restrict ap = adjp + (size_t)par[i] * bl;
       for (int p = 0; p < bl; p++) {
-        const double *Cr = C + (size_t)p * br;
-        double *Gr = G + (size_t)p * br;
+        const double *restrict Cr = C + (size_t)p * br;
+        double *restrict Gr = G + (size_t)p * br;
         double s = 0.0;
         const double vp = v[p];
         for (int q = 0; q < br; q++) { s += a[q] * Cr[q]; Gr[q] += vp * a[q]; }

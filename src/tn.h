@@ -49,7 +49,8 @@ typedef struct {
 } tnace_tn_ws;
 
 /* Allocate term `t` (cores zeroed, fusion tree built) for given nu, lmax, nmax, n_el and bond
- * dimension chi (internal bonds min(chi, largest rank the site dims allow)). Returns 0 or an error. */
+ * dimension chi (internal bonds min(chi, largest rank the site dims allow)). The channel maps are not
+ * computed: fill the cores, then call tn_prepare. Returns 0 or an error. */
 int tn_init(tnace_tn *t, int nu, int lmax, int nmax, int n_el, int chi, char *err, size_t errlen);
 /* Allocate with explicit bond dims bond[0..3nu] (bond[0] = bond[3nu] = 1). */
 int tn_init_bonds(tnace_tn *t, int nu, int lmax, int nmax, int n_el, const int *bond, char *err, size_t errlen);
