@@ -16,6 +16,7 @@
 #endif
 
 #define EV_A3_TO_GPA 160.21766208
+#define TNACE_MAX_CHAINS (2 * TNACE_MAX_TERMS)
 
 void tnace_fit_opts_default(tnace_fit_opts *o) {
   memset(o, 0, sizeof *o);
@@ -134,15 +135,19 @@ static int canonicalize_left_end(tnace_tn *t) {
 }
 
 int tnace_fit_init(tnace_potential *pot, unsigned long long seed, char *err, size_t errlen) {
-  for (int i = 0; i < pot->n_el * pot->n_terms; i++) {
-    tnace_tn *t = &pot->tn[i];
-    for (int s = 0; s < 3 * t->nu; s++)
-      for (size_t q = 0; q < tn_core_size(t, s); q++) t->core[s][q] = 2.0 * hash_uniform(seed, (unsigned)i * 64 + s, q) - 1.0;
-    int rc = canonicalize_left_end(t);
-    if (rc) { snprintf(err, errlen, "initialising cores: QR failed"); return rc; }
-    memset(t->core[0], 0, tn_core_size(t, 0) * sizeof(double));
-    tn_prepare(t);
-  }
+  for (int i = 0; i < pot->n_el * pot->n_terms; i++)
+    for (int layer = 0; layer < tnace_n_layers(pot, i % pot->n_terms); layer++) {
+      tnace_tn *t = tnace_layer(pot, i / pot->n_terms, i % pot->n_terms, layer);
+      for (int s = 0; s < 3 * t->nu; s++)
+        for (size_t q = 0; q < tn_core_size(t, s); q++)
+          t->core[s][q] = 2.0 * hash_uniform(seed, ((unsigned)i * 2 + layer) * 64 + s, q) - 1.0;
+      int rc = canonicalize_left_end(t);
+      if (rc) { snprintf(err, errlen, "initialising cores: QR failed"); return rc; }
+      /* Only the ket (or MPS) starts at zero: an MPO bra keeps its normalised random centre, else both
+       * layers' rows (seeded by the other layer's J) would vanish and the term could never start. */
+      if (layer == 0) memset(t->core[0], 0, tn_core_size(t, 0) * sizeof(double));
+      tn_prepare(t);
+    }
   return 0;
 }
 
@@ -262,7 +267,13 @@ typedef struct {
   int nthreads;
   double *Ucat;            /* the current copy's U maps of all species, stacked like the row columns */
   int n_chunks, *chunk_s0; /* structure ranges whose rows fit the memory budget together */
+  int n_chains;            /* MPS chains: one per MPS term, two per MPO term (ket, bra) */
+  int chain_t[TNACE_MAX_CHAINS], chain_layer[TNACE_MAX_CHAINS];
+  int chain_mate[TNACE_MAX_CHAINS]; /* the other layer of an MPO term, −1 for an MPS term */
 } fit_ctx;
+
+/* Chain c of centre species a. */
+#define CHAIN(pot, F, a, c) tnace_layer((pot), (a), (F)->chain_t[c], (F)->chain_layer[c])
 
 /* out[α][n][λ] += scale · Σ_m A[α][n][l m] g[(λ, m)] for α in [a0, a1) — the U-space gradient. */
 static void accum_U(const tnace_tn *t, int k, const double *A, int nmaxA, int lmaxA, const double *g, double scale,
@@ -379,19 +390,19 @@ static int plan_rows(fit_ctx *F) {
 static const int VOIGT[6][2] = {{0, 0}, {1, 1}, {2, 2}, {1, 2}, {0, 2}, {0, 1}};
 
 /* Build, for every training structure, the rows of the joint least-squares problem of one sweep step:
- * for each term t (kt[t] = its current copy) and centre species a, the U-space columns of copy kt[t]
- * (block at uoff[t][a], width U_dim), then one column per species for E0 (at e0off); D columns in all.
- * Targets y[row] are the reference minus the prediction of everything but these maps and E0; rows and
- * targets are scaled by √w. Each term's rows depend only on its own other copies, so all terms and all
- * species are solved jointly: total energies and forces couple them, and alternating between them
- * (block coordinate descent) converges slowly. */
+ * for each chain c (an MPS term, or one layer of an MPO term; kt[c] = its current copy) and centre species
+ * a, the U-space columns of copy kt[c] (block at uoff[c][a], width U_dim), then one column per species for
+ * E0 (at e0off); D columns in all. Targets y[row] are the reference minus the prediction of everything but
+ * these maps and E0; rows and targets are scaled by √w. Each chain's rows depend only on its own other
+ * copies (and, for an MPO layer, on the other layer), so all chains and species are solved jointly: total
+ * energies and forces couple them, and alternating between them (block coordinate descent) is slow. */
 static int copy_pass(fit_ctx *F, const int *kt, size_t (*uoff)[TNACE_MAX_ELEMENTS + 1], size_t e0off, size_t D,
                      int s0, int s1, double *rows, double *y, char *err, size_t errlen) {
   /* structures s0..s1−1 only; their rows start at row sr[s0].row0 of the whole set, row 0 of `rows` */
   const int row_base = s0 < s1 ? F->sr[s0].row0 : 0;
   tnace_potential *pot = F->pot;
   const tnace_dataset *ds = F->ds;
-  const int nt = pot->n_terms;
+  const int nc = F->n_chains;
   const int nmax = pot->nmax, lmax = pot->lmax, nlm = (lmax + 1) * (lmax + 1);
   const size_t Asz = (size_t)pot->n_el * nmax * nlm;
   int fail = 0;
@@ -401,49 +412,57 @@ static int copy_pass(fit_ctx *F, const int *kt, size_t (*uoff)[TNACE_MAX_ELEMENT
 #endif
   {
     tnace_workspace *ws = tnace_workspace_new(pot, 64);
-    tnace_tn_ws tw[TNACE_MAX_TERMS]; /* one per term: its forward/adjoint state stays for the tangents */
+    tnace_tn_ws tw[TNACE_MAX_CHAINS]; /* one per chain: its forward/adjoint state stays for the tangents */
     memset(tw, 0, sizeof tw);
     double *dA = malloc(Asz * sizeof(double));
     double *T = malloc(D * sizeof(double)); /* ≥ any one block */
     double(*dEdr)[3] = NULL, (*Fp)[3] = NULL;
-    double *G[TNACE_MAX_TERMS] = {NULL};
-    double *Pdg[TNACE_MAX_TERMS][TNACE_MAX_NU] = {{NULL}}, *Pg[TNACE_MAX_TERMS][TNACE_MAX_NU] = {{NULL}};
-    double *Pu[TNACE_MAX_TERMS][TNACE_MAX_NU] = {{NULL}};
+    double *G[TNACE_MAX_CHAINS] = {NULL};
+    double *Pdg[TNACE_MAX_CHAINS][TNACE_MAX_NU] = {{NULL}}, *Pg[TNACE_MAX_CHAINS][TNACE_MAX_NU] = {{NULL}};
+    double *Pu[TNACE_MAX_CHAINS][TNACE_MAX_NU] = {{NULL}};
+    double *Jv[TNACE_MAX_CHAINS] = {NULL}, *dJv[TNACE_MAX_CHAINS] = {NULL}; /* MPO layers' J and dJ */
     double *u = malloc((size_t)nmax * sizeof(double));
     size_t qmax = 1;
-    for (int q = 0; q < pot->n_el * nt; q++)
-      for (int k = 0; k < pot->tn[q].nu; k++) {
-        const tnace_tn *tn = &pot->tn[q];
-        const size_t sz = (size_t)tn->fus.n_lambda[k] * tn->bond[3 * k] * tn->bond[3 * k + 3];
-        if (2 * sz > qmax) qmax = 2 * sz;
+    int ok = ws && dA && T && u;
+    for (int c = 0; c < nc; c++)
+      for (int a = 0; a < pot->n_el; a++) {
+        const tnace_tn *tn = CHAIN(pot, F, a, c);
+        for (int k = 0; k < tn->nu; k++) {
+          const size_t sz = (size_t)tn->fus.n_lambda[k] * tn->bond[3 * k] * tn->bond[3 * k + 3];
+          if (2 * sz > qmax) qmax = 2 * sz;
+        }
       }
     double *Qbuf = malloc(qmax * sizeof(double));
-    int pok = u && Qbuf;
-    for (int t = 0; t < nt; t++)
+    ok = ok && Qbuf;
+    for (int c = 0; c < nc; c++) {
+      size_t mg = 1;
+      int K = 1;
+      for (int a = 0; a < pot->n_el; a++) {
+        const tnace_tn *tn = CHAIN(pot, F, a, c);
+        if (tn->c_size[kt[c]] > mg) mg = tn->c_size[kt[c]];
+        if (tn->bond[3 * tn->nu] > K) K = tn->bond[3 * tn->nu];
+        ok = ok && tn_ws_reserve(&tw[c], tn) == 0;
+      }
+      G[c] = malloc(mg * sizeof(double));
+      Jv[c] = malloc((size_t)K * sizeof(double));
+      dJv[c] = malloc((size_t)K * sizeof(double));
+      ok = ok && G[c] && Jv[c] && dJv[c];
       for (int k = 0; k < TNACE_MAX_NU; k++) {
         size_t mx = 1;
         for (int a = 0; a < pot->n_el; a++) {
-          const tnace_tn *tn = &pot->tn[a * nt + t];
+          const tnace_tn *tn = CHAIN(pot, F, a, c);
           if (k < tn->nu) {
             const size_t sz = (size_t)tn->fus.n_lambda[k] * tn->bond[3 * k] * tn->bond[3 * k + 3];
             if (sz > mx) mx = sz;
           }
         }
-        Pdg[t][k] = malloc(mx * sizeof(double));
-        Pg[t][k] = malloc(mx * sizeof(double));
-        Pu[t][k] = malloc(mx * sizeof(double));
-        pok = pok && Pdg[t][k] && Pg[t][k] && Pu[t][k];
+        Pdg[c][k] = malloc(mx * sizeof(double));
+        Pg[c][k] = malloc(mx * sizeof(double));
+        Pu[c][k] = malloc(mx * sizeof(double));
+        ok = ok && Pdg[c][k] && Pg[c][k] && Pu[c][k];
       }
-    for (int t = 0; t < nt; t++) {
-      size_t mx = 1;
-      for (int a = 0; a < pot->n_el; a++)
-        if (kt[t] >= 0 && pot->tn[a * nt + t].c_size[kt[t]] > mx) mx = pot->tn[a * nt + t].c_size[kt[t]];
-      G[t] = malloc(mx * sizeof(double));
     }
     int cap_n = 0, cap_at = 0;
-    int ok = ws && dA && T && pok;
-    for (int t = 0; t < nt; t++) ok = ok && G[t];
-    for (int q = 0; ok && q < pot->n_el * nt; q++) ok = tn_ws_reserve(&tw[q % nt], &pot->tn[q]) == 0;
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
@@ -495,17 +514,40 @@ static int copy_pass(fit_ctx *F, const int *kt, size_t (*uoff)[TNACE_MAX_ELEMENT
         }
         const int a = s->species[i];
         if (r->e_row >= 0) R[(size_t)r->e_row * D + e0off + a] += 1.0; /* E0 column */
-        /* every term of this centre: channels, forward, adjoint; energy rows */
-        for (int t = 0; t < nt; t++) {
-          if (kt[t] < 0) continue;
-          const tnace_tn *tn = &pot->tn[a * nt + t];
-          tn_channels(tn, ws->A, nmax, lmax, &tw[t], 0);
-          tn_forward(tn, &tw[t]);
-          tn_backward(tn, &tw[t]);
-          memcpy(G[t], tw[t].g[kt[t]], tn->c_size[kt[t]] * sizeof(double));
-          if (r->e_row >= 0)
-            accum_U(tn, kt[t], ws->A, nmax, lmax, G[t], 1.0, 0, pot->n_el, R + (size_t)r->e_row * D + uoff[t][a]);
+        /* every chain of this centre: channels, forward; then the adjoints (an MPO layer is seeded with
+         * the other layer's J); energy rows */
+        for (int c = 0; c < nc; c++) {
+          const tnace_tn *tn = CHAIN(pot, F, a, c);
+          tn_channels(tn, ws->A, nmax, lmax, &tw[c], 0);
+          tn_forward_vec(tn, &tw[c], Jv[c]);
         }
+        for (int c = 0; c < nc; c++) {
+          const tnace_tn *tn = CHAIN(pot, F, a, c);
+          const int mate = F->chain_mate[c];
+          if (mate >= 0) tn_backward_seed(tn, &tw[c], Jv[mate]);
+          else tn_backward(tn, &tw[c]);
+          memcpy(G[c], tw[c].g[kt[c]], tn->c_size[kt[c]] * sizeof(double));
+          if (r->e_row >= 0)
+            accum_U(tn, kt[c], ws->A, nmax, lmax, G[c], 1.0, 0, pot->n_el, R + (size_t)r->e_row * D + uoff[c][a]);
+        }
+        /* The tangent of g^(k) of chain c: within the chain (other copies; none for nu = 1) and, for an MPO
+         * layer, through the seed (the other layer's dJ). Needs every chain's dc first. */
+#define TANGENT_ROWS(ROW_OF, PAIR_)                                                                  \
+  for (int c = 0; c < nc; c++) {                                                                          \
+    const int mate = F->chain_mate[c];                                                                    \
+    if (mate >= 0) tn_forward_tangent_vec(CHAIN(pot, F, a, mate), &tw[mate], dJv[mate]);                   \
+  }                                                                                                       \
+  for (int c = 0; c < nc; c++) {                                                                          \
+    const tnace_tn *tn = CHAIN(pot, F, a, c);                                                             \
+    const int k = kt[c], mate = F->chain_mate[c];                                                         \
+    const int moves = tn->nu > 1 || mate >= 0;                                                            \
+    if (moves) tn_tangent_copy_seed(tn, &tw[c], k, mate >= 0 ? dJv[mate] : NULL);                           \
+    const size_t Da = U_dim(tn, k);                                                                       \
+    memset(T, 0, Da * sizeof(double));                                                                    \
+    PAIR_;                                                                                                \
+    if (moves) accum_U(tn, k, ws->A, nmax, lmax, tw[c].dg[k], 1.0, 0, pot->n_el, T);                       \
+    ROW_OF;                                                                                               \
+  }
         /* Force rows. F_J = −∂E/∂r_J: a centre i contributes +Σ_j T_ij to its own row (one tangent of the
          * summed A-derivative per direction) and −T_ij to the row of each sampled neighbour J (one
          * rank-2 pair tangent, tn_channels_pair). */
@@ -521,16 +563,10 @@ static int copy_pass(fit_ctx *F, const int *kt, size_t (*uoff)[TNACE_MAX_ELEMENT
               for (int n = 0; n < nmax; n++)
                 for (int lm = 0; lm < nlm; lm++) dAb[(size_t)n * nlm + lm] += dg[n] * rx * Yv[lm] + g[n] * dY[3 * lm + x];
             }
-            for (int t = 0; t < nt; t++) {
-              if (kt[t] < 0) continue;
-              const tnace_tn *tn = &pot->tn[a * nt + t];
-              const int k = kt[t];
-              tn_channels(tn, dA, nmax, lmax, &tw[t], 1);
-              if (tn->nu > 1) tn_tangent_copy(tn, &tw[t], k);
-              double *Ri = R + (size_t)(r->f_row + 3 * selr[i] + x) * D + uoff[t][a];
-              accum_U(tn, k, dA, nmax, lmax, G[t], 1.0, 0, pot->n_el, Ri);
-              if (tn->nu > 1) accum_U(tn, k, ws->A, nmax, lmax, tw[t].dg[k], 1.0, 0, pot->n_el, Ri);
-            }
+            for (int c = 0; c < nc; c++) tn_channels(CHAIN(pot, F, a, c), dA, nmax, lmax, &tw[c], 1);
+            TANGENT_ROWS(
+                cblas_daxpy((int)Da, 1.0, T, 1, R + (size_t)(r->f_row + 3 * selr[i] + x) * D + uoff[c][a], 1),
+                accum_U(tn, k, dA, nmax, lmax, G[c], 1.0, 0, pot->n_el, T))
           }
         }
         if (r->f_row >= 0) {
@@ -540,37 +576,33 @@ static int copy_pass(fit_ctx *F, const int *kt, size_t (*uoff)[TNACE_MAX_ELEMENT
             const int b = ws->spec[m];
             const double *g = ws->g + (size_t)m * nmax, *dg = ws->dg + (size_t)m * nmax;
             const double *Yv = ws->Y + (size_t)m * nlm, *dY = ws->dY + (size_t)m * nlm * 3;
-            for (int t = 0; t < nt; t++) {
-              if (kt[t] < 0) continue;
-              const tnace_tn *tn = &pot->tn[a * nt + t];
-              tn_project_radial(tn, b, dg, Pdg[t]);
-              tn_project_radial(tn, b, g, Pg[t]);
+            for (int c = 0; c < nc; c++) {
+              const tnace_tn *tn = CHAIN(pot, F, a, c);
+              tn_project_radial(tn, b, dg, Pdg[c]);
+              tn_project_radial(tn, b, g, Pg[c]);
             }
             for (int x = 0; x < 3; x++) {
               const double rx = ws->rhat[3 * m + x];
               for (int n = 0; n < nmax; n++) u[n] = dg[n] * rx;
-              for (int t = 0; t < nt; t++) {
-                if (kt[t] < 0) continue;
-                const tnace_tn *tn = &pot->tn[a * nt + t];
-                const int k = kt[t];
+              for (int c = 0; c < nc; c++) {
+                const tnace_tn *tn = CHAIN(pot, F, a, c);
                 /* Pu = Σ_n U dg_n r̂_x = r̂_x Pdg */
                 for (int kk = 0; kk < tn->nu; kk++) {
                   const size_t sz = (size_t)tn->fus.n_lambda[kk] * tn->bond[3 * kk] * tn->bond[3 * kk + 3];
-                  for (size_t z = 0; z < sz; z++) Pu[t][kk][z] = rx * Pdg[t][kk][z];
+                  for (size_t z = 0; z < sz; z++) Pu[c][kk][z] = rx * Pdg[c][kk][z];
                 }
-                tn_channels_pair(tn, Pu[t], Yv, 1, Pg[t], dY + x, 3, &tw[t]);
-                if (tn->nu > 1) tn_tangent_copy(tn, &tw[t], k);
-                double *RJ = R + (size_t)(r->f_row + 3 * selr[J] + x) * D + uoff[t][a];
-                accum_U_pair(tn, k, b, u, Yv, 1, g, dY + x, 3, G[t], -1.0, Qbuf, RJ);
-                if (tn->nu > 1) accum_U(tn, k, ws->A, nmax, lmax, tw[t].dg[k], -1.0, 0, pot->n_el, RJ);
+                tn_channels_pair(tn, Pu[c], Yv, 1, Pg[c], dY + x, 3, &tw[c]);
               }
+              TANGENT_ROWS(
+                  cblas_daxpy((int)Da, -1.0, T, 1, R + (size_t)(r->f_row + 3 * selr[J] + x) * D + uoff[c][a], 1),
+                  accum_U_pair(tn, k, b, u, Yv, 1, g, dY + x, 3, G[c], 1.0, Qbuf, T))
             }
           }
         }
         /* virial rows: one strain tangent per centre and component */
         if (r->s_row >= 0) {
-          for (int c = 0; c < 6; c++) {
-            const int p = VOIGT[c][0], qq = VOIGT[c][1];
+          for (int cc = 0; cc < 6; cc++) {
+            const int p = VOIGT[cc][0], qq = VOIGT[cc][1];
             memset(dA, 0, Asz * sizeof(double));
             for (int m = 0; m < ws->n_in; m++) {
               const int b = ws->spec[m];
@@ -587,18 +619,13 @@ static int copy_pass(fit_ctx *F, const int *kt, size_t (*uoff)[TNACE_MAX_ELEMENT
                       0.5 * (rp * (dg[n] * rh[qq] * Yv[lm] + g[n] * dY[3 * lm + qq]) +
                              rq * (dg[n] * rh[p] * Yv[lm] + g[n] * dY[3 * lm + p]));
             }
-            for (int t = 0; t < nt; t++) {
-              if (kt[t] < 0) continue;
-              const tnace_tn *tn = &pot->tn[a * nt + t];
-              const int k = kt[t];
-              tn_channels(tn, dA, nmax, lmax, &tw[t], 1);
-              if (tn->nu > 1) tn_tangent_copy(tn, &tw[t], k);
-              double *Rs = R + (size_t)(r->s_row + c) * D + uoff[t][a];
-              accum_U(tn, k, dA, nmax, lmax, G[t], 1.0, 0, pot->n_el, Rs);
-              if (tn->nu > 1) accum_U(tn, k, ws->A, nmax, lmax, tw[t].dg[k], 1.0, 0, pot->n_el, Rs);
-            }
+            for (int c = 0; c < nc; c++) tn_channels(CHAIN(pot, F, a, c), dA, nmax, lmax, &tw[c], 1);
+            TANGENT_ROWS(
+                cblas_daxpy((int)Da, 1.0, T, 1, R + (size_t)(r->s_row + cc) * D + uoff[c][a], 1),
+                accum_U(tn, k, dA, nmax, lmax, G[c], 1.0, 0, pot->n_el, T))
           }
         }
+#undef TANGENT_ROWS
       }
       if (fail) continue;
       /* targets: y' = ref − (pred − row·vec U), then per-atom scaling and √w; vec U stacks the species */
@@ -640,13 +667,13 @@ static int copy_pass(fit_ctx *F, const int *kt, size_t (*uoff)[TNACE_MAX_ELEMENT
       { if (!fail) snprintf(msg, sizeof msg, "out of memory in a fitting pass"); fail = 1; }
     }
     free(dA); free(T); free(dEdr); free(Fp);
-    for (int t = 0; t < nt; t++) {
-      free(G[t]);
-      for (int k = 0; k < TNACE_MAX_NU; k++) { free(Pdg[t][k]); free(Pg[t][k]); free(Pu[t][k]); }
+    for (int c = 0; c < nc; c++) {
+      free(G[c]); free(Jv[c]); free(dJv[c]);
+      for (int k = 0; k < TNACE_MAX_NU; k++) { free(Pdg[c][k]); free(Pg[c][k]); free(Pu[c][k]); }
+      tn_ws_free(&tw[c]);
     }
     free(u);
     free(Qbuf);
-    for (int t = 0; t < nt; t++) tn_ws_free(&tw[t]);
     tnace_workspace_free(ws);
   }
   if (fail) { snprintf(err, errlen, "%s", msg); return TNACE_ERR_NUMERIC; }
@@ -791,29 +818,40 @@ static int fit_e0(tnace_potential *pot, const tnace_dataset *ds) {
 }
 
 typedef struct {
-  double *core[TNACE_MAX_ELEMENTS * TNACE_MAX_TERMS][TNACE_MAX_SITES];
+  double *core[2 * TNACE_MAX_ELEMENTS * TNACE_MAX_TERMS][TNACE_MAX_SITES];
   double e0[TNACE_MAX_ELEMENTS];
 } snapshot;
+
+/* Snapshot slot of layer `layer` of (species, term) index i. */
+static tnace_tn *snap_tn(const tnace_potential *pot, int i, int layer) {
+  return tnace_layer(pot, i / pot->n_terms, i % pot->n_terms, layer);
+}
 
 static void snap_save(snapshot *sn, const tnace_potential *pot) {
   memcpy(sn->e0, pot->e0, sizeof sn->e0);
   for (int i = 0; i < pot->n_el * pot->n_terms; i++)
-    for (int s = 0; s < 3 * pot->tn[i].nu; s++) {
-      const size_t sz = tn_core_size(&pot->tn[i], s) * sizeof(double);
-      if (!sn->core[i][s]) sn->core[i][s] = malloc(sz);
-      if (sn->core[i][s]) memcpy(sn->core[i][s], pot->tn[i].core[s], sz);
+    for (int layer = 0; layer < tnace_n_layers(pot, i % pot->n_terms); layer++) {
+      const tnace_tn *t = snap_tn(pot, i, layer);
+      for (int s = 0; s < 3 * t->nu; s++) {
+        const size_t sz = tn_core_size(t, s) * sizeof(double);
+        double **dst = &sn->core[2 * i + layer][s];
+        if (!*dst) *dst = malloc(sz);
+        if (*dst) memcpy(*dst, t->core[s], sz);
+      }
     }
 }
 static void snap_restore(const snapshot *sn, tnace_potential *pot) {
   memcpy(pot->e0, sn->e0, sizeof sn->e0);
-  for (int i = 0; i < pot->n_el * pot->n_terms; i++) {
-    for (int s = 0; s < 3 * pot->tn[i].nu; s++)
-      if (sn->core[i][s]) memcpy(pot->tn[i].core[s], sn->core[i][s], tn_core_size(&pot->tn[i], s) * sizeof(double));
-    tn_prepare(&pot->tn[i]);
-  }
+  for (int i = 0; i < pot->n_el * pot->n_terms; i++)
+    for (int layer = 0; layer < tnace_n_layers(pot, i % pot->n_terms); layer++) {
+      tnace_tn *t = snap_tn(pot, i, layer);
+      for (int s = 0; s < 3 * t->nu; s++)
+        if (sn->core[2 * i + layer][s]) memcpy(t->core[s], sn->core[2 * i + layer][s], tn_core_size(t, s) * sizeof(double));
+      tn_prepare(t);
+    }
 }
 static void snap_free(snapshot *sn) {
-  for (int i = 0; i < TNACE_MAX_ELEMENTS * TNACE_MAX_TERMS; i++)
+  for (int i = 0; i < 2 * TNACE_MAX_ELEMENTS * TNACE_MAX_TERMS; i++)
     for (int s = 0; s < TNACE_MAX_SITES; s++) free(sn->core[i][s]);
 }
 
@@ -837,6 +875,13 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
   memset(&best, 0, sizeof best);
   if (!train || train->n == 0) { snprintf(err, errlen, "no training structures"); return TNACE_ERR_VALUE; }
   if ((rc = plan_rows(&F))) { snprintf(err, errlen, "out of memory planning rows"); goto done; }
+  for (int t = 0; t < pot->n_terms; t++)
+    for (int layer = 0; layer < tnace_n_layers(pot, t); layer++) {
+      const int c = F.n_chains++;
+      F.chain_t[c] = t;
+      F.chain_layer[c] = layer;
+      F.chain_mate[c] = tnace_n_layers(pot, t) == 2 ? (layer ? c - 1 : c + 1) : -1;
+    }
   if (o->fit_e0 && (rc = fit_e0(pot, train))) { snprintf(err, errlen, "fitting E0 failed"); goto done; }
   size_t Dmax = (size_t)pot->n_el, Dc_max = (size_t)pot->n_el; /* E0 columns */
   {
@@ -845,12 +890,13 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
       if (pot->tn[q].nu > max_nu) max_nu = pot->tn[q].nu;
     for (int p = 0; p < max_nu; p++) {
       size_t du = 0, dc[3] = {0, 0, 0};
-      for (int q = 0; q < pot->n_el * pot->n_terms; q++) {
-        const tnace_tn *tn = &pot->tn[q];
-        const int k = p < tn->nu ? p : tn->nu - 1;
-        du += U_dim(tn, k);
-        for (int c = 0; c < 3; c++) dc[c] += tn_core_size(tn, p < tn->nu ? 3 * k + c : 3 * tn->nu - 1);
-      }
+      for (int ch = 0; ch < F.n_chains; ch++)
+        for (int a = 0; a < pot->n_el; a++) {
+          const tnace_tn *tn = CHAIN(pot, &F, a, ch);
+          const int k = p < tn->nu ? p : tn->nu - 1;
+          du += U_dim(tn, k);
+          for (int c = 0; c < 3; c++) dc[c] += tn_core_size(tn, p < tn->nu ? 3 * k + c : 3 * tn->nu - 1);
+        }
       if (du + pot->n_el > Dmax) Dmax = du + pot->n_el;
       for (int c = 0; c < 3; c++)
         if (dc[c] + pot->n_el > Dc_max) Dc_max = dc[c] + pot->n_el;
@@ -915,40 +961,42 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
   for (int sweep = 1; sweep <= o->max_sweeps; sweep++) {
     double frac = o->anneal_sweeps > 0 ? fmin(1.0, (double)(sweep - 1) / o->anneal_sweeps) : 1.0;
     const double lam = o->lambda_start > o->lambda ? o->lambda_start * pow(o->lambda / o->lambda_start, frac) : o->lambda;
-    const int nt = pot->n_terms, ne = pot->n_el;
+    const int nc = F.n_chains, ne = pot->n_el;
     int max_nu = 1;
-    for (int q = 0; q < ne * nt; q++) {
-      if (pot->tn[q].nu > max_nu) max_nu = pot->tn[q].nu;
-      if ((rc = canonicalize_left_end(&pot->tn[q]))) { snprintf(err, errlen, "QR failed"); goto done; }
-    }
-    /* Copy level p: every term sits in copy min(p, ν−1); one data pass, then the three sites of the copy
-     * (a term already in its last copy keeps refitting its last site). */
+    for (int c = 0; c < nc; c++)
+      for (int a = 0; a < ne; a++) {
+        tnace_tn *tn = CHAIN(pot, &F, a, c);
+        if (tn->nu > max_nu) max_nu = tn->nu;
+        if ((rc = canonicalize_left_end(tn))) { snprintf(err, errlen, "QR failed"); goto done; }
+      }
+    /* Copy level p: every chain sits in copy min(p, ν−1); one data pass, then the three sites of the copy
+     * (a chain already in its last copy keeps refitting its last site). */
     for (int p = 0; p < max_nu; p++) {
-      int kt[TNACE_MAX_TERMS];
-      size_t uoff[TNACE_MAX_TERMS][TNACE_MAX_ELEMENTS + 1], D = 0;
-      for (int t = 0; t < nt; t++) {
-        const int nu = pot->tn[t].nu;
-        kt[t] = p < nu ? p : nu - 1;
+      int kt[TNACE_MAX_CHAINS];
+      size_t uoff[TNACE_MAX_CHAINS][TNACE_MAX_ELEMENTS + 1], D = 0;
+      for (int c = 0; c < nc; c++) {
+        const int nu = CHAIN(pot, &F, 0, c)->nu;
+        kt[c] = p < nu ? p : nu - 1;
         for (int a = 0; a < ne; a++) {
-          const tnace_tn *tn = &pot->tn[a * nt + t];
-          uoff[t][a] = D;
-          memcpy(F.Ucat + D, tn->U[kt[t]], U_dim(tn, kt[t]) * sizeof(double));
-          D += U_dim(tn, kt[t]);
+          const tnace_tn *tn = CHAIN(pot, &F, a, c);
+          uoff[c][a] = D;
+          memcpy(F.Ucat + D, tn->U[kt[c]], U_dim(tn, kt[c]) * sizeof(double));
+          D += U_dim(tn, kt[c]);
         }
-        uoff[t][ne] = D;
+        uoff[c][ne] = D;
       }
       const size_t e0off = D;
       memcpy(F.Ucat + D, pot->e0, (size_t)ne * sizeof(double));
       D += (size_t)ne;
       const int n_e0 = o->fit_e0 ? ne : 0; /* a fixed E0 moves into the targets */
       for (int q = 0; q < 3; q++) {
-        int st[TNACE_MAX_TERMS];
-        size_t coff[TNACE_MAX_TERMS][TNACE_MAX_ELEMENTS + 1], Dc = 0;
-        for (int t = 0; t < nt; t++) {
-          const int nu = pot->tn[t].nu;
-          st[t] = p < nu ? 3 * p + q : 3 * nu - 1;
-          for (int a = 0; a < ne; a++) { coff[t][a] = Dc; Dc += tn_core_size(&pot->tn[a * nt + t], st[t]); }
-          coff[t][ne] = Dc;
+        int st[TNACE_MAX_CHAINS];
+        size_t coff[TNACE_MAX_CHAINS][TNACE_MAX_ELEMENTS + 1], Dc = 0;
+        for (int c = 0; c < nc; c++) {
+          const int nu = CHAIN(pot, &F, 0, c)->nu;
+          st[c] = p < nu ? 3 * p + q : 3 * nu - 1;
+          for (int a = 0; a < ne; a++) { coff[c][a] = Dc; Dc += tn_core_size(CHAIN(pot, &F, a, c), st[c]); }
+          coff[c][ne] = Dc;
         }
         const size_t ce0 = Dc;
         Dc += (size_t)n_e0;
@@ -956,9 +1004,9 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
         for (size_t c = 0; c < Dc; c++) lamv[c] = c < ce0 ? lam : 1e-10;
         /* Solve for the update δ = x − x_old from the residual, (H + λ) δ = Jᵀ(y − J x_old) − λ x_old:
          * the normal equations' rounding error then scales with |δ|, not |x| (iterative refinement). */
-        for (int t = 0; t < nt; t++)
+        for (int c = 0; c < nc; c++)
           for (int a = 0; a < ne; a++)
-            memcpy(xold + coff[t][a], pot->tn[a * nt + t].core[st[t]], (coff[t][a + 1] - coff[t][a]) * sizeof(double));
+            memcpy(xold + coff[c][a], CHAIN(pot, &F, a, c)->core[st[c]], (coff[c][a + 1] - coff[c][a]) * sizeof(double));
         for (int a = 0; a < n_e0; a++) xold[ce0 + a] = pot->e0[a];
         for (int c = 0; c < n_chunks; c++) {
           const int s0 = chunk_s0[c], s1 = chunk_s0[c + 1];
@@ -966,10 +1014,10 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
           if (n_chunks > 1 || q == 0) {
             /* the targets use the current maps: refresh them (site q−1 of every term changed U) */
             if (q > 0 && c == 0) {
-              for (int t = 0; t < nt; t++)
+              for (int ch = 0; ch < nc; ch++)
                 for (int a = 0; a < ne; a++) {
-                  const tnace_tn *tn = &pot->tn[a * nt + t];
-                  memcpy(F.Ucat + uoff[t][a], tn->U[kt[t]], U_dim(tn, kt[t]) * sizeof(double));
+                  const tnace_tn *tn = CHAIN(pot, &F, a, ch);
+                  memcpy(F.Ucat + uoff[ch][a], tn->U[kt[ch]], U_dim(tn, kt[ch]) * sizeof(double));
                 }
               memcpy(F.Ucat + e0off, pot->e0, (size_t)ne * sizeof(double));
             }
@@ -978,9 +1026,10 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
               for (int r = 0; r < nr; r++)
                 for (int a = 0; a < ne; a++) y[r] -= rows[(size_t)r * D + e0off + a] * pot->e0[a];
           }
-          for (int t = 0; t < nt; t++)
+          for (int ch = 0; ch < nc; ch++)
             for (int a = 0; a < ne; a++)
-              map_rows(&pot->tn[a * nt + t], kt[t], st[t], rows + uoff[t][a], D, nr, J + coff[t][a], Dc, F.nthreads);
+              map_rows(CHAIN(pot, &F, a, ch), kt[ch], st[ch], rows + uoff[ch][a], D, nr, J + coff[ch][a], Dc,
+                       F.nthreads);
           for (int r = 0; r < nr; r++)
             for (int a = 0; a < n_e0; a++) J[(size_t)r * Dc + ce0 + a] = rows[(size_t)r * D + e0off + a];
           memcpy(resid, y, (size_t)nr * sizeof(double));
@@ -994,16 +1043,34 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
           goto done;
         }
         for (size_t c = 0; c < Dc; c++) b[c] += xold[c];
-        for (int t = 0; t < nt; t++)
+        for (int c = 0; c < nc; c++)
           for (int a = 0; a < ne; a++) {
-            tnace_tn *tn = &pot->tn[a * nt + t];
-            memcpy(tn->core[st[t]], b + coff[t][a], (coff[t][a + 1] - coff[t][a]) * sizeof(double));
-            if (st[t] < 3 * tn->nu - 1 && (rc = move_right(tn, st[t]))) { snprintf(err, errlen, "QR failed"); goto done; }
+            tnace_tn *tn = CHAIN(pot, &F, a, c);
+            memcpy(tn->core[st[c]], b + coff[c][a], (coff[c][a + 1] - coff[c][a]) * sizeof(double));
+            if (st[c] < 3 * tn->nu - 1 && (rc = move_right(tn, st[c]))) { snprintf(err, errlen, "QR failed"); goto done; }
             tn_prepare(tn);
           }
         for (int a = 0; a < n_e0; a++) pot->e0[a] = b[ce0 + a];
       }
     }
+    /* MPO terms: E = Σ_b J_b J'_b does not change when the ket layer is scaled by s and the bra by 1/s.
+     * Fix that flat direction by giving both layers the same norm (each layer's norm sits in its centre
+     * core, the last site after a sweep). */
+    for (int t = 0; t < pot->n_terms; t++)
+      if (tnace_n_layers(pot, t) == 2)
+        for (int a = 0; a < ne; a++) {
+          tnace_tn *ket = tnace_layer(pot, a, t, 0), *bra = tnace_layer(pot, a, t, 1);
+          const int last = 3 * ket->nu - 1;
+          const double nk = cblas_dnrm2((int)tn_core_size(ket, last), ket->core[last], 1);
+          const double nb = cblas_dnrm2((int)tn_core_size(bra, last), bra->core[last], 1);
+          if (nk > 0 && nb > 0) {
+            const double sc = sqrt(nb / nk);
+            cblas_dscal((int)tn_core_size(ket, last), sc, ket->core[last], 1);
+            cblas_dscal((int)tn_core_size(bra, last), 1.0 / sc, bra->core[last], 1);
+            tn_prepare(ket);
+            tn_prepare(bra);
+          }
+        }
     if ((rc = tnace_metrics_compute(pot, train, F.nthreads, &mt, err, errlen))) goto done;
     memset(&mv, 0, sizeof mv);
     if (valid && valid->n && (rc = tnace_metrics_compute(pot, valid, F.nthreads, &mv, err, errlen))) goto done;

@@ -551,7 +551,7 @@ static int read_repulsion(rd *R, const cnode *n) {
 }
 
 static int read_terms(rd *R, const cnode *n) {
-  static const char *const keys[] = {"nu", "lmax", "nmax", "chi", "model"};
+  static const char *const keys[] = {"nu", "lmax", "nmax", "chi", "model", "rank"};
   ectx *e = R->e;
   tnace_fitconfig *c = R->c;
   char kb[64], kb2[96];
@@ -562,7 +562,7 @@ static int read_terms(rd *R, const cnode *n) {
     const char *ctx = subidx(kb, sizeof kb, "terms", i);
     if (i >= TNACE_MAX_TERMS)
       return fail(e, TNACE_ERR_VALUE, t->line, "terms", "too many terms (at most %d)", TNACE_MAX_TERMS);
-    if (check_map(e, t, ctx, keys, 5, "a mapping {nu, lmax, nmax, chi}")) return e->rc;
+    if (check_map(e, t, ctx, keys, 6, "a mapping {nu, lmax, nmax, chi, model, rank}")) return e->rc;
     tnace_term_spec *sp = &c->spec[i];
     memset(sp, 0, sizeof *sp);
     sp->model = TNACE_MODEL_MPS;
@@ -584,8 +584,19 @@ static int read_terms(rd *R, const cnode *n) {
     if ((v = get(t, "model"))) {
       const char *s = NULL;
       if (get_str(e, v, subkey(kb2, sizeof kb2, ctx, "model"), &s)) return e->rc;
-      if (strcmp(s, "mps") != 0)
-        return fail(e, TNACE_ERR_VALUE, v->line, kb2, "unknown model '%.40s' (supported: mps)", s);
+      if (!strcmp(s, "mpo"))
+        sp->model = TNACE_MODEL_MPO;
+      else if (strcmp(s, "mps") != 0)
+        return fail(e, TNACE_ERR_VALUE, v->line, kb2, "unknown model '%.40s' (supported: mps, mpo)", s);
+      if (sp->model == TNACE_MODEL_MPO && sp->nu != 2)
+        return fail(e, TNACE_ERR_VALUE, v->line, kb2, "an mpo term acts on the nu = 2 invariant (got nu = %d)",
+                    sp->nu);
+    }
+    if ((v = get(t, "rank"))) {
+      if (sp->model != TNACE_MODEL_MPO)
+        return fail(e, TNACE_ERR_VALUE, v->line, subkey(kb2, sizeof kb2, ctx, "rank"),
+                    "rank is the bond joining the two layers of an mpo term (model: mpo)");
+      if (get_int(e, v, subkey(kb2, sizeof kb2, ctx, "rank"), 1, MAX_CHI, &sp->rank)) return e->rc;
     }
     c->n_terms = i + 1;
   }

@@ -39,9 +39,10 @@ tnace_meta *tnace_meta_get(const tnace_meta *m, const char *key);
 tnace_meta *tnace_meta_clone(const tnace_meta *m);
 void tnace_meta_free(tnace_meta *m);
 
-/* One ν-term specification, common to all central species. */
+/* One ν-term specification, common to all central species. model: TNACE_MODEL_MPS, or TNACE_MODEL_MPO
+ * (nu = 2 only; rank = K, the bond joining its ket and bra layers, 0 = chi). See tn.h. */
 typedef struct {
-  int nu, lmax, nmax, chi, model;   /* model: TNACE_MODEL_MPS */
+  int nu, lmax, nmax, chi, model, rank;
 } tnace_term_spec;
 
 /* Repulsive core: E = ½ Σ_j φ_ZBL(r_ij) s(r_ij), s = 1 for r < r_inner, smooth cosine switch to 0 at
@@ -64,7 +65,10 @@ struct tnace_potential {
   double rep_inner, rep_outer;                /* Å */
   int n_terms;
   tnace_term_spec spec[TNACE_MAX_TERMS];
-  tnace_tn *tn;                               /* [n_el * n_terms]: tn[a * n_terms + t] for centre species a */
+  tnace_tn *tn;                               /* [n_el * n_terms]: tn[a * n_terms + t] for centre species a
+                                                 (the ket layer F of an MPO term) */
+  tnace_tn *tn_bra;                           /* [n_el * n_terms]: the bra layer F' of MPO terms (unused,
+                                                 zeroed, for MPS terms) */
   tnace_meta *meta;                           /* free-form metadata map, may be NULL */
 };
 
@@ -74,6 +78,15 @@ int tnace_potential_create(tnace_potential **out, int n_el, const char *const *e
                            const tnace_term_spec *spec, double rcut, double lambda, char *err, size_t errlen);
 /* Recompute derived data (nmax, lmax, rcut_max, U maps) after cores or settings changed. */
 int tnace_potential_prepare(tnace_potential *pot, char *err, size_t errlen);
+/* Layer of term t for centre species a: 0 = pot->tn (MPS, or the ket of an MPO), 1 = pot->tn_bra. */
+static inline tnace_tn *tnace_layer(const tnace_potential *pot, int a, int t, int layer) {
+  return layer ? &pot->tn_bra[a * pot->n_terms + t] : &pot->tn[a * pot->n_terms + t];
+}
+/* Number of layers (MPS chains) of term t: 1 for MPS, 2 for MPO. */
+static inline int tnace_n_layers(const tnace_potential *pot, int t) {
+  return pot->spec[t].model == TNACE_MODEL_MPO ? 2 : 1;
+}
+
 /* Atomic number of a chemical symbol, 0 if unknown. */
 int tnace_atomic_number(const char *sym);
 
@@ -92,7 +105,8 @@ struct tnace_workspace {
   size_t A_size;
   int *lm_end;                     /* [nmax] A_{α n lm} is used for lm < lm_end[n] (basis mask) */
   double *wlm;                     /* [2 (lmax+1)^2] scratch of the force pass */
-  tnace_tn_ws tw;
+  tnace_tn_ws tw, tw2;             /* contraction scratch (tw2: the bra layer of MPO terms) */
+  double *J1, *J2;                 /* [max MPO rank] the two layers' J vectors */
   char err[512];
 };
 

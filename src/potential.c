@@ -33,7 +33,10 @@ void tnace_potential_free(tnace_potential *pot) {
   if (!pot) return;
   if (pot->tn)
     for (int i = 0; i < pot->n_el * pot->n_terms; i++) tn_free(&pot->tn[i]);
+  if (pot->tn_bra)
+    for (int i = 0; i < pot->n_el * pot->n_terms; i++) tn_free(&pot->tn_bra[i]);
   free(pot->tn);
+  free(pot->tn_bra);
   tnace_meta_free(pot->meta);
   free(pot);
 }
@@ -76,13 +79,29 @@ int tnace_potential_create(tnace_potential **out, int n_el, const char *const *e
   p->lambda = lambda;
   p->n_terms = n_terms;
   p->tn = calloc((size_t)(n_el * (n_terms ? n_terms : 1)), sizeof(tnace_tn));
-  if (!p->tn) { free(p); snprintf(err, errlen, "out of memory"); return TNACE_ERR_NOMEM; }
+  p->tn_bra = calloc((size_t)(n_el * (n_terms ? n_terms : 1)), sizeof(tnace_tn));
+  if (!p->tn || !p->tn_bra) { free(p->tn); free(p->tn_bra); free(p); snprintf(err, errlen, "out of memory"); return TNACE_ERR_NOMEM; }
   for (int t = 0; t < n_terms; t++) {
     p->spec[t] = spec[t];
-    for (int a = 0; a < n_el; a++) {
-      int rc = tn_init(&p->tn[a * n_terms + t], spec[t].nu, spec[t].lmax, spec[t].nmax, n_el, spec[t].chi, err, errlen);
-      if (rc) { tnace_potential_free(p); return rc; }
+    const int mpo = spec[t].model == TNACE_MODEL_MPO;
+    if (spec[t].model != TNACE_MODEL_MPS && !mpo) {
+      snprintf(err, errlen, "terms[%d]: unknown model %d", t, spec[t].model);
+      tnace_potential_free(p);
+      return TNACE_ERR_VALUE;
     }
+    if (mpo && spec[t].nu != 2) {
+      snprintf(err, errlen, "terms[%d]: an MPO term acts on the nu = 2 invariant (got nu = %d)", t, spec[t].nu);
+      tnace_potential_free(p);
+      return TNACE_ERR_VALUE;
+    }
+    const int K = mpo ? (spec[t].rank > 0 ? spec[t].rank : spec[t].chi) : 1;
+    p->spec[t].rank = mpo ? K : 0;
+    for (int a = 0; a < n_el; a++)
+      for (int layer = 0; layer < (mpo ? 2 : 1); layer++) {
+        int rc = tn_init_open(tnace_layer(p, a, t, layer), spec[t].nu, spec[t].lmax, spec[t].nmax, n_el,
+                              spec[t].chi, K, err, errlen);
+        if (rc) { tnace_potential_free(p); return rc; }
+      }
   }
   int rc = tnace_potential_prepare(p, err, errlen);
   if (rc) { tnace_potential_free(p); return rc; }
@@ -106,6 +125,10 @@ int tnace_potential_prepare(tnace_potential *pot, char *err, size_t errlen) {
       for (int l = 0; l <= tn->lmax && l <= TNACE_LMAX_LIMIT; l++)
         if (tn->nmax > pot->nmax_l[l]) pot->nmax_l[l] = tn->nmax;
       if (tn_prepare(tn)) { snprintf(err, errlen, "out of memory"); return TNACE_ERR_NOMEM; }
+      if (pot->spec[t].model == TNACE_MODEL_MPO && tn_prepare(&pot->tn_bra[a * pot->n_terms + t])) {
+        snprintf(err, errlen, "out of memory");
+        return TNACE_ERR_NOMEM;
+      }
     }
   }
   if (pot->lmax > TNACE_LMAX_LIMIT) {
@@ -141,7 +164,10 @@ double tnace_potential_e0(const tnace_potential *pot, int s) {
 
 long tnace_potential_n_params(const tnace_potential *pot) {
   long n = 0;
-  for (int i = 0; pot && i < pot->n_el * pot->n_terms; i++) n += (long)tn_n_params(&pot->tn[i]);
+  for (int i = 0; pot && i < pot->n_el * pot->n_terms; i++) {
+    n += (long)tn_n_params(&pot->tn[i]);
+    if (pot->spec[i % pot->n_terms].model == TNACE_MODEL_MPO) n += (long)tn_n_params(&pot->tn_bra[i]);
+  }
   return n;
 }
 
@@ -168,7 +194,17 @@ tnace_workspace *tnace_workspace_new(const tnace_potential *pot, int max_neigh) 
     for (int l = 0; l <= lend; l++) prefix &= n < pot->nmax_l[l];
     ws->lm_end[n] = prefix ? (lend + 1) * (lend + 1) : nlm;
   }
-  for (int i = 0; !bad && i < pot->n_el * pot->n_terms; i++) bad = tn_ws_reserve(&ws->tw, &pot->tn[i]) != 0;
+  int kmax = 1;
+  for (int i = 0; !bad && i < pot->n_el * pot->n_terms; i++) {
+    bad = tn_ws_reserve(&ws->tw, &pot->tn[i]) != 0;
+    if (!bad && pot->spec[i % pot->n_terms].model == TNACE_MODEL_MPO) {
+      bad = tn_ws_reserve(&ws->tw2, &pot->tn_bra[i]) != 0;
+      if (pot->spec[i % pot->n_terms].rank > kmax) kmax = pot->spec[i % pot->n_terms].rank;
+    }
+  }
+  ws->J1 = malloc((size_t)kmax * sizeof(double));
+  ws->J2 = malloc((size_t)kmax * sizeof(double));
+  bad = bad || !ws->J1 || !ws->J2;
   if (bad || tnace_workspace_reserve(ws, max_neigh < 16 ? 16 : max_neigh)) {
     tnace_workspace_free(ws);
     return NULL;
@@ -205,7 +241,9 @@ void tnace_workspace_free(tnace_workspace *ws) {
   if (!ws) return;
   free(ws->idx); free(ws->spec); free(ws->r); free(ws->rhat); free(ws->g); free(ws->dg);
   free(ws->Y); free(ws->dY); free(ws->A); free(ws->dEdA); free(ws->wlm); free(ws->lm_end);
+  free(ws->J1); free(ws->J2);
   tn_ws_free(&ws->tw);
+  tn_ws_free(&ws->tw2);
   free(ws);
 }
 
@@ -300,6 +338,22 @@ int tnace_atom_energy(const tnace_potential *pot, tnace_workspace *ws, int si, i
   for (int t = 0; t < pot->n_terms; t++) {
     const tnace_tn *tn = &pot->tn[si * pot->n_terms + t];
     tn_channels(tn, ws->A, nmax, lmax, &ws->tw, 0);
+    if (pot->spec[t].model == TNACE_MODEL_MPO) {
+      /* E_t = Σ_b J_b J'_b; each layer's adjoint is seeded with the other layer's J */
+      const tnace_tn *br = &pot->tn_bra[si * pot->n_terms + t];
+      const int K = tn->bond[3 * tn->nu];
+      tn_forward_vec(tn, &ws->tw, ws->J1);
+      tn_channels(br, ws->A, nmax, lmax, &ws->tw2, 0);
+      tn_forward_vec(br, &ws->tw2, ws->J2);
+      for (int b = 0; b < K; b++) E += ws->J1[b] * ws->J2[b];
+      if (dEdr) {
+        tn_backward_seed(tn, &ws->tw, ws->J2);
+        tn_grad_A(tn, &ws->tw, ws->dEdA, nmax, lmax);
+        tn_backward_seed(br, &ws->tw2, ws->J1);
+        tn_grad_A(br, &ws->tw2, ws->dEdA, nmax, lmax);
+      }
+      continue;
+    }
     E += tn_forward(tn, &ws->tw);
     if (dEdr) {
       tn_backward(tn, &ws->tw);

@@ -76,6 +76,7 @@ typedef struct {
   int bond[TNACE_MAX_SITES + 1], n_bond, bond_line;
   site_in site[TNACE_MAX_SITES];
   int n_site, sites_line;
+  int layer, layer_line;        /* 0 ket (default), 1 bra: the two layers of an mpo term */
 } core_in;
 
 enum {
@@ -500,7 +501,7 @@ static int read_repulsion(rd *r, doc *d) {
 }
 
 static int read_terms(rd *r, doc *d) {
-  static const char *const keys[] = {"nu", "lmax", "nmax", "chi", "model"};
+  static const char *const keys[] = {"nu", "lmax", "nmax", "chi", "model", "rank"};
   char kb[64], kb2[80], buf[32];
   if (want(r, YAML_SEQUENCE_START_EVENT, "terms", "a sequence of {nu, lmax, nmax, chi, model}"))
     return r->e.rc;
@@ -515,7 +516,7 @@ static int read_terms(rd *r, doc *d) {
     int idx = 0, end = 0, line = ev_line(r);
     if (want(r, YAML_MAPPING_START_EVENT, ctx, "a mapping {nu, lmax, nmax, chi, model}")) return r->e.rc;
     for (;;) {
-      if (next_key(r, ctx, keys, 5, &seen, &idx, &end)) return r->e.rc;
+      if (next_key(r, ctx, keys, 6, &seen, &idx, &end)) return r->e.rc;
       if (end) break;
       const char *key = kp(kb2, sizeof kb2, "%s.%s", ctx, keys[idx]);
       if (rd_next(r, key)) return r->e.rc;
@@ -524,15 +525,25 @@ static int read_terms(rd *r, doc *d) {
         case 1: if (ev_int(r, key, 0, TNACE_LMAX_LIMIT, &sp->lmax)) return r->e.rc; break;
         case 2: if (ev_int(r, key, 1, MAX_NMAX, &sp->nmax)) return r->e.rc; break;
         case 3: if (ev_int(r, key, 1, MAX_BOND, &sp->chi)) return r->e.rc; break;
+        case 5: if (ev_int(r, key, 1, MAX_BOND, &sp->rank)) return r->e.rc; break;
         default:
           if (ev_str(r, key, buf, sizeof buf)) return r->e.rc;
-          if (strcmp(buf, "mps") != 0)
-            return fail(&r->e, TNACE_ERR_VALUE, ev_line(r), key, "unknown model '%.40s' (supported: mps)",
+          if (!strcmp(buf, "mps"))
+            sp->model = TNACE_MODEL_MPS;
+          else if (!strcmp(buf, "mpo"))
+            sp->model = TNACE_MODEL_MPO;
+          else
+            return fail(&r->e, TNACE_ERR_VALUE, ev_line(r), key, "unknown model '%.40s' (supported: mps, mpo)",
                         sc_text(r));
-          sp->model = TNACE_MODEL_MPS;
       }
     }
-    if (check_required(r, line, ctx, keys, 5, seen, 31u)) return r->e.rc;
+    if (check_required(r, line, ctx, keys, 6, seen, 31u)) return r->e.rc;
+    if (sp->model == TNACE_MODEL_MPO && sp->nu != 2)
+      return fail(&r->e, TNACE_ERR_VALUE, line, ctx, "an mpo term acts on the nu = 2 invariant (got nu = %d)", sp->nu);
+    if (sp->model == TNACE_MODEL_MPO && !(seen & 32u))
+      return fail(&r->e, TNACE_ERR_PARSE, line, ctx, "an mpo term needs its rank (the bond joining its layers)");
+    if (sp->model != TNACE_MODEL_MPO && (seen & 32u))
+      return fail(&r->e, TNACE_ERR_VALUE, line, ctx, "rank is only for model: mpo");
   }
   return 0;
 }
@@ -595,17 +606,29 @@ static int read_site(rd *r, site_in *s, const char *ctx) {
 }
 
 static int read_core(rd *r, core_in *c, const char *ctx) {
-  static const char *const keys[] = {"element", "term", "bonds", "sites"};
+  static const char *const keys[] = {"element", "term", "bonds", "sites", "layer"};
   char kb[96], kb2[128];
   int idx = 0, end = 0;
   c->line = ev_line(r);
   if (want(r, YAML_MAPPING_START_EVENT, ctx, "a mapping {element, term, bonds, sites}")) return r->e.rc;
   for (;;) {
-    if (next_key(r, ctx, keys, 4, &c->seen, &idx, &end)) return r->e.rc;
+    if (next_key(r, ctx, keys, 5, &c->seen, &idx, &end)) return r->e.rc;
     if (end) break;
     const char *key = kp(kb, sizeof kb, "%s.%s", ctx, keys[idx]);
     if (rd_next(r, key)) return r->e.rc;
     switch (idx) {
+      case 4: {
+        char lb[16];
+        c->layer_line = ev_line(r);
+        if (ev_str(r, key, lb, sizeof lb)) return r->e.rc;
+        if (!strcmp(lb, "ket"))
+          c->layer = 0;
+        else if (!strcmp(lb, "bra"))
+          c->layer = 1;
+        else
+          return fail(&r->e, TNACE_ERR_VALUE, ev_line(r), key, "unknown layer '%.40s' (ket or bra)", sc_text(r));
+        break;
+      }
       case 0:
         c->elem_line = ev_line(r);
         if (ev_str(r, key, c->elem, sizeof c->elem)) return r->e.rc;
@@ -632,7 +655,7 @@ static int read_core(rd *r, core_in *c, const char *ctx) {
         }
     }
   }
-  return check_required(r, c->line, ctx, keys, 4, c->seen, 15u);
+  return check_required(r, c->line, ctx, keys, 5, c->seen, 15u);
 }
 
 static int read_cores(rd *r, doc *d) {
@@ -809,20 +832,28 @@ static int build_core(ectx *e, const doc *d, const core_in *c, int ci, tnace_pot
     return fail(e, TNACE_ERR_VALUE, c->term_line, kp(kb, sizeof kb, "cores[%d].term", ci),
                 "term %ld does not exist (%d terms)", c->term, d->n_terms);
   int t = (int)c->term, at = a * d->n_terms + t;
-  if (have[at])
-    return fail(e, TNACE_ERR_VALUE, c->line, kp(kb, sizeof kb, "cores[%d]", ci),
-                "duplicate core for element %s, term %d (first at line %d)", c->elem, t, first_line[at]);
-  have[at] = 1;
-  first_line[at] = c->line;
-
   const tnace_term_spec *sp = &d->spec[t];
+  const int mpo = sp->model == TNACE_MODEL_MPO;
+  if (c->layer && !mpo)
+    return fail(e, TNACE_ERR_VALUE, c->layer_line, kp(kb, sizeof kb, "cores[%d].layer", ci),
+                "term %d is an mps term: it has no bra layer", t);
+  const int slot = 2 * at + c->layer;
+  if (have[slot])
+    return fail(e, TNACE_ERR_VALUE, c->line, kp(kb, sizeof kb, "cores[%d]", ci),
+                "duplicate core for element %s, term %d%s (first at line %d)", c->elem, t,
+                mpo ? (c->layer ? ", layer bra" : ", layer ket") : "", first_line[slot]);
+  have[slot] = 1;
+  first_line[slot] = c->line;
+
   int ns = 3 * sp->nu;
+  const int kout = mpo ? sp->rank : 1;
   if (c->n_bond != ns + 1)
     return fail(e, TNACE_ERR_VALUE, c->bond_line, kp(kb, sizeof kb, "cores[%d].bonds", ci),
                 "expected %d bond dimensions (3*nu+1, nu = %d), got %d", ns + 1, sp->nu, c->n_bond);
-  if (c->bond[0] != 1 || c->bond[ns] != 1)
+  if (c->bond[0] != 1 || c->bond[ns] != kout)
     return fail(e, TNACE_ERR_VALUE, c->bond_line, kp(kb, sizeof kb, "cores[%d].bonds", ci),
-                "the first and last bond dimensions must be 1 (got %d and %d)", c->bond[0], c->bond[ns]);
+                "the first bond dimension must be 1 and the last %d%s (got %d and %d)", kout,
+                mpo ? " (the term's rank)" : "", c->bond[0], c->bond[ns]);
   if (c->n_site != ns)
     return fail(e, TNACE_ERR_VALUE, c->sites_line, kp(kb, sizeof kb, "cores[%d].sites", ci),
                 "expected %d sites (3 per copy, nu = %d), got %d", ns, sp->nu, c->n_site);
@@ -870,8 +901,9 @@ static int build_core(ectx *e, const doc *d, const core_in *c, int ci, tnace_pot
     }
     memcpy(tn.core[s], si->data, si->n * sizeof(double));
   }
-  tn_free(&pot->tn[at]);
-  pot->tn[at] = tn;
+  tnace_tn *dst = tnace_layer(pot, a, t, c->layer);
+  tn_free(dst);
+  *dst = tn;
   return 0;
 }
 
@@ -943,16 +975,17 @@ static int build(ectx *e, const doc *d, tnace_potential **out) {
   pot->rep_outer = d->rep_type == TNACE_REP_ZBL ? d->rep_outer : 0;
 
   int nat = d->n_el * d->n_terms;
-  unsigned char have[TNACE_MAX_ELEMENTS * TNACE_MAX_TERMS] = {0};
-  int first_line[TNACE_MAX_ELEMENTS * TNACE_MAX_TERMS] = {0};
+  unsigned char have[2 * TNACE_MAX_ELEMENTS * TNACE_MAX_TERMS] = {0};
+  int first_line[2 * TNACE_MAX_ELEMENTS * TNACE_MAX_TERMS] = {0};
   for (int i = 0; i < d->n_core; i++)
     if (build_core(e, d, &d->core[i], i, pot, have, first_line)) goto fail;
   for (int at = 0; at < nat; at++)
-    if (!have[at]) {
-      fail(e, TNACE_ERR_VALUE, d->key_line[K_CORES], "cores", "missing core for element %s, term %d",
-           d->elem[at / d->n_terms], at % d->n_terms);
-      goto fail;
-    }
+    for (int layer = 0; layer < (d->spec[at % d->n_terms].model == TNACE_MODEL_MPO ? 2 : 1); layer++)
+      if (!have[2 * at + layer]) {
+        fail(e, TNACE_ERR_VALUE, d->key_line[K_CORES], "cores", "missing core for element %s, term %d%s",
+             d->elem[at / d->n_terms], at % d->n_terms, layer ? ", layer bra" : "");
+        goto fail;
+      }
   code = tnace_potential_prepare(pot, msg, sizeof msg);
   if (code) {
     fail(e, code, d->map_line, NULL, "%s", msg);
@@ -1218,16 +1251,23 @@ static int save_text(const tnace_potential *pot, const char *path, ectx *e) {
   fputs(pot->n_terms ? "terms:\n" : "terms: []\n", f);
   for (int t = 0; t < pot->n_terms; t++) {
     const tnace_term_spec *sp = &pot->spec[t];
-    fprintf(f, "  - {nu: %d, lmax: %d, nmax: %d, chi: %d, model: mps}\n", sp->nu, sp->lmax, sp->nmax, sp->chi);
+    if (sp->model == TNACE_MODEL_MPO)
+      fprintf(f, "  - {nu: %d, lmax: %d, nmax: %d, chi: %d, model: mpo, rank: %d}\n", sp->nu, sp->lmax, sp->nmax,
+              sp->chi, sp->rank);
+    else
+      fprintf(f, "  - {nu: %d, lmax: %d, nmax: %d, chi: %d, model: mps}\n", sp->nu, sp->lmax, sp->nmax, sp->chi);
   }
   fputs(pot->n_terms ? "cores:\n" : "cores: []\n", f);
   for (int a = 0; a < pot->n_el; a++)
-    for (int t = 0; t < pot->n_terms; t++) {
-      const tnace_tn *tn = &pot->tn[a * pot->n_terms + t];
+    for (int t = 0; t < pot->n_terms; t++)
+      for (int layer = 0; layer < tnace_n_layers(pot, t); layer++) {
+      const tnace_tn *tn = tnace_layer(pot, a, t, layer);
       int ns = 3 * tn->nu;
       fputs("  - element: ", f);
       put_sym(f, pot->elem[a]);
-      fprintf(f, "\n    term: %d\n    bonds: [", t);
+      fprintf(f, "\n    term: %d\n", t);
+      if (pot->spec[t].model == TNACE_MODEL_MPO) fprintf(f, "    layer: %s\n", layer ? "bra" : "ket");
+      fputs("    bonds: [", f);
       for (int s = 0; s <= ns; s++) fprintf(f, s ? ", %d" : "%d", tn->bond[s]);
       fputs("]\n    sites:\n", f);
       for (int s = 0; s < ns; s++) {
@@ -1253,8 +1293,9 @@ int tnace_potential_save(const tnace_potential *pot, const char *path, char *err
   if (!pot || !path) return fail(&e, TNACE_ERR_ARG, 0, NULL, "tnace_potential_save: NULL argument");
   /* Refuse to write a file that could not be read back. */
   for (int a = 0; a < pot->n_el; a++)
-    for (int t = 0; t < pot->n_terms; t++) {
-      const tnace_tn *tn = &pot->tn[a * pot->n_terms + t];
+    for (int t = 0; t < pot->n_terms; t++)
+      for (int layer = 0; layer < tnace_n_layers(pot, t); layer++) {
+      const tnace_tn *tn = tnace_layer(pot, a, t, layer);
       for (int s = 0; s < 3 * tn->nu; s++) {
         size_t n = tn_core_size(tn, s);
         for (size_t i = 0; i < n; i++)

@@ -51,8 +51,9 @@ int tn_init_bonds(tnace_tn *t, int nu, int lmax, int nmax, int n_el, const int *
     t->phys[3 * k + 1] = nmax;
     t->phys[3 * k + 2] = t->fus.n_lambda[k];
   }
-  if (bond[0] != 1 || bond[ns] != 1) {
-    snprintf(err, errlen, "term: boundary bond dimensions must be 1 (got %d and %d)", bond[0], bond[ns]);
+  if (bond[0] != 1 || bond[ns] < 1) {
+    snprintf(err, errlen, "term: the left boundary bond must be 1 and the right one ≥ 1 (got %d and %d)", bond[0],
+             bond[ns]);
     tn_free(t);
     return TNACE_ERR_VALUE;
   }
@@ -72,7 +73,11 @@ int tn_init_bonds(tnace_tn *t, int nu, int lmax, int nmax, int n_el, const int *
 }
 
 int tn_init(tnace_tn *t, int nu, int lmax, int nmax, int n_el, int chi, char *err, size_t errlen) {
-  /* Bond s can carry at most min(Π_{left} phys, Π_{right} phys) (the TT ranks of a full tensor). The
+  return tn_init_open(t, nu, lmax, nmax, n_el, chi, 1, err, errlen);
+}
+
+int tn_init_open(tnace_tn *t, int nu, int lmax, int nmax, int n_el, int chi, int kout, char *err, size_t errlen) {
+  /* Bond s can carry at most min(Π_{left} phys, Π_{right} phys · kout) (the TT ranks of a full tensor). The
    * physical dims need the fusion tree, so build a throw-away one first. */
   tnace_fusion f;
   memset(&f, 0, sizeof f);
@@ -82,9 +87,10 @@ int tn_init(tnace_tn *t, int nu, int lmax, int nmax, int n_el, int chi, char *er
   int ns = 3 * nu;
   for (int k = 0; k < nu; k++) { phys[3 * k] = n_el; phys[3 * k + 1] = nmax; phys[3 * k + 2] = f.n_lambda[k]; }
   tnace_fusion_free(&f);
+  if (kout < 1) kout = 1;
   const size_t CAP = 1u << 20;
   for (int s = 0; s <= ns; s++) {
-    size_t left = 1, right = 1;
+    size_t left = 1, right = (size_t)kout;
     for (int q = 0; q < s; q++) left = mul_cap(left, (size_t)phys[q], CAP);
     for (int q = s; q < ns; q++) right = mul_cap(right, (size_t)phys[q], CAP);
     size_t b = chi < 1 ? 1 : (size_t)chi;
@@ -92,7 +98,8 @@ int tn_init(tnace_tn *t, int nu, int lmax, int nmax, int n_el, int chi, char *er
     if (right < b) b = right;
     bond[s] = (int)b;
   }
-  bond[0] = bond[ns] = 1;
+  bond[0] = 1;
+  bond[ns] = kout;
   return tn_init_bonds(t, nu, lmax, nmax, n_el, bond, err, errlen);
 }
 
@@ -234,7 +241,7 @@ void tn_channels_pair(const tnace_tn *t, double *const *Pu, const double *y1, in
   }
 }
 
-double tn_forward(const tnace_tn *t, tnace_tn_ws *w) {
+void tn_forward_vec(const tnace_tn *t, tnace_tn_ws *w, double *J) {
   const tnace_fusion *f = &t->fus;
   const int nu = t->nu;
   {
@@ -268,19 +275,35 @@ double tn_forward(const tnace_tn *t, tnace_tn_ws *w) {
       }
     }
   }
-  double E = 0.0;
+  const int K = t->bond[3 * nu];
   const double *leaf = w->val[nu - 1];
-  for (int i = 0; i < f->n_nodes[nu - 1]; i++) E += f->coef[i] * leaf[i];
+  for (int b = 0; b < K; b++) J[b] = 0.0;
+  for (int i = 0; i < f->n_nodes[nu - 1]; i++)
+    for (int b = 0; b < K; b++) J[b] += f->coef[i] * leaf[(size_t)i * K + b];
+}
+
+double tn_forward(const tnace_tn *t, tnace_tn_ws *w) {
+  double E = 0.0;
+  tn_forward_vec(t, w, &E); /* bond[3ν] = 1 for an MPS term */
   return E;
 }
 
 void tn_backward(const tnace_tn *t, tnace_tn_ws *w) {
+  const double one = 1.0;
+  tn_backward_seed(t, w, &one);
+}
+
+void tn_backward_seed(const tnace_tn *t, tnace_tn_ws *w, const double *seed) {
   const tnace_fusion *f = &t->fus;
   const int nu = t->nu;
   for (int k = 0; k < nu; k++) memset(w->g[k], 0, t->c_size[k] * sizeof(double));
   for (int k = 0; k < nu - 1; k++)
     memset(w->adj[k], 0, (size_t)f->n_nodes[k] * t->bond[3 * k + 3] * sizeof(double));
-  for (int i = 0; i < f->n_nodes[nu - 1]; i++) w->adj[nu - 1][i] = f->coef[i];
+  {
+    const int K = t->bond[3 * nu];
+    for (int i = 0; i < f->n_nodes[nu - 1]; i++)
+      for (int b = 0; b < K; b++) w->adj[nu - 1][(size_t)i * K + b] = f->coef[i] * seed[b];
+  }
   for (int k = nu - 1; k >= 1; k--) {
     const int bl = t->bond[3 * k], br = t->bond[3 * k + 3];
     const int *par = f->parent[k], *ch = f->chan[k];
@@ -411,7 +434,9 @@ double tn_tangent(const tnace_tn *t, tnace_tn_ws *w) {
   return dE;
 }
 
-void tn_tangent_copy(const tnace_tn *t, tnace_tn_ws *w, int k) {
+void tn_tangent_copy(const tnace_tn *t, tnace_tn_ws *w, int k) { tn_tangent_copy_seed(t, w, k, NULL); }
+
+void tn_tangent_copy_seed(const tnace_tn *t, tnace_tn_ws *w, int k, const double *dseed) {
   const tnace_fusion *f = &t->fus;
   const int nu = t->nu;
   /* forward tangent of levels 0..k−1 */
@@ -437,9 +462,15 @@ void tn_tangent_copy(const tnace_tn *t, tnace_tn_ws *w, int k) {
       }
     }
   }
-  /* reverse tangent of levels ν−1..k+1: da_{kk−1} += da_kk C^T + a_kk dC^T (da at the leaves is 0) */
+  /* reverse tangent of levels ν−1..k+1: da_{kk−1} += da_kk C^T + a_kk dC^T; at the leaves da = coef·dseed
+   * (0 for a fixed seed) */
   for (int kk = k; kk < nu; kk++)
     memset(w->dadj[kk], 0, (size_t)f->n_nodes[kk] * t->bond[3 * kk + 3] * sizeof(double));
+  if (dseed) {
+    const int K = t->bond[3 * nu];
+    for (int i = 0; i < f->n_nodes[nu - 1]; i++)
+      for (int b = 0; b < K; b++) w->dadj[nu - 1][(size_t)i * K + b] = f->coef[i] * dseed[b];
+  }
   for (int kk = nu - 1; kk > k; kk--) {
     const int bl = t->bond[3 * kk], br = t->bond[3 * kk + 3];
     const int *par = f->parent[kk], *ch = f->chan[kk];
@@ -476,4 +507,35 @@ void tn_tangent_copy(const tnace_tn *t, tnace_tn_ws *w, int k) {
       for (int q = 0; q < br; q++) dGr[q] += dvp * a[q] + vp * da[q];
     }
   }
+}
+
+void tn_forward_tangent_vec(const tnace_tn *t, tnace_tn_ws *w, double *dJ) {
+  const tnace_fusion *f = &t->fus;
+  const int nu = t->nu;
+  {
+    const int br = t->bond[3];
+    for (int i = 0; i < f->n_nodes[0]; i++)
+      memcpy(w->dval[0] + (size_t)i * br, w->dc[0] + (size_t)f->chan[0][i] * br, br * sizeof(double));
+  }
+  for (int k = 1; k < nu; k++) {
+    const int bl = t->bond[3 * k], br = t->bond[3 * k + 3];
+    const int *par = f->parent[k], *ch = f->chan[k];
+    for (int i = 0; i < f->n_nodes[k]; i++) {
+      const double *v = w->val[k - 1] + (size_t)par[i] * bl;
+      const double *dv = w->dval[k - 1] + (size_t)par[i] * bl;
+      const double *C = w->c[k] + (size_t)ch[i] * bl * br;
+      const double *dC = w->dc[k] + (size_t)ch[i] * bl * br;
+      double *o = w->dval[k] + (size_t)i * br;
+      for (int q = 0; q < br; q++) o[q] = 0.0;
+      for (int p = 0; p < bl; p++) {
+        const double vp = v[p], dvp = dv[p];
+        const double *Cr = C + (size_t)p * br, *dCr = dC + (size_t)p * br;
+        for (int q = 0; q < br; q++) o[q] += dvp * Cr[q] + vp * dCr[q];
+      }
+    }
+  }
+  const int K = t->bond[3 * nu];
+  for (int b = 0; b < K; b++) dJ[b] = 0.0;
+  for (int i = 0; i < f->n_nodes[nu - 1]; i++)
+    for (int b = 0; b < K; b++) dJ[b] += f->coef[i] * w->dval[nu - 1][(size_t)i * K + b];
 }

@@ -7,7 +7,8 @@
  *   s = 3k   : species  α_k  (physical dim n_el)
  *   s = 3k+1 : radial   n_k  (physical dim nmax)
  *   s = 3k+2 : angular  λ_k  (physical dim fus.n_lambda[k], see fusion.h)
- * Core s is stored row-major as [phys][bond[s]][bond[s+1]], bond[0] = bond[3ν] = 1 (open boundaries).
+ * Core s is stored row-major as [phys][bond[s]][bond[s+1]], bond[0] = 1, bond[3ν] = 1 for an MPS term and
+ * K ≥ 1 for a layer of an MPO term (the open index b of J_b below).
  * The weight tensor is W_{α0 n0 λ0 … } = core_0[α0] core_1[n0] core_2[λ0] … (a 1×1 matrix product).
  *
  * Contraction order (never forms B): for each copy the three cores are multiplied once into the channel
@@ -26,7 +27,12 @@
 
 #define TNACE_MAX_SITES (3 * TNACE_MAX_NU)
 
-enum { TNACE_MODEL_MPS = 0 };
+/* MPS: E_t = ⟨W|B^(ν)⟩ with W an MPS (bond[3ν] = 1).
+ * MPO: E_t = ⟨B^(2)|T̂|B^(2)⟩ with T̂ = Σ_b |F_b⟩⟨F'_b| (paper eq. 18, Fig. 7b): two ν = 2 MPS layers, the
+ *      ket F and the bra F', whose right boundary bonds (bond[6] = K, the MPO rank) are joined, so that
+ *      E_t = Σ_b J_b J'_b with J = ⟨F|B⟩, J' = ⟨F'|B⟩ (tn_forward_vec). In site-wise form T̂ is an MPO of
+ *      bond dimension ≤ K χ²; its effective body order is 5 (two ν = 2 invariants). */
+enum { TNACE_MODEL_MPS = 0, TNACE_MODEL_MPO = 1 };
 
 typedef struct {
   int nu, lmax, nmax, n_el, model;
@@ -52,7 +58,9 @@ typedef struct {
  * dimension chi (internal bonds min(chi, largest rank the site dims allow)). The channel maps are not
  * computed: fill the cores, then call tn_prepare. Returns 0 or an error. */
 int tn_init(tnace_tn *t, int nu, int lmax, int nmax, int n_el, int chi, char *err, size_t errlen);
-/* Allocate with explicit bond dims bond[0..3nu] (bond[0] = bond[3nu] = 1). */
+/* The same with an open right boundary bond of dimension kout (an MPO layer; kout = 1 is tn_init). */
+int tn_init_open(tnace_tn *t, int nu, int lmax, int nmax, int n_el, int chi, int kout, char *err, size_t errlen);
+/* Allocate with explicit bond dims bond[0..3nu] (bond[0] = 1, bond[3nu] ≥ 1). */
 int tn_init_bonds(tnace_tn *t, int nu, int lmax, int nmax, int n_el, const int *bond, char *err, size_t errlen);
 void tn_free(tnace_tn *t);
 /* Number of entries of core s, and of all cores. */
@@ -81,10 +89,16 @@ void tn_channels_pair(const tnace_tn *t, double *const *Pu, const double *y1, in
 /* P[k][λ] = Σ_n U^(k)[b][n][λ] u[n] for every copy k, P[k] of size n_lambda[k]·bond[3k]·bond[3k+3]. */
 void tn_project_radial(const tnace_tn *t, int b, const double *u, double *const *P);
 
-/* Forward pass on the trie: returns E_t; keeps node values in w->val. Needs w->c. */
+/* Forward pass on the trie: returns E_t (bond[3ν] = 1); keeps node values in w->val. Needs w->c. */
 double tn_forward(const tnace_tn *t, tnace_tn_ws *w);
+/* The same for any right boundary bond K = bond[3ν]: J[b] = Σ_leaves coef · (prefix product)_b, [K]. */
+void tn_forward_vec(const tnace_tn *t, tnace_tn_ws *w, double *J);
 /* Adjoint pass: w->g[k] = ∂E/∂c^(k). Needs tn_forward first. */
 void tn_backward(const tnace_tn *t, tnace_tn_ws *w);
+/* Adjoint of the scalar Σ_b seed[b] J[b]: w->g[k] = Σ_b seed[b] ∂J_b/∂c^(k), seed [K]. */
+void tn_backward_seed(const tnace_tn *t, tnace_tn_ws *w, const double *seed);
+/* Forward tangent of J for channel tangents w->dc: dJ [K]. Needs tn_forward_vec (w->val). */
+void tn_forward_tangent_vec(const tnace_tn *t, tnace_tn_ws *w, double *dJ);
 /* ∂E/∂A accumulated: dEdA[α][n][lm] += Σ_k Σ_{λ: l(λ)=l} ⟨U^(k)[α][n][λ], g^(k)_{λm}⟩. */
 void tn_grad_A(const tnace_tn *t, const tnace_tn_ws *w, double *dEdA, int nmaxA, int lmaxA);
 /* Tangent pass (forward-over-reverse): given w->dc (tangent of the channels) and the results of
@@ -94,5 +108,8 @@ double tn_tangent(const tnace_tn *t, tnace_tn_ws *w);
  * formed). Uses the forward tangent of levels < k and the reverse tangent of levels > k, so it costs
  * about half of tn_tangent; w->dc[k] is not read (g^(k) does not depend on c^(k)). */
 void tn_tangent_copy(const tnace_tn *t, tnace_tn_ws *w, int k);
+/* The same when the seed of tn_backward_seed itself varies along the tangent by dseed [K] (an MPO layer,
+ * whose seed is the other layer's J); dseed NULL = fixed seed. */
+void tn_tangent_copy_seed(const tnace_tn *t, tnace_tn_ws *w, int k, const double *dseed);
 
 #endif

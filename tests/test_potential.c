@@ -23,11 +23,12 @@ static tnace_potential *make_pot(int n_el, const char *const *el, int n_terms, c
   int rc = tnace_potential_create(&p, n_el, el, n_terms, spec, rcut, 5.0, err, sizeof err);
   CHECK(rc == 0, "create: %s", err);
   if (rc) exit(1);
-  for (int i = 0; i < n_el * n_terms; i++) {
-    tnace_tn *t = &p->tn[i];
-    for (int s = 0; s < 3 * t->nu; s++)
-      for (size_t q = 0; q < tn_core_size(t, s); q++) t->core[s][q] = scale * (2.0 * urand() - 1.0);
-  }
+  for (int i = 0; i < n_el * n_terms; i++)
+    for (int layer = 0; layer < tnace_n_layers(p, i % n_terms); layer++) {
+      tnace_tn *t = tnace_layer(p, i / n_terms, i % n_terms, layer);
+      for (int s = 0; s < 3 * t->nu; s++)
+        for (size_t q = 0; q < tn_core_size(t, s); q++) t->core[s][q] = scale * (2.0 * urand() - 1.0);
+    }
   for (int a = 0; a < n_el; a++) p->e0[a] = -1.0 - a;
   rc = tnace_potential_prepare(p, err, sizeof err);
   CHECK(rc == 0, "prepare: %s", err);
@@ -77,7 +78,8 @@ static double energy(const tnace_potential *p, tnace_workspace *ws, int si, int 
 }
 
 /* Dense reference of one term: Σ_leaves coef Σ_{α_k n_k} W(α,n,λ) Π_k A[α_k][n_k][lm_k]. */
-static double chain_weight(const tnace_tn *t, const int *al, const int *nn, const int *la) {
+/* The weight W(α,n,λ)_b of all copies' cores (b: the open right bond, K = bond[3ν]). */
+static void chain_weight(const tnace_tn *t, const int *al, const int *nn, const int *la, double *out) {
   double v[512], w[512];
   int bl = 1;
   v[0] = 1.0;
@@ -95,14 +97,14 @@ static double chain_weight(const tnace_tn *t, const int *al, const int *nn, cons
       bl = b1;
     }
   }
-  (void)bl;
-  return v[0];
+  memcpy(out, v, (size_t)bl * sizeof(double));
 }
 
-static double dense_term(const tnace_tn *t, const double *A, int nmaxA, int lmaxA) {
+/* J_b = Σ_leaves coef Σ_{α_k n_k} W(α,n,λ)_b Π_k A[α_k][n_k][lm_k]: B formed densely, contracted with W. */
+static void dense_J(const tnace_tn *t, const double *A, int nmaxA, int lmaxA, double *J) {
   const tnace_fusion *f = &t->fus;
-  const int nu = t->nu, nlmA = (lmaxA + 1) * (lmaxA + 1);
-  double E = 0.0;
+  const int nu = t->nu, nlmA = (lmaxA + 1) * (lmaxA + 1), K = t->bond[3 * nu];
+  for (int b = 0; b < K; b++) J[b] = 0.0;
   for (int leaf = 0; leaf < f->n_nodes[nu - 1]; leaf++) {
     int ch[TNACE_MAX_NU], la[TNACE_MAX_NU], lm[TNACE_MAX_NU];
     int node = leaf;
@@ -115,7 +117,7 @@ static double dense_term(const tnace_tn *t, const double *A, int nmaxA, int lmax
     const int per = t->n_el * t->nmax;
     long total = 1;
     for (int k = 0; k < nu; k++) total *= per;
-    double sum = 0.0;
+    double sum[64] = {0};
     for (long code = 0; code < total; code++) {
       int al[TNACE_MAX_NU], nn[TNACE_MAX_NU];
       long c = code;
@@ -128,17 +130,22 @@ static double dense_term(const tnace_tn *t, const double *A, int nmaxA, int lmax
         prodA *= A[((size_t)al[k] * nmaxA + nn[k]) * nlmA + lm[k]];
       }
       if (prodA == 0.0) continue;
-      sum += chain_weight(t, al, nn, la) * prodA;
+      double wv[64];
+      chain_weight(t, al, nn, la, wv);
+      for (int b = 0; b < K; b++) sum[b] += wv[b] * prodA;
     }
-    E += f->coef[leaf] * sum;
+    for (int b = 0; b < K; b++) J[b] += f->coef[leaf] * sum[b];
   }
-  return E;
 }
 
+/* Energies of MPS terms equal ⟨W|B⟩ and of MPO terms Σ_b ⟨F_b|B⟩⟨F'_b|B⟩, with B formed densely. */
 static void test_dense_reference(void) {
   const char *el[] = {"Nb", "Mo", "Ta"};
-  const tnace_term_spec spec[] = {{1, 0, 4, 3, 0}, {2, 4, 3, 4, 0}, {3, 3, 2, 3, 0}, {4, 2, 2, 2, 0}};
-  tnace_potential *p = make_pot(3, el, 4, spec, 4.5, 0.7);
+  const tnace_term_spec spec[] = {{1, 0, 4, 3, 0, 0}, {2, 4, 3, 4, 0, 0}, {3, 3, 2, 3, 0, 0}, {4, 2, 2, 2, 0, 0},
+                                  {2, 3, 2, 3, TNACE_MODEL_MPO, 2}};
+  tnace_potential *p = make_pot(3, el, 5, spec, 4.5, 0.7);
+  CHECK(p->tn[4].bond[6] == 2 && p->tn_bra[4].bond[6] == 2, "MPO rank bonds %d %d", p->tn[4].bond[6],
+        p->tn_bra[4].bond[6]);
   tnace_workspace *ws = tnace_workspace_new(p, 32);
   double r[20][3];
   int sp[20];
@@ -148,14 +155,22 @@ static void test_dense_reference(void) {
     double Eref = p->e0[si];
     for (int t = 0; t < p->n_terms; t++) {
       const tnace_tn *tn = &p->tn[si * p->n_terms + t];
-      double Et_dense = dense_term(tn, ws->A, p->nmax, p->lmax);
-      tn_channels(tn, ws->A, p->nmax, p->lmax, &ws->tw, 0);
-      double Et = tn_forward(tn, &ws->tw);
-      CHECK(fabs(Et - Et_dense) <= 1e-12 * fmax(1.0, fabs(Et_dense)), "term nu=%d: MPS %.17g dense %.17g", tn->nu,
-            Et, Et_dense);
+      double J[64], Jb[64], Et_dense = 0.0;
+      dense_J(tn, ws->A, p->nmax, p->lmax, J);
+      if (p->spec[t].model == TNACE_MODEL_MPO) {
+        dense_J(&p->tn_bra[si * p->n_terms + t], ws->A, p->nmax, p->lmax, Jb);
+        for (int b = 0; b < tn->bond[3 * tn->nu]; b++) Et_dense += J[b] * Jb[b];
+        CHECK(fabs(Et_dense) > 1e-6, "MPO term suspiciously zero");
+      } else {
+        Et_dense = J[0];
+        tn_channels(tn, ws->A, p->nmax, p->lmax, &ws->tw, 0);
+        double Et = tn_forward(tn, &ws->tw);
+        CHECK(fabs(Et - Et_dense) <= 1e-12 * fmax(1.0, fabs(Et_dense)), "term nu=%d: MPS %.17g dense %.17g",
+              tn->nu, Et, Et_dense);
+      }
       Eref += Et_dense;
     }
-    CHECK_CLOSE(E, Eref, 1e-12);
+    CHECK(fabs(E - Eref) <= 1e-12 * fmax(1.0, fabs(Eref)), "total %.17g vs dense %.17g", E, Eref);
   }
   tnace_workspace_free(ws);
   tnace_potential_free(p);
@@ -163,8 +178,9 @@ static void test_dense_reference(void) {
 
 static void test_invariance_and_forces(int with_zbl) {
   const char *el[] = {"Cu", "Ni"};
-  const tnace_term_spec spec[] = {{1, 0, 6, 2, 0}, {2, 6, 6, 6, 0}, {3, 4, 4, 5, 0}, {4, 3, 3, 3, 0}};
-  tnace_potential *p = make_pot(2, el, 4, spec, 5.0, 0.5);
+  const tnace_term_spec spec[] = {{1, 0, 6, 2, 0, 0}, {2, 6, 6, 6, 0, 0}, {3, 4, 4, 5, 0, 0}, {4, 3, 3, 3, 0, 0},
+                                  {2, 4, 4, 4, TNACE_MODEL_MPO, 3}};
+  tnace_potential *p = make_pot(2, el, 5, spec, 5.0, 0.5);
   if (with_zbl) { p->rep_type = TNACE_REP_ZBL; p->rep_inner = 1.2; p->rep_outer = 2.0; }
   enum { N = 24 };
   tnace_workspace *ws = tnace_workspace_new(p, N);
@@ -236,7 +252,7 @@ static void test_invariance_and_forces(int with_zbl) {
 
 static void test_cutoff(void) {
   const char *el[] = {"Cu"};
-  const tnace_term_spec spec[] = {{1, 0, 6, 1, 0}, {2, 4, 5, 4, 0}, {3, 2, 3, 3, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 6, 1, 0, 0}, {2, 4, 5, 4, 0, 0}, {3, 2, 3, 3, 0, 0}};
   const double rc = 4.0;
   tnace_potential *p = make_pot(1, el, 3, spec, rc, 1.0);
   enum { N = 10 };
@@ -268,7 +284,7 @@ static void test_cutoff(void) {
 
 static void test_errors(void) {
   const char *el[] = {"Cu"};
-  const tnace_term_spec spec[] = {{2, 2, 2, 2, 0}};
+  const tnace_term_spec spec[] = {{2, 2, 2, 2, 0, 0}};
   tnace_potential *p = make_pot(1, el, 1, spec, 4.0, 1.0);
   p->r_min = 0.5;
   tnace_workspace *ws = tnace_workspace_new(p, 16);
@@ -297,7 +313,7 @@ static void test_errors(void) {
  * with central finite differences of tn_backward. */
 static void test_tangents(void) {
   const char *el[] = {"Cu", "Ag"};
-  const tnace_term_spec spec[] = {{2, 3, 3, 4, 0}, {3, 3, 3, 3, 0}, {4, 2, 2, 2, 0}};
+  const tnace_term_spec spec[] = {{2, 3, 3, 4, 0, 0}, {3, 3, 3, 3, 0, 0}, {4, 2, 2, 2, 0, 0}};
   tnace_potential *p = make_pot(2, el, 3, spec, 4.0, 0.8);
   const int nmax = p->nmax, nlm = (p->lmax + 1) * (p->lmax + 1);
   const size_t Asz = (size_t)2 * nmax * nlm;

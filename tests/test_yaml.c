@@ -129,8 +129,10 @@ static tnace_potential *make_pot(const tnace_term_spec *spec, int n_terms, int s
   static const double odd[] = {0.0, -0.0, 1e-300, 4.9406564584124654e-324, 1.7976931348623157e308, -1.0 / 3,
                                0.1, 1e22, 123456789.0, -2.5e-7};
   size_t q_all = 0;
-  for (int i = 0; i < 2 * n_terms; i++) {
-    tnace_tn *t = &p->tn[i];
+  for (int i = 0; i < 4 * n_terms; i++) {
+    const int layer = i / (2 * n_terms), at = i % (2 * n_terms);
+    if (layer && p->spec[at % n_terms].model != TNACE_MODEL_MPO) continue;
+    tnace_tn *t = tnace_layer(p, at / n_terms, at % n_terms, layer);
     for (int s = 0; s < 3 * t->nu; s++)
       for (size_t q = 0; q < tn_core_size(t, s); q++, q_all++) {
         double x = 2.0 * test_rand(&rng) - 1.0;
@@ -199,8 +201,11 @@ static void check_same(const tnace_potential *a, const tnace_potential *b) {
   CHECK(a->nmax == b->nmax && a->lmax == b->lmax, "nmax/lmax");
   for (int t = 0; t < a->n_terms; t++)
     CHECK(memcmp(&a->spec[t], &b->spec[t], sizeof a->spec[t]) == 0, "spec %d", t);
-  for (int i = 0; i < a->n_el * a->n_terms; i++) {
-    const tnace_tn *x = &a->tn[i], *y = &b->tn[i];
+  for (int i = 0; i < 2 * a->n_el * a->n_terms; i++) {
+    const int layer = i / (a->n_el * a->n_terms), at = i % (a->n_el * a->n_terms);
+    if (layer && a->spec[at % a->n_terms].model != TNACE_MODEL_MPO) continue;
+    const tnace_tn *x = tnace_layer(a, at / a->n_terms, at % a->n_terms, layer);
+    const tnace_tn *y = tnace_layer(b, at / b->n_terms, at % b->n_terms, layer);
     CHECK(x->nu == y->nu && x->lmax == y->lmax && x->nmax == y->nmax && x->n_el == y->n_el, "tn %d dims", i);
     if (x->nu != y->nu) continue;
     for (int s = 0; s <= 3 * x->nu; s++) CHECK(x->bond[s] == y->bond[s], "tn %d bond %d", i, s);
@@ -215,8 +220,9 @@ static void check_same(const tnace_potential *a, const tnace_potential *b) {
 }
 
 static void test_round_trip(void) {
-  tnace_term_spec spec[3] = {{1, 0, 3, 3, TNACE_MODEL_MPS}, {2, 2, 3, 4, TNACE_MODEL_MPS}, {3, 2, 2, 3, TNACE_MODEL_MPS}};
-  tnace_potential *p = make_pot(spec, 3, 1);
+  tnace_term_spec spec[4] = {{1, 0, 3, 3, TNACE_MODEL_MPS, 0}, {2, 2, 3, 4, TNACE_MODEL_MPS, 0},
+                             {3, 2, 2, 3, TNACE_MODEL_MPS, 0}, {2, 2, 2, 3, TNACE_MODEL_MPO, 2}};
+  tnace_potential *p = make_pot(spec, 4, 1);
   set_test_meta(p);
   char err[512] = "";
   int rc = tnace_potential_save(p, "yaml_rt1.yaml", err, sizeof err);
@@ -395,7 +401,7 @@ static void test_malformed(void) {
 }
 
 static void test_write_errors(void) {
-  tnace_term_spec spec[1] = {{2, 1, 2, 2, TNACE_MODEL_MPS}};
+  tnace_term_spec spec[1] = {{2, 1, 2, 2, TNACE_MODEL_MPS, 0}};
   tnace_potential *p = make_pot(spec, 1, 0);
   char err[512];
   int rc = tnace_potential_save(p, "/nonexistent-dir/sub/pot.yaml", err, sizeof err);
@@ -452,8 +458,8 @@ static void test_locale(void) {
 /* ---- speed ---------------------------------------------------------------------------------------- */
 
 static void test_speed(void) {
-  tnace_term_spec spec[3] = {{1, 0, 20, 40, TNACE_MODEL_MPS}, {2, 6, 20, 40, TNACE_MODEL_MPS},
-                             {3, 4, 20, 40, TNACE_MODEL_MPS}};
+  tnace_term_spec spec[3] = {{1, 0, 20, 40, TNACE_MODEL_MPS, 0}, {2, 6, 20, 40, TNACE_MODEL_MPS, 0},
+                             {3, 4, 20, 40, TNACE_MODEL_MPS, 0}};
   tnace_potential *p = make_pot(spec, 3, 0);
   char err[512];
   double t0 = now();
