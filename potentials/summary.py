@@ -1,0 +1,60 @@
+#!/usr/bin/python3
+"""potentials/summary.py — the table of shipped potentials for potentials/README.md.
+
+Reads each potentials/<name>.yaml (terms, bond dimensions, parameters) and <name>.metrics.json (errors on
+the fit's own validation split) and prints a Markdown table with the published reference errors of the
+benchmark next to it. Run with Debian's python3 (needs python3-yaml):  /usr/bin/python3 potentials/summary.py
+"""
+import json
+import os
+import sys
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# Published test-set MAE (energy meV/atom, force eV/Å): best of GAP/MTP and quadratic SNAP, Zuo et al. 2020;
+# linear SNAP of Li et al. 2020 for Nb-Mo-Ta-W (overall).
+REF = {
+    "Ni": ((0.42, 0.01), (0.78, 0.031)), "Cu": ((0.41, 0.01), (0.56, 0.024)), "Li": ((0.49, 0.01), (0.73, 0.033)),
+    "Mo": ((2.24, 0.09), (2.77, 0.184)), "Si": ((2.21, 0.06), (3.81, 0.116)), "Ge": ((1.79, 0.05), (6.45, 0.133)),
+    "NbMoTaW": (None, (4.9, 0.125)),
+}
+
+
+def term_text(t):
+    model = t.get("model", "mps")
+    s = f"ν={t['nu']}"
+    if t["nu"] > 1:
+        s += f" l≤{t['lmax']}"
+    s += f" n<{t['nmax']}"
+    if model == "mpo":
+        s += f" MPO(rank {t['rank']})"
+    return s
+
+
+def main(names):
+    print("| potential | terms (MPS unless noted) | bonds χ | parameters | validation E MAE / RMSE (meV/atom) "
+          "| validation F MAE / RMSE (eV/Å) | validation σ MAE (GPa) | published: GAP/MTP · qSNAP (E / F MAE) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for n in names:
+        pf, mf = os.path.join(HERE, n + ".yaml"), os.path.join(HERE, n + ".metrics.json")
+        if not (os.path.exists(pf) and os.path.exists(mf)):
+            continue
+        pot = yaml.safe_load(open(pf))
+        m = json.load(open(mf))
+        v = m["validation"]
+        terms = ", ".join(term_text(t) for t in pot["terms"])
+        chis = "/".join(str(max(c["bonds"])) for c in pot["cores"] if c["element"] == pot["elements"][0])
+        s = v.get("stress_mae_GPa")
+        ref = REF.get(n)
+        reft = ""
+        if ref:
+            a, b = ref
+            reft = (f"{a[0]} / {a[1]}" if a else "–") + " · " + f"{b[0]} / {b[1]}"
+        print(f"| {n} | {terms} | {chis} | {m['n_params']} | {v['energy_mae_meV_per_atom']:.2f} / "
+              f"{v['energy_rmse_meV_per_atom']:.2f} | {v['force_mae_eV_per_A']:.4f} / {v['force_rmse_eV_per_A']:.4f} | "
+              f"{'%.3f' % s if s is not None else '–'} | {reft} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or ["Cu", "Ni", "Li", "Mo", "Si", "Ge", "NbMoTaW"])
