@@ -178,3 +178,17 @@ if(MPIEXEC_EXECUTABLE)
 else()
   message(STATUS "tnace: no mpiexec found: lammps_mpi_compare tests not registered")
 endif()
+
+# ---- LAMMPS against the library on real frames (examples/validate): energy, forces and stress of held-out
+# Cu frames (a triclinic slab, small strained cells, a vacancy, a hot AIMD snapshot) computed by pair_style
+# tnace agree with tnace-eval to relative 1e-10. Needs Debian's python3 with ASE for the frame conversion.
+execute_process(COMMAND /usr/bin/python3 -c "import ase, numpy" RESULT_VARIABLE _tl_ase OUTPUT_QUIET ERROR_QUIET)
+if(_tl_ase EQUAL 0)
+  file(MAKE_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}/lammps/validate")
+  add_test(NAME lammps_vs_library COMMAND "${CMAKE_SOURCE_DIR}/examples/validate/run.sh")
+  set_tests_properties(lammps_vs_library PROPERTIES
+    ENVIRONMENT "${_tl_env};TNACE_VALIDATE_OUT=${CMAKE_CURRENT_BINARY_DIR}/lammps/validate"
+    PASS_REGULAR_EXPRESSION "VALIDATE PASS" FAIL_REGULAR_EXPRESSION "VALIDATE FAIL" TIMEOUT 300 LABELS lammps)
+else()
+  message(STATUS "tnace: /usr/bin/python3 without ASE: test lammps_vs_library not registered")
+endif()
