@@ -368,16 +368,16 @@ void tn_grad_A(const tnace_tn *t, const tnace_tn_ws *w, double *dEdA, int nmaxA,
   }
 }
 
-double tn_tangent(const tnace_tn *t, tnace_tn_ws *w) {
+/* Forward tangent of the trie levels 0 .. kend−1: dv_0 = dc^(0), dv_k = dv_{k−1} C^(k) + v_{k−1} dC^(k)
+ * (the shared first half of every tangent pass). */
+static void forward_tangent_levels(const tnace_tn *t, tnace_tn_ws *w, int kend) {
   const tnace_fusion *f = &t->fus;
-  const int nu = t->nu;
-  /* forward tangent: dv_k = dv_{k−1} C + v_{k−1} dC */
-  {
+  if (kend >= 1) {
     const int br = t->bond[3];
     for (int i = 0; i < f->n_nodes[0]; i++)
       memcpy(w->dval[0] + (size_t)i * br, w->dc[0] + (size_t)f->chan[0][i] * br, br * sizeof(double));
   }
-  for (int k = 1; k < nu; k++) {
+  for (int k = 1; k < kend; k++) {
     const int bl = t->bond[3 * k], br = t->bond[3 * k + 3];
     const int *par = f->parent[k], *ch = f->chan[k];
     for (int i = 0; i < f->n_nodes[k]; i++) {
@@ -394,6 +394,12 @@ double tn_tangent(const tnace_tn *t, tnace_tn_ws *w) {
       }
     }
   }
+}
+
+double tn_tangent(const tnace_tn *t, tnace_tn_ws *w) {
+  const tnace_fusion *f = &t->fus;
+  const int nu = t->nu;
+  forward_tangent_levels(t, w, nu);
   double dE = 0.0;
   for (int i = 0; i < f->n_nodes[nu - 1]; i++) dE += f->coef[i] * w->dval[nu - 1][i];
   /* reverse tangent: da_{k−1} += da_k C^T + a_k dC^T;  dG_k += dv_{k−1}^T a_k + v_{k−1}^T da_k */
@@ -439,29 +445,7 @@ void tn_tangent_copy(const tnace_tn *t, tnace_tn_ws *w, int k) { tn_tangent_copy
 void tn_tangent_copy_seed(const tnace_tn *t, tnace_tn_ws *w, int k, const double *dseed) {
   const tnace_fusion *f = &t->fus;
   const int nu = t->nu;
-  /* forward tangent of levels 0..k−1 */
-  if (k >= 1) {
-    const int br = t->bond[3];
-    for (int i = 0; i < f->n_nodes[0]; i++)
-      memcpy(w->dval[0] + (size_t)i * br, w->dc[0] + (size_t)f->chan[0][i] * br, br * sizeof(double));
-  }
-  for (int kk = 1; kk < k; kk++) {
-    const int bl = t->bond[3 * kk], br = t->bond[3 * kk + 3];
-    const int *par = f->parent[kk], *ch = f->chan[kk];
-    for (int i = 0; i < f->n_nodes[kk]; i++) {
-      const double *v = w->val[kk - 1] + (size_t)par[i] * bl;
-      const double *dv = w->dval[kk - 1] + (size_t)par[i] * bl;
-      const double *C = w->c[kk] + (size_t)ch[i] * bl * br;
-      const double *dC = w->dc[kk] + (size_t)ch[i] * bl * br;
-      double *o = w->dval[kk] + (size_t)i * br;
-      for (int q = 0; q < br; q++) o[q] = 0.0;
-      for (int p = 0; p < bl; p++) {
-        const double vp = v[p], dvp = dv[p];
-        const double *Cr = C + (size_t)p * br, *dCr = dC + (size_t)p * br;
-        for (int q = 0; q < br; q++) o[q] += dvp * Cr[q] + vp * dCr[q];
-      }
-    }
-  }
+  forward_tangent_levels(t, w, k); /* levels 0..k−1 */
   /* reverse tangent of levels ν−1..k+1: da_{kk−1} += da_kk C^T + a_kk dC^T; at the leaves da = coef·dseed
    * (0 for a fixed seed) */
   for (int kk = k; kk < nu; kk++)
@@ -512,28 +496,7 @@ void tn_tangent_copy_seed(const tnace_tn *t, tnace_tn_ws *w, int k, const double
 void tn_forward_tangent_vec(const tnace_tn *t, tnace_tn_ws *w, double *dJ) {
   const tnace_fusion *f = &t->fus;
   const int nu = t->nu;
-  {
-    const int br = t->bond[3];
-    for (int i = 0; i < f->n_nodes[0]; i++)
-      memcpy(w->dval[0] + (size_t)i * br, w->dc[0] + (size_t)f->chan[0][i] * br, br * sizeof(double));
-  }
-  for (int k = 1; k < nu; k++) {
-    const int bl = t->bond[3 * k], br = t->bond[3 * k + 3];
-    const int *par = f->parent[k], *ch = f->chan[k];
-    for (int i = 0; i < f->n_nodes[k]; i++) {
-      const double *v = w->val[k - 1] + (size_t)par[i] * bl;
-      const double *dv = w->dval[k - 1] + (size_t)par[i] * bl;
-      const double *C = w->c[k] + (size_t)ch[i] * bl * br;
-      const double *dC = w->dc[k] + (size_t)ch[i] * bl * br;
-      double *o = w->dval[k] + (size_t)i * br;
-      for (int q = 0; q < br; q++) o[q] = 0.0;
-      for (int p = 0; p < bl; p++) {
-        const double vp = v[p], dvp = dv[p];
-        const double *Cr = C + (size_t)p * br, *dCr = dC + (size_t)p * br;
-        for (int q = 0; q < br; q++) o[q] += dvp * Cr[q] + vp * dCr[q];
-      }
-    }
-  }
+  forward_tangent_levels(t, w, nu);
   const int K = t->bond[3 * nu];
   for (int b = 0; b < K; b++) dJ[b] = 0.0;
   for (int i = 0; i < f->n_nodes[nu - 1]; i++)
