@@ -17,6 +17,9 @@
 
 #define EV_A3_TO_GPA 160.21766208
 #define TNACE_MAX_CHAINS (2 * TNACE_MAX_TERMS)
+#ifndef SP_INNER
+#define SP_INNER 3
+#endif
 
 void tnace_fit_opts_default(tnace_fit_opts *o) {
   memset(o, 0, sizeof *o);
@@ -62,24 +65,23 @@ static int n_threads_of(const tnace_fit_opts *o) {
 
 /* ---- gauge: QR / LQ moves of the orthogonality centre ---------------------------------------- */
 
-/* Core s = Q R (Q left-orthonormal, reshaped [phys·bl] × br); core s+1 ← R · core s+1. */
-static int move_right(tnace_tn *t, int s) {
-  const int m = t->phys[s] * t->bond[s], n = t->bond[s + 1];
-  double *a = t->core[s];
+/* Core a = Q R (Q left-orthonormal, [ph][bl][br] reshaped [ph·bl] × br, needs ph·bl ≥ br);
+ * next ([ph2][br][b2]) ← R · next. */
+static int qr_right(double *a, int ph, int bl, int br, double *next, int ph2, int b2) {
+  const int m = ph * bl, n = br;
   double *tau = malloc((size_t)n * sizeof(double)), *R = calloc((size_t)n * n, sizeof(double));
   if (!tau || !R) { free(tau); free(R); return TNACE_ERR_NOMEM; }
-  int info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, m, n, a, n, tau);
+  int info = m >= n ? LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, m, n, a, n, tau) : -1;
   if (!info) {
     for (int i = 0; i < n; i++)
       for (int j = i; j < n; j++) R[i * n + j] = a[(size_t)i * n + j];
     info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, m, n, n, a, n, tau);
   }
   if (!info) {
-    const int p2 = t->phys[s + 1], b2 = t->bond[s + 2];
     double *tmp = malloc((size_t)n * b2 * sizeof(double));
     if (!tmp) info = -1;
-    for (int p = 0; !info && p < p2; p++) {
-      double *C = t->core[s + 1] + (size_t)p * n * b2;
+    for (int p = 0; !info && p < ph2; p++) {
+      double *C = next + (size_t)p * n * b2;
       cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, b2, n, 1.0, R, n, C, b2, 0.0, tmp, b2);
       memcpy(C, tmp, (size_t)n * b2 * sizeof(double));
     }
@@ -90,16 +92,17 @@ static int move_right(tnace_tn *t, int s) {
   return info ? TNACE_ERR_NUMERIC : 0;
 }
 
-/* Core s = L Q (Q right-orthonormal, reshaped bl × [phys·br]); core s−1 ← core s−1 · L. */
-static int move_left(tnace_tn *t, int s) {
-  const int bl = t->bond[s], ph = t->phys[s], br = t->bond[s + 1], n = ph * br;
+/* Core a = L Q (Q right-orthonormal, [ph][bl][br] reshaped bl × [ph·br], needs bl ≤ ph·br);
+ * prev ([ph0][b0][bl]) ← prev · L. */
+static int lq_left(double *a, int ph, int bl, int br, double *prev, int ph0, int b0) {
+  const int n = ph * br;
   double *M = malloc((size_t)bl * n * sizeof(double)), *tau = malloc((size_t)bl * sizeof(double));
   double *L = calloc((size_t)bl * bl, sizeof(double));
   if (!M || !tau || !L) { free(M); free(tau); free(L); return TNACE_ERR_NOMEM; }
   for (int p = 0; p < ph; p++)
     for (int i = 0; i < bl; i++)
-      for (int j = 0; j < br; j++) M[(size_t)i * n + p * br + j] = t->core[s][((size_t)p * bl + i) * br + j];
-  int info = LAPACKE_dgelqf(LAPACK_ROW_MAJOR, bl, n, M, n, tau);
+      for (int j = 0; j < br; j++) M[(size_t)i * n + p * br + j] = a[((size_t)p * bl + i) * br + j];
+  int info = bl <= n ? LAPACKE_dgelqf(LAPACK_ROW_MAJOR, bl, n, M, n, tau) : -1;
   if (!info) {
     for (int i = 0; i < bl; i++)
       for (int j = 0; j <= i; j++) L[i * bl + j] = M[(size_t)i * n + j];
@@ -108,12 +111,11 @@ static int move_left(tnace_tn *t, int s) {
   if (!info) {
     for (int p = 0; p < ph; p++)
       for (int i = 0; i < bl; i++)
-        for (int j = 0; j < br; j++) t->core[s][((size_t)p * bl + i) * br + j] = M[(size_t)i * n + p * br + j];
-    const int p0 = t->phys[s - 1], b0 = t->bond[s - 1];
+        for (int j = 0; j < br; j++) a[((size_t)p * bl + i) * br + j] = M[(size_t)i * n + p * br + j];
     double *tmp = malloc((size_t)b0 * bl * sizeof(double));
     if (!tmp) info = -1;
-    for (int p = 0; !info && p < p0; p++) {
-      double *C = t->core[s - 1] + (size_t)p * b0 * bl;
+    for (int p = 0; !info && p < ph0; p++) {
+      double *C = prev + (size_t)p * b0 * bl;
       cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b0, bl, bl, 1.0, C, bl, L, bl, 0.0, tmp, bl);
       memcpy(C, tmp, (size_t)b0 * bl * sizeof(double));
     }
@@ -125,13 +127,98 @@ static int move_left(tnace_tn *t, int s) {
   return info ? TNACE_ERR_NUMERIC : 0;
 }
 
-/* Right-canonical form with the centre at site 0. */
-static int canonicalize_left_end(tnace_tn *t) {
+/* ---- species rank: S[α] = Σ_c E[α][c] G[c] (model.h, srank) -----------------------------------
+ * The trainer keeps E (n_el × d, orthonormal columns) for every species site of a term with species rank
+ * d; the potential stores the product S. Neighbouring gauge moves multiply S by bond matrices from the
+ * left or right, which keeps the factor E; a move *through* the species site orthonormalises G instead of
+ * S (QR/LQ of G, then S = E G), so S keeps rank d and, E being an isometry, stays canonical. */
+
+/* G (d × m) = Eᵀ S, S (ne × m). */
+static void sp_project(const double *E, int ne, int d, const double *S, size_t m, double *G) {
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, (int)m, ne, 1.0, E, d, S, (int)m, 0.0, G, (int)m);
+}
+/* S (ne × m) = E G. */
+static void sp_expand(const double *E, int ne, int d, const double *G, size_t m, double *S) {
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ne, (int)m, d, 1.0, E, d, G, (int)m, 0.0, S, (int)m);
+}
+
+/* Move the centre right through core s: with E (species factor) or plainly. */
+static int move_right_f(tnace_tn *t, int s, const double *E, int d) {
+  if (!E) return qr_right(t->core[s], t->phys[s], t->bond[s], t->bond[s + 1], t->core[s + 1], t->phys[s + 1],
+                          t->bond[s + 2]);
+  const size_t m = (size_t)t->bond[s] * t->bond[s + 1];
+  double *G = malloc((size_t)d * m * sizeof(double));
+  if (!G) return TNACE_ERR_NOMEM;
+  sp_project(E, t->n_el, d, t->core[s], m, G);
+  int rc = qr_right(G, d, t->bond[s], t->bond[s + 1], t->core[s + 1], t->phys[s + 1], t->bond[s + 2]);
+  if (!rc) sp_expand(E, t->n_el, d, G, m, t->core[s]);
+  free(G);
+  return rc;
+}
+static int move_left_f(tnace_tn *t, int s, const double *E, int d) {
+  if (!E) return lq_left(t->core[s], t->phys[s], t->bond[s], t->bond[s + 1], t->core[s - 1], t->phys[s - 1],
+                         t->bond[s - 1]);
+  const size_t m = (size_t)t->bond[s] * t->bond[s + 1];
+  double *G = malloc((size_t)d * m * sizeof(double));
+  if (!G) return TNACE_ERR_NOMEM;
+  sp_project(E, t->n_el, d, t->core[s], m, G);
+  int rc = lq_left(G, d, t->bond[s], t->bond[s + 1], t->core[s - 1], t->phys[s - 1], t->bond[s - 1]);
+  if (!rc) sp_expand(E, t->n_el, d, G, m, t->core[s]);
+  free(G);
+  return rc;
+}
+
+/* Right-canonical form with the centre at site 0; E[k]: the species factor of copy k (NULL: plain). */
+static int canonicalize_left_end_f(tnace_tn *t, double *const *E, int d) {
   for (int s = 3 * t->nu - 1; s >= 1; s--) {
-    int rc = move_left(t, s);
+    int rc = move_left_f(t, s, E && s % 3 == 0 ? E[s / 3] : NULL, d);
     if (rc) return rc;
   }
   return tn_prepare(t);
+}
+static int canonicalize_left_end(tnace_tn *t) { return canonicalize_left_end_f(t, NULL, 0); }
+
+/* Orthonormal basis (ne × d, columns) of the columns of X (ne × d), by QR; X is overwritten by it. */
+static int sp_orthonormalize(double *X, int ne, int d) {
+  double tau[TNACE_MAX_ELEMENTS];
+  int info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, ne, d, X, d, tau);
+  if (!info) info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, ne, d, d, X, d, tau);
+  return info ? TNACE_ERR_NUMERIC : 0;
+}
+
+/* Start the species factor of copy k of t for rank d: E = the d leading left singular vectors of S (a
+ * seeded random orthonormal E when S = 0, e.g. the zeroed centre of a fresh ket), then S ← E Eᵀ S (the
+ * best rank-d approximation). *E_out = NULL when d does not constrain this site (d ≥ min(n_el, bl·br)). */
+static int sp_factor_init(tnace_tn *t, int k, int d, unsigned long long seed, double **E_out) {
+  const int ne = t->n_el, s = 3 * k;
+  const size_t m = (size_t)t->bond[s] * t->bond[s + 1];
+  *E_out = NULL;
+  if (d <= 0 || d >= ne || (size_t)d >= m) return 0;
+  const int kk = (size_t)ne < m ? ne : (int)m;
+  double *E = malloc((size_t)ne * d * sizeof(double)), *A = malloc((size_t)ne * m * sizeof(double));
+  double *U = malloc((size_t)ne * kk * sizeof(double)), *sv = malloc((size_t)kk * sizeof(double));
+  double *sup = malloc((size_t)kk * sizeof(double)), *G = malloc((size_t)d * m * sizeof(double));
+  int rc = 0;
+  if (!E || !A || !U || !sv || !sup || !G) { rc = TNACE_ERR_NOMEM; goto out; }
+  memcpy(A, t->core[s], (size_t)ne * m * sizeof(double));
+  if (LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'S', 'N', ne, (int)m, A, (int)m, sv, U, kk, NULL, 1, sup)) {
+    rc = TNACE_ERR_NUMERIC;
+    goto out;
+  }
+  if (sv[0] > 0.0) {
+    for (int a = 0; a < ne; a++)
+      for (int c = 0; c < d; c++) E[a * d + c] = U[(size_t)a * kk + c];
+  } else {
+    for (int q = 0; q < ne * d; q++) E[q] = 2.0 * hash_uniform(seed, 0x5eedULL + (unsigned)k, (unsigned)q) - 1.0;
+    if ((rc = sp_orthonormalize(E, ne, d))) goto out;
+  }
+  sp_project(E, ne, d, t->core[s], m, G);
+  sp_expand(E, ne, d, G, m, t->core[s]);
+  *E_out = E;
+  E = NULL;
+out:
+  free(E); free(A); free(U); free(sv); free(sup); free(G);
+  return rc;
 }
 
 int tnace_fit_init(tnace_potential *pot, unsigned long long seed, char *err, size_t errlen) {
@@ -270,6 +357,9 @@ typedef struct {
   int n_chains;            /* MPS chains: one per MPS term, two per MPO term (ket, bra) */
   int chain_t[TNACE_MAX_CHAINS], chain_layer[TNACE_MAX_CHAINS];
   int chain_mate[TNACE_MAX_CHAINS]; /* the other layer of an MPO term, −1 for an MPS term */
+  int chain_d[TNACE_MAX_CHAINS];    /* species rank d of the chain's term (0: full) */
+  double *Ef[TNACE_MAX_CHAINS][TNACE_MAX_ELEMENTS][TNACE_MAX_NU]; /* species factors E (n_el × d), NULL:
+                                                                     the site is not rank-constrained */
 } fit_ctx;
 
 /* Chain c of centre species a. */
@@ -871,6 +961,8 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
   F.nthreads = n_threads_of(o);
   int rc = 0;
   double *rows = NULL, *y = NULL, *J = NULL, *H = NULL, *b = NULL, *lamv = NULL, *xold = NULL, *resid = NULL;
+  double *Jsp = NULL, *Sbuf = NULL;                       /* species-rank sites: rows of S, SVD scratch */
+  double *Gt[TNACE_MAX_CHAINS][TNACE_MAX_ELEMENTS] = {{NULL}}; /* their fixed G (Vᵀ) in the Ẽ solve */
   snapshot best;
   memset(&best, 0, sizeof best);
   if (!train || train->n == 0) { snprintf(err, errlen, "no training structures"); return TNACE_ERR_VALUE; }
@@ -881,6 +973,25 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
       F.chain_t[c] = t;
       F.chain_layer[c] = layer;
       F.chain_mate[c] = tnace_n_layers(pot, t) == 2 ? (layer ? c - 1 : c + 1) : -1;
+      const int d = pot->spec[t].srank;
+      F.chain_d[c] = d > 0 && d < pot->n_el ? d : 0;
+      for (int a = 0; F.chain_d[c] && a < pot->n_el; a++) {
+        tnace_tn *tn = tnace_layer(pot, a, t, layer);
+        for (int k = 0; k < tn->nu; k++) {
+          const int s3 = 3 * k;
+          if (d * tn->bond[s3] < tn->bond[s3 + 1] || (k > 0 && d * tn->bond[s3 + 1] < tn->bond[s3])) {
+            rc = TNACE_ERR_VALUE;
+            snprintf(err, errlen, "terms[%d]: bonds %d, %d around species site %d exceed species_rank %d times the "
+                     "other bond (create the potential with species_rank set)", t, tn->bond[s3], tn->bond[s3 + 1], s3, d);
+            goto done;
+          }
+          if ((rc = sp_factor_init(tn, k, d, o->seed + (unsigned long long)(c * 64 + a), &F.Ef[c][a][k]))) {
+            snprintf(err, errlen, "initialising species factors failed");
+            goto done;
+          }
+        }
+        tn_prepare(tn);
+      }
     }
   if (o->fit_e0 && (rc = fit_e0(pot, train))) { snprintf(err, errlen, "fitting E0 failed"); goto done; }
   size_t Dmax = (size_t)pot->n_el, Dc_max = (size_t)pot->n_el; /* E0 columns */
@@ -940,6 +1051,25 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
   xold = malloc(Dc_max * sizeof(double));
   resid = malloc((size_t)(max_chunk_rows ? max_chunk_rows : 1) * sizeof(double));
   if (!rows || !y || !J || !H || !b || !F.Ucat || !lamv || !xold || !resid) { rc = TNACE_ERR_NOMEM; snprintf(err, errlen, "out of memory (%.0f MB of rows)", mb); goto done; }
+  {
+    size_t wmax = 0;
+    for (int c = 0; c < F.n_chains; c++)
+      for (int a = 0; a < pot->n_el; a++)
+        for (int k = 0; k < TNACE_MAX_NU; k++)
+          if (F.Ef[c][a][k]) {
+            const tnace_tn *tn = CHAIN(pot, &F, a, c);
+            const size_t w = (size_t)pot->n_el * tn->bond[3 * k] * tn->bond[3 * k + 1];
+            if (w > wmax) wmax = w;
+          }
+    for (int c = 0; wmax && c < F.n_chains; c++)
+      for (int a = 0; F.chain_d[c] && a < pot->n_el; a++)
+        if (!(Gt[c][a] = malloc(wmax * sizeof(double)))) { rc = TNACE_ERR_NOMEM; snprintf(err, errlen, "out of memory"); goto done; }
+    if (wmax) {
+      Jsp = malloc((size_t)(max_chunk_rows ? max_chunk_rows : 1) * wmax * sizeof(double));
+      Sbuf = malloc((wmax + (size_t)pot->n_el * (pot->n_el + 2)) * sizeof(double));
+      if (!Jsp || !Sbuf) { rc = TNACE_ERR_NOMEM; snprintf(err, errlen, "out of memory (species-rank rows)"); goto done; }
+    }
+  }
 
   if (log) {
     fprintf(log, "# tnace-fit: %d training structures (%d rows: energies, %.0f%% of forces, virials), %d validation, "
@@ -967,7 +1097,7 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
       for (int a = 0; a < ne; a++) {
         tnace_tn *tn = CHAIN(pot, &F, a, c);
         if (tn->nu > max_nu) max_nu = tn->nu;
-        if ((rc = canonicalize_left_end(tn))) { snprintf(err, errlen, "QR failed"); goto done; }
+        if ((rc = canonicalize_left_end_f(tn, F.Ef[c][a], F.chain_d[c]))) { snprintf(err, errlen, "QR failed"); goto done; }
       }
     /* Copy level p: every chain sits in copy min(p, ν−1); one data pass, then the three sites of the copy
      * (a chain already in its last copy keeps refitting its last site). */
@@ -990,12 +1120,26 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
       D += (size_t)ne;
       const int n_e0 = o->fit_e0 ? ne : 0; /* a fixed E0 moves into the targets */
       for (int q = 0; q < 3; q++) {
-        int st[TNACE_MAX_CHAINS];
-        size_t coff[TNACE_MAX_CHAINS][TNACE_MAX_ELEMENTS + 1], Dc = 0;
+        int st[TNACE_MAX_CHAINS], any_f = 0;
         for (int c = 0; c < nc; c++) {
           const int nu = CHAIN(pot, &F, 0, c)->nu;
           st[c] = p < nu ? 3 * p + q : 3 * nu - 1;
-          for (int a = 0; a < ne; a++) { coff[c][a] = Dc; Dc += tn_core_size(CHAIN(pot, &F, a, c), st[c]); }
+          if (st[c] % 3 == 0 && F.Ef[c][0][st[c] / 3]) any_f = 1;
+        }
+        /* A species site of rank d is solved in two exact linear steps: G with E fixed (S = E G, E
+         * orthonormal), then Ẽ with G fixed (S = Ẽ Vᵀ from the SVD of S, V orthonormal). In both the ridge on
+         * the unknowns equals the ridge on S. The other chains' cores are re-solved along (same rows). */
+        for (int sub = 0; sub < (any_f ? 2 * SP_INNER : 1); sub++) {
+        size_t coff[TNACE_MAX_CHAINS][TNACE_MAX_ELEMENTS + 1], Dc = 0;
+        int fm[TNACE_MAX_CHAINS]; /* 0 plain, 1 solve G (E fixed), 2 solve Ẽ (G fixed) */
+        for (int c = 0; c < nc; c++) {
+          fm[c] = st[c] % 3 == 0 && F.Ef[c][0][st[c] / 3] ? 1 + sub % 2 : 0;
+          for (int a = 0; a < ne; a++) {
+            const tnace_tn *tn = CHAIN(pot, &F, a, c);
+            const size_t m = (size_t)tn->bond[st[c]] * tn->bond[st[c] + 1];
+            coff[c][a] = Dc;
+            Dc += fm[c] == 1 ? (size_t)F.chain_d[c] * m : fm[c] == 2 ? (size_t)ne * F.chain_d[c] : tn_core_size(tn, st[c]);
+          }
           coff[c][ne] = Dc;
         }
         const size_t ce0 = Dc;
@@ -1005,15 +1149,34 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
         /* Solve for the update δ = x − x_old from the residual, (H + λ) δ = Jᵀ(y − J x_old) − λ x_old:
          * the normal equations' rounding error then scales with |δ|, not |x| (iterative refinement). */
         for (int c = 0; c < nc; c++)
-          for (int a = 0; a < ne; a++)
-            memcpy(xold + coff[c][a], CHAIN(pot, &F, a, c)->core[st[c]], (coff[c][a + 1] - coff[c][a]) * sizeof(double));
+          for (int a = 0; a < ne; a++) {
+            const tnace_tn *tn = CHAIN(pot, &F, a, c);
+            const int d = F.chain_d[c];
+            const size_t m = (size_t)tn->bond[st[c]] * tn->bond[st[c] + 1];
+            if (fm[c] == 1) {
+              sp_project(F.Ef[c][a][st[c] / 3], ne, d, tn->core[st[c]], m, xold + coff[c][a]);
+            } else if (fm[c] == 2) { /* S = U Σ Vᵀ: Ẽ = U Σ (ne × d), Gt[c] = Vᵀ rows (d × m) */
+              double *A = Sbuf, *U = Sbuf + (size_t)ne * m, *sv = U + (size_t)ne * ne, *sup = sv + ne;
+              memcpy(A, tn->core[st[c]], (size_t)ne * m * sizeof(double));
+              const int kk = ne < (int)m ? ne : (int)m;
+              if (LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'S', 'S', ne, (int)m, A, (int)m, sv, U, kk, Gt[c][a], (int)m, sup)) {
+                rc = TNACE_ERR_NUMERIC;
+                snprintf(err, errlen, "SVD of a species core failed");
+                goto done;
+              }
+              for (int i = 0; i < ne; i++)
+                for (int j = 0; j < d; j++) xold[coff[c][a] + (size_t)i * d + j] = U[(size_t)i * kk + j] * sv[j];
+            } else {
+              memcpy(xold + coff[c][a], tn->core[st[c]], (coff[c][a + 1] - coff[c][a]) * sizeof(double));
+            }
+          }
         for (int a = 0; a < n_e0; a++) xold[ce0 + a] = pot->e0[a];
         for (int c = 0; c < n_chunks; c++) {
           const int s0 = chunk_s0[c], s1 = chunk_s0[c + 1];
           const int nr = (s1 < train->n ? F.sr[s1].row0 : F.n_rows) - F.sr[s0].row0;
-          if (n_chunks > 1 || q == 0) {
+          if (n_chunks > 1 || (q == 0 && sub == 0)) {
             /* the targets use the current maps: refresh them (site q−1 of every term changed U) */
-            if (q > 0 && c == 0) {
+            if ((q > 0 || sub > 0) && c == 0) {
               for (int ch = 0; ch < nc; ch++)
                 for (int a = 0; a < ne; a++) {
                   const tnace_tn *tn = CHAIN(pot, &F, a, ch);
@@ -1027,9 +1190,25 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
                 for (int a = 0; a < ne; a++) y[r] -= rows[(size_t)r * D + e0off + a] * pot->e0[a];
           }
           for (int ch = 0; ch < nc; ch++)
-            for (int a = 0; a < ne; a++)
-              map_rows(CHAIN(pot, &F, a, ch), kt[ch], st[ch], rows + uoff[ch][a], D, nr, J + coff[ch][a], Dc,
-                       F.nthreads);
+            for (int a = 0; a < ne; a++) {
+              const tnace_tn *tn = CHAIN(pot, &F, a, ch);
+              if (!fm[ch]) {
+                map_rows(tn, kt[ch], st[ch], rows + uoff[ch][a], D, nr, J + coff[ch][a], Dc, F.nthreads);
+                continue;
+              }
+              /* rows of S, then by the chain rule those of G (Eᵀ J_S per row) or Ẽ (J_S Gtᵀ) */
+              const int d = F.chain_d[ch];
+              const size_t m = (size_t)tn->bond[st[ch]] * tn->bond[st[ch] + 1], w = (size_t)ne * m;
+              map_rows(tn, kt[ch], st[ch], rows + uoff[ch][a], D, nr, Jsp, w, F.nthreads);
+              for (int r = 0; r < nr; r++) {
+                double *dst = J + (size_t)r * Dc + coff[ch][a];
+                if (fm[ch] == 1)
+                  sp_project(F.Ef[ch][a][st[ch] / 3], ne, d, Jsp + (size_t)r * w, m, dst);
+                else
+                  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ne, d, (int)m, 1.0, Jsp + (size_t)r * w, (int)m,
+                              Gt[ch][a], (int)m, 0.0, dst, d);
+              }
+            }
           for (int r = 0; r < nr; r++)
             for (int a = 0; a < n_e0; a++) J[(size_t)r * Dc + ce0 + a] = rows[(size_t)r * D + e0off + a];
           memcpy(resid, y, (size_t)nr * sizeof(double));
@@ -1046,11 +1225,32 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
         for (int c = 0; c < nc; c++)
           for (int a = 0; a < ne; a++) {
             tnace_tn *tn = CHAIN(pot, &F, a, c);
-            memcpy(tn->core[st[c]], b + coff[c][a], (coff[c][a + 1] - coff[c][a]) * sizeof(double));
-            if (st[c] < 3 * tn->nu - 1 && (rc = move_right(tn, st[c]))) { snprintf(err, errlen, "QR failed"); goto done; }
+            const int d = F.chain_d[c];
+            const size_t m = (size_t)tn->bond[st[c]] * tn->bond[st[c] + 1];
+            if (fm[c] == 1) {
+              sp_expand(F.Ef[c][a][st[c] / 3], ne, d, b + coff[c][a], m, tn->core[st[c]]);
+            } else if (fm[c] == 2) { /* S = Ẽ Gt, then E = orth(Ẽ) (S = E Eᵀ S still holds) */
+              double *E = F.Ef[c][a][st[c] / 3];
+              sp_expand(b + coff[c][a], ne, d, Gt[c][a], m, tn->core[st[c]]);
+              memcpy(E, b + coff[c][a], (size_t)ne * d * sizeof(double));
+              if ((rc = sp_orthonormalize(E, ne, d))) { snprintf(err, errlen, "QR failed"); goto done; }
+            } else {
+              memcpy(tn->core[st[c]], b + coff[c][a], (coff[c][a + 1] - coff[c][a]) * sizeof(double));
+            }
             tn_prepare(tn);
           }
         for (int a = 0; a < n_e0; a++) pot->e0[a] = b[ce0 + a];
+        }
+        for (int c = 0; c < nc; c++)
+          for (int a = 0; a < ne; a++) {
+            tnace_tn *tn = CHAIN(pot, &F, a, c);
+            const double *E = st[c] % 3 == 0 ? F.Ef[c][a][st[c] / 3] : NULL;
+            if (st[c] < 3 * tn->nu - 1 && (rc = move_right_f(tn, st[c], E, F.chain_d[c]))) {
+              snprintf(err, errlen, "QR failed");
+              goto done;
+            }
+            tn_prepare(tn);
+          }
       }
     }
     /* MPO terms: E = Σ_b J_b J'_b does not change when the ket layer is scaled by s and the bra by 1/s.
@@ -1107,6 +1307,12 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
 done:
   snap_free(&best);
   free(rows); free(y); free(J); free(H); free(b); free(F.Ucat); free(lamv); free(xold); free(resid); free(F.chunk_s0);
+  free(Jsp); free(Sbuf);
+  for (int c = 0; c < TNACE_MAX_CHAINS; c++)
+    for (int a = 0; a < TNACE_MAX_ELEMENTS; a++) {
+      free(Gt[c][a]);
+      for (int k = 0; k < TNACE_MAX_NU; k++) free(F.Ef[c][a][k]);
+    }
   if (F.sel)
     for (int i = 0; i < train->n; i++) free(F.sel[i]);
   if (F.sel_row)

@@ -40,9 +40,16 @@ tnace_meta *tnace_meta_clone(const tnace_meta *m);
 void tnace_meta_free(tnace_meta *m);
 
 /* One ν-term specification, common to all central species. model: TNACE_MODEL_MPS, or TNACE_MODEL_MPO
- * (nu = 2 only; rank = K, the bond joining its ket and bra layers, 0 = chi). See tn.h. */
+ * (nu = 2 only; rank = K, the bond joining its ket and bra layers, 0 = chi). See tn.h.
+ * srank: the species rank d (0 = full): every species core of the term is a rank-d map
+ *   core_{3k}[α] = Σ_{c<d} E^(k)[α][c] G^(k)[c],
+ * i.e. neighbours enter each copy through d learned "pseudo-species" channels (alchemical compression,
+ * Darby et al. tensor-reduced ACE; Lopanitsyna et al. PRM 7, 045802). With d < n_el the weights of
+ * neighbour-species combinations absent from the training data are tied to those present. The evaluator
+ * does not need it (it stores the product); it caps the bonds next to species sites at d × the other one
+ * (bond[3k+1] ≤ d·bond[3k], bond[3k] ≤ d·bond[3k+1]) and the trainer keeps the factors. */
 typedef struct {
-  int nu, lmax, nmax, chi, model, rank;
+  int nu, lmax, nmax, chi, model, rank, srank;
 } tnace_term_spec;
 
 /* Repulsive core: E = ½ Σ_j φ_ZBL(r_ij) s(r_ij), s = 1 for r < r_inner, smooth cosine switch to 0 at

@@ -501,7 +501,7 @@ static int read_repulsion(rd *r, doc *d) {
 }
 
 static int read_terms(rd *r, doc *d) {
-  static const char *const keys[] = {"nu", "lmax", "nmax", "chi", "model", "rank"};
+  static const char *const keys[] = {"nu", "lmax", "nmax", "chi", "model", "rank", "species_rank"};
   char kb[64], kb2[80], buf[32];
   if (want(r, YAML_SEQUENCE_START_EVENT, "terms", "a sequence of {nu, lmax, nmax, chi, model}"))
     return r->e.rc;
@@ -516,7 +516,7 @@ static int read_terms(rd *r, doc *d) {
     int idx = 0, end = 0, line = ev_line(r);
     if (want(r, YAML_MAPPING_START_EVENT, ctx, "a mapping {nu, lmax, nmax, chi, model}")) return r->e.rc;
     for (;;) {
-      if (next_key(r, ctx, keys, 6, &seen, &idx, &end)) return r->e.rc;
+      if (next_key(r, ctx, keys, 7, &seen, &idx, &end)) return r->e.rc;
       if (end) break;
       const char *key = kp(kb2, sizeof kb2, "%s.%s", ctx, keys[idx]);
       if (rd_next(r, key)) return r->e.rc;
@@ -526,6 +526,7 @@ static int read_terms(rd *r, doc *d) {
         case 2: if (ev_int(r, key, 1, MAX_NMAX, &sp->nmax)) return r->e.rc; break;
         case 3: if (ev_int(r, key, 1, MAX_BOND, &sp->chi)) return r->e.rc; break;
         case 5: if (ev_int(r, key, 1, MAX_BOND, &sp->rank)) return r->e.rc; break;
+        case 6: if (ev_int(r, key, 1, TNACE_MAX_ELEMENTS, &sp->srank)) return r->e.rc; break;
         default:
           if (ev_str(r, key, buf, sizeof buf)) return r->e.rc;
           if (!strcmp(buf, "mps"))
@@ -537,7 +538,7 @@ static int read_terms(rd *r, doc *d) {
                         sc_text(r));
       }
     }
-    if (check_required(r, line, ctx, keys, 6, seen, 31u)) return r->e.rc;
+    if (check_required(r, line, ctx, keys, 7, seen, 31u)) return r->e.rc;
     if (sp->model == TNACE_MODEL_MPO && sp->nu != 2)
       return fail(&r->e, TNACE_ERR_VALUE, line, ctx, "an mpo term acts on the nu = 2 invariant (got nu = %d)", sp->nu);
     if (sp->model == TNACE_MODEL_MPO && !(seen & 32u))
@@ -1252,10 +1253,12 @@ static int save_text(const tnace_potential *pot, const char *path, ectx *e) {
   for (int t = 0; t < pot->n_terms; t++) {
     const tnace_term_spec *sp = &pot->spec[t];
     if (sp->model == TNACE_MODEL_MPO)
-      fprintf(f, "  - {nu: %d, lmax: %d, nmax: %d, chi: %d, model: mpo, rank: %d}\n", sp->nu, sp->lmax, sp->nmax,
+      fprintf(f, "  - {nu: %d, lmax: %d, nmax: %d, chi: %d, model: mpo, rank: %d", sp->nu, sp->lmax, sp->nmax,
               sp->chi, sp->rank);
     else
-      fprintf(f, "  - {nu: %d, lmax: %d, nmax: %d, chi: %d, model: mps}\n", sp->nu, sp->lmax, sp->nmax, sp->chi);
+      fprintf(f, "  - {nu: %d, lmax: %d, nmax: %d, chi: %d, model: mps", sp->nu, sp->lmax, sp->nmax, sp->chi);
+    if (sp->srank > 0) fprintf(f, ", species_rank: %d", sp->srank);
+    fputs("}\n", f);
   }
   fputs(pot->n_terms ? "cores:\n" : "cores: []\n", f);
   for (int a = 0; a < pot->n_el; a++)

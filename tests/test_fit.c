@@ -24,13 +24,20 @@ static tnace_potential *make(const tnace_term_spec *spec, int n_terms, double rc
   return p;
 }
 
-/* Random periodic structures with distinct atoms ≥ 1.8 Å apart, labelled by `truth`. */
-static void make_data(tnace_dataset *ds, int n_struct, const tnace_potential *truth, int with_stress) {
+/* Random periodic structures with distinct atoms ≥ 1.8 Å apart, labelled by `truth`. With more than two
+ * elements, the species of each structure are drawn from `n_allowed` of them (`allowed`), picked per
+ * structure by `pick` (NULL: all elements). */
+typedef void (*species_pick)(int k, int n_el, int *allowed, int *n_allowed);
+static void make_data_sp(tnace_dataset *ds, int n_struct, const tnace_potential *truth, int with_stress,
+                         species_pick pick) {
   ds->n = n_struct;
   ds->s = calloc((size_t)n_struct, sizeof *ds->s);
   tnace_workspace *ws = tnace_workspace_new(truth, 64);
   for (int k = 0; k < n_struct; k++) {
     const int n = 4 + (int)(urand() * 5);
+    int allowed[TNACE_MAX_ELEMENTS], n_allowed = truth->n_el;
+    for (int a = 0; a < truth->n_el; a++) allowed[a] = a;
+    if (pick) pick(k, truth->n_el, allowed, &n_allowed);
     double cell[3][3] = {{0}};
     for (int a = 0; a < 3; a++)
       for (int b = 0; b < 3; b++) cell[a][b] = (a == b ? 4.2 + urand() : 0.6 * (urand() - 0.5));
@@ -48,7 +55,7 @@ static void make_data(tnace_dataset *ds, int n_struct, const tnace_potential *tr
         }
         if (ok) break;
       }
-      sp[i] = urand() < 0.5 ? 0 : 1;
+      sp[i] = truth->n_el == 2 ? (urand() < 0.5 ? 0 : 1) : allowed[(int)(urand() * n_allowed) % n_allowed];
     }
     const int pbc[3] = {1, 1, 1};
     char err[512], name[32];
@@ -63,6 +70,10 @@ static void make_data(tnace_dataset *ds, int n_struct, const tnace_potential *tr
     if (with_stress) { s->has_stress = 1; memcpy(s->stress, S, sizeof S); }
   }
   tnace_workspace_free(ws);
+}
+
+static void make_data(tnace_dataset *ds, int n_struct, const tnace_potential *truth, int with_stress) {
+  make_data_sp(ds, n_struct, truth, with_stress, NULL);
 }
 
 static void randomize(tnace_potential *p, double scale) {
@@ -82,8 +93,8 @@ static void randomize(tnace_potential *p, double scale) {
  * recovered function, not the cores, is what must match. */
 static void test_recovery(int with_stress) {
   rng = 12345 + (unsigned long long)with_stress; /* each test draws its own data, whatever the order */
-  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0}, {2, 2, 3, 2, 0, 0}};
-  const tnace_term_spec fspec[] = {{1, 0, 4, 4, 0, 0}, {2, 2, 3, 6, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0}};
+  const tnace_term_spec fspec[] = {{1, 0, 4, 4, 0, 0, 0}, {2, 2, 3, 6, 0, 0, 0}};
   tnace_potential *truth = make(spec, 2, 4.0);
   randomize(truth, 0.6);
   tnace_dataset train = {0}, valid = {0};
@@ -118,7 +129,7 @@ static void test_recovery(int with_stress) {
 
 static void test_determinism(void) {
   rng = 4242;
-  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0}, {2, 2, 3, 2, 0, 0}, {3, 1, 2, 2, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0}, {3, 1, 2, 2, 0, 0, 0}};
   tnace_potential *truth = make(spec, 3, 4.0);
   randomize(truth, 0.5);
   tnace_dataset train = {0};
@@ -148,7 +159,7 @@ static void test_determinism(void) {
 /* Streaming the rows in chunks (small memory budget) gives the same fit as holding them all. */
 static void test_chunked(void) {
   rng = 999;
-  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0}, {2, 2, 3, 3, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0, 0}, {2, 2, 3, 3, 0, 0, 0}};
   tnace_potential *truth = make(spec, 2, 4.0);
   randomize(truth, 0.5);
   tnace_dataset train = {0};
@@ -193,8 +204,8 @@ static void test_chunked(void) {
  * known MPO potential. */
 static void test_recovery_mpo(void) {
   rng = 777;
-  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0}, {2, 2, 3, 2, TNACE_MODEL_MPO, 2}};
-  const tnace_term_spec fspec[] = {{1, 0, 4, 4, 0, 0}, {2, 2, 3, 4, TNACE_MODEL_MPO, 3}};
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0}, {2, 2, 3, 2, TNACE_MODEL_MPO, 2, 0}};
+  const tnace_term_spec fspec[] = {{1, 0, 4, 4, 0, 0, 0}, {2, 2, 3, 4, TNACE_MODEL_MPO, 3, 0}};
   tnace_potential *truth = make(spec, 2, 4.0);
   randomize(truth, 0.6);
   tnace_dataset train = {0}, valid = {0};
@@ -224,7 +235,126 @@ static void test_recovery_mpo(void) {
   tnace_dataset_free(&valid);
 }
 
+/* Unary and binary structures only (cycling through the pairs of elements), and ternary ones. */
+static void pick_binary(int k, int n_el, int *allowed, int *n_allowed) {
+  const int npair = n_el * (n_el - 1) / 2, q = k % (npair + n_el);
+  if (q >= npair) { allowed[0] = q - npair; *n_allowed = 1; return; }
+  for (int a = 0, c = 0; a < n_el; a++)
+    for (int b = a + 1; b < n_el; b++, c++)
+      if (c == q) { allowed[0] = a; allowed[1] = b; }
+  *n_allowed = 2;
+}
+static void pick_ternary(int k, int n_el, int *allowed, int *n_allowed) {
+  (void)k;
+  for (int a = 0; a < n_el; a++) allowed[a] = a;
+  *n_allowed = n_el;
+}
+
+/* Species rank (model.h, srank): a truth whose nu = 2 species cores have rank d = 2 over 3 elements,
+ * trained on unary and binary structures only, fitted with species rank 2 and with full species cores:
+ *  - the rank-2 fit keeps every stored species core at rank 2 (det(S Sᵀ) of S as n_el × bl·br vanishes),
+ *  - its two-step species solves are exact least-squares steps: with λ fixed (after annealing) the
+ *    training error never increases from sweep to sweep,
+ *  - on ternary structures it never saw, its error stays within a small multiple of its training error
+ *    (unseen neighbour-species combinations are tied to the seen ones), while the full fit, which fits the
+ *    binaries ~20× better, extrapolates to ternaries hundreds of times worse than it fits. */
+typedef struct { int n; double f[64]; } sweep_hist;
+static void record_sweep(const tnace_sweep_info *si, void *ctx) {
+  sweep_hist *h = ctx;
+  if (!si->final && h->n < 64) h->f[h->n++] = si->train->f_rmse;
+}
+
+static void fit_binaries(int srank, const tnace_dataset *train, const tnace_dataset *tern, double *f_train,
+                         double *f_tern, double *det_ratio, int *monotone) {
+  const tnace_term_spec fspec[] = {{1, 0, 4, 3, 0, 0, 0}, {2, 2, 3, 6, 0, 0, srank}};
+  const char *el[] = {"Cu", "Ag", "Au"};
+  char err[512];
+  tnace_potential *fit = NULL;
+  CHECK(tnace_potential_create(&fit, 3, el, 2, fspec, 4.0, 5.0, err, sizeof err) == 0, "create: %s", err);
+  CHECK(tnace_fit_init(fit, 7, err, sizeof err) == 0, "%s", err);
+  tnace_fit_opts o;
+  tnace_fit_opts_default(&o);
+  o.force_fraction = 1.0;
+  o.lambda = 1e-12;
+  o.lambda_start = 1e-6;
+  o.anneal_sweeps = 4;
+  o.max_sweeps = 16;
+  o.patience = 16;
+  sweep_hist h = {0, {0}};
+  o.on_sweep = record_sweep;
+  o.on_sweep_ctx = &h;
+  tnace_metrics mt, m3;
+  CHECK(tnace_fit(fit, train, NULL, &o, getenv("TNACE_TEST_VERBOSE") ? stdout : NULL, &mt, NULL, err, sizeof err) == 0,
+        "fit: %s", err);
+  CHECK(tnace_metrics_compute(fit, tern, 1, &m3, err, sizeof err) == 0, "%s", err);
+  *monotone = 1;
+  for (int i = o.anneal_sweeps + 1; i < h.n; i++)
+    if (h.f[i] > h.f[i - 1] * (1 + 1e-9)) *monotone = 0;
+  *det_ratio = 0.0;
+  for (int a = 0; a < 3; a++) {
+    const tnace_tn *t = tnace_layer(fit, a, 1, 0);
+    for (int k = 0; k < 2; k++) {
+      const size_t m = (size_t)t->bond[3 * k] * t->bond[3 * k + 1];
+      double G[9] = {0};
+      for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+          for (size_t q = 0; q < m; q++) G[i * 3 + j] += t->core[3 * k][i * m + q] * t->core[3 * k][j * m + q];
+      const double det = G[0] * (G[4] * G[8] - G[5] * G[7]) - G[1] * (G[3] * G[8] - G[5] * G[6]) +
+                         G[2] * (G[3] * G[7] - G[4] * G[6]);
+      const double tr = G[0] + G[4] + G[8];
+      const double r = tr > 0 ? fabs(det) / (tr * tr * tr) : 0.0;
+      if (r > *det_ratio) *det_ratio = r;
+    }
+  }
+  *f_train = mt.f_rmse;
+  *f_tern = m3.f_rmse;
+  printf("species rank %d: train (binaries) F %.3g eV/A; unseen ternaries F %.3g eV/A (%.0fx); max det(SSᵀ)/tr³ %.3g; "
+         "monotone %d\n", srank, mt.f_rmse, m3.f_rmse, m3.f_rmse / mt.f_rmse, *det_ratio, *monotone);
+  tnace_potential_free(fit);
+}
+
+static void test_species_rank(void) {
+  rng = 31337;
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 2}};
+  const char *el[] = {"Cu", "Ag", "Au"};
+  char err[512];
+  tnace_potential *truth = NULL;
+  CHECK(tnace_potential_create(&truth, 3, el, 2, spec, 4.0, 5.0, err, sizeof err) == 0, "create: %s", err);
+  randomize(truth, 0.6);
+  /* give the truth's nu = 2 species cores rank 2: S[α] = Σ_c E[α][c] G[c] */
+  for (int a = 0; a < 3; a++) {
+    tnace_tn *t = tnace_layer(truth, a, 1, 0);
+    for (int k = 0; k < 2; k++) {
+      const size_t m = (size_t)t->bond[3 * k] * t->bond[3 * k + 1];
+      double E[3][2];
+      for (int i = 0; i < 3; i++) { E[i][0] = 2 * urand() - 1; E[i][1] = 2 * urand() - 1; }
+      for (int i = 0; i < 3; i++)
+        for (size_t q = 0; q < m; q++)
+          t->core[3 * k][i * m + q] = E[i][0] * t->core[3 * k][q] + E[i][1] * t->core[3 * k][m + q];
+    }
+  }
+  truth->e0[2] = -2.9;
+  CHECK(tnace_potential_prepare(truth, err, sizeof err) == 0, "%s", err);
+  tnace_dataset train = {0}, tern = {0};
+  make_data_sp(&train, 300, truth, 0, pick_binary);
+  make_data_sp(&tern, 20, truth, 0, pick_ternary);
+  double t2, x2, d2, tf, xf, df;
+  int mono2, monof;
+  fit_binaries(2, &train, &tern, &t2, &x2, &d2, &mono2);
+  fit_binaries(0, &train, &tern, &tf, &xf, &df, &monof);
+  CHECK(d2 < 1e-12, "rank-2 fit: species cores not rank 2 (det(SSᵀ)/tr³ = %g)", d2);
+  CHECK(df > 1e-6, "full fit: species cores should be full rank (det(SSᵀ)/tr³ = %g)", df);
+  CHECK(mono2 && monof, "training error increased between sweeps at fixed λ (rank 2: %d, full: %d)", mono2, monof);
+  CHECK(t2 < 1e-4, "rank-2 fit of the binaries: force RMSE %g eV/Å", t2);
+  CHECK(x2 / t2 < 0.2 * (xf / tf), "unseen ternaries: rank 2 %.0fx its training error, full %.0fx", x2 / t2, xf / tf);
+  tnace_potential_free(truth);
+  tnace_dataset_free(&train);
+  tnace_dataset_free(&tern);
+}
+
 int main(void) {
+  test_species_rank();
+  if (getenv("TNACE_TEST_ONLY_SR")) return test_summary("test_fit");
   test_recovery_mpo();
   test_chunked();
   test_recovery(0);
