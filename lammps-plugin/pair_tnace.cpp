@@ -24,15 +24,25 @@
 #include <string>
 #include <unistd.h>
 
-// The neighbour-request API changed in LAMMPS 24Mar2022 (Neighbor::add_request). LAMMPS itself defines
-// no version macro: plugin.cmake passes TNACE_LAMMPS_VERSION (yyyymmdd, from the headers' version.h);
-// a LAMMPS_VERSION_NUMBER given by the user wins. Unknown version: assume a current LAMMPS.
-#if defined(LAMMPS_VERSION_NUMBER)
-#define TNACE_LMP_VERSION LAMMPS_VERSION_NUMBER
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+// Neighbour-request API: LAMMPS 24Mar2022 replaced neighbor->request() plus the public NeighRequest flags
+// by Neighbor::add_request() (the flags became protected, so the old code no longer compiles).
+// plugin.cmake and tools/check_lammps_api look for add_request() in the neighbor.h they compile against
+// and pass TNACE_LAMMPS_ADD_REQUEST (1 new API, 0 old): a version number cannot always tell, because a
+// development snapshot's version.h names the release before it. Without that macro the version decides:
+// LAMMPS_VERSION_NUMBER (yyyymmdd, the convention of other out-of-tree pair styles; LAMMPS itself defines
+// none), else TNACE_LAMMPS_VERSION (from version.h, by plugin.cmake), else a current LAMMPS is assumed.
+#if defined(TNACE_LAMMPS_ADD_REQUEST)
+#define TNACE_NEIGH_ADD_REQUEST TNACE_LAMMPS_ADD_REQUEST
+#elif defined(LAMMPS_VERSION_NUMBER)
+#define TNACE_NEIGH_ADD_REQUEST (LAMMPS_VERSION_NUMBER >= 20220324)
 #elif defined(TNACE_LAMMPS_VERSION) && (TNACE_LAMMPS_VERSION > 0)
-#define TNACE_LMP_VERSION TNACE_LAMMPS_VERSION
+#define TNACE_NEIGH_ADD_REQUEST (TNACE_LAMMPS_VERSION >= 20220324)
 #else
-#define TNACE_LMP_VERSION 99999999
+#define TNACE_NEIGH_ADD_REQUEST 1
 #endif
 
 using namespace LAMMPS_NS;
@@ -79,9 +89,8 @@ static std::string find_potential_file(const std::string &path)
 /* ---------------------------------------------------------------------- */
 
 PairTNACE::PairTNACE(LAMMPS *ptr) :
-    Pair(ptr), pot(nullptr), ws(nullptr), ws_capacity(0), type2species(nullptr),
-    cutsq_ij(nullptr), nmax_neigh(0), rij(nullptr), dEdr(nullptr), jspecies(nullptr),
-    jindex(nullptr)
+    Pair(ptr), pot(nullptr), type2species(nullptr), cutsq_ij(nullptr), nthreads_req(0), thr(nullptr),
+    nthr_alloc(0), nthr_logged(0)
 {
   single_enable = 0;
   restartinfo = 0;
@@ -98,10 +107,6 @@ PairTNACE::~PairTNACE()
   if (copymode) return;
 
   free_potential();
-  delete[] rij;
-  delete[] dEdr;
-  delete[] jspecies;
-  delete[] jindex;
 
   if (allocated) {
     memory->destroy(setflag);
@@ -111,15 +116,34 @@ PairTNACE::~PairTNACE()
   }
 }
 
-/* ---------------------------------------------------------------------- */
+/* ----------------------------------------------------------------------
+   the workspaces belong to the potential they were made for, so they go first
+------------------------------------------------------------------------- */
 
 void PairTNACE::free_potential()
 {
-  tnace_workspace_free(ws);
-  ws = nullptr;
-  ws_capacity = 0;
+  free_threads();
   tnace_potential_free(pot);
   pot = nullptr;
+}
+
+/* ---------------------------------------------------------------------- */
+
+void PairTNACE::free_threads()
+{
+  for (int t = 0; t < nthr_alloc; t++) {
+    ThreadData &td = thr[t];
+    tnace_workspace_free(td.ws);
+    delete[] td.rij;
+    delete[] td.dEdr;
+    delete[] td.jspecies;
+    delete[] td.jindex;
+    delete[] td.f;
+    delete[] td.vatom;
+  }
+  delete[] thr;
+  thr = nullptr;
+  nthr_alloc = 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -141,33 +165,87 @@ void PairTNACE::allocate()
   for (int i = 0; i < n; i++) map[i] = type2species[i] = -1;
 }
 
-/* ---------------------------------------------------------------------- */
+/* ----------------------------------------------------------------------
+   threads for the atom loop: `pair_style tnace threads N`; else LAMMPS' own count (comm->nthreads:
+   OMP_NUM_THREADS or `package omp N` when LAMMPS has OpenMP); else OpenMP's count if OMP_NUM_THREADS is
+   set; else 1. As LAMMPS itself, no thread per core unasked (OpenMP's default when the variable is unset).
+------------------------------------------------------------------------- */
 
-void PairTNACE::grow_neigh_buffers(int n)
+int PairTNACE::threads_to_use() const
 {
-  if (nmax_neigh > 0 && n <= nmax_neigh) return;    // (always allocate: n = 0 still passes pointers)
-  int nnew = nmax_neigh > 0 ? nmax_neigh : TNACE_INITIAL_NEIGH;
-  while (nnew < n) nnew *= 2;
-  delete[] rij;
-  delete[] dEdr;
-  delete[] jspecies;
-  delete[] jindex;
-  rij = new double[nnew][3];
-  dEdr = new double[nnew][3];
-  jspecies = new int[nnew];
-  jindex = new int[nnew];
-  nmax_neigh = nnew;
+#if defined(_OPENMP)
+  int n = nthreads_req;
+  if (n <= 0) {
+    n = comm->nthreads;
+    if (n <= 1) n = getenv("OMP_NUM_THREADS") ? omp_get_max_threads() : 1;
+  }
+  return n > 1 ? n : 1;
+#else
+  return 1;
+#endif
 }
 
-/* ---------------------------------------------------------------------- */
+/* ----------------------------------------------------------------------
+   make nthr threads ready for neighbour lists of up to maxjnum entries: a libtnace workspace each
+   and gather buffers, grown by doubling so that growth is rare; called before the atom loop
+------------------------------------------------------------------------- */
 
-void PairTNACE::reserve_workspace(int n)
+void PairTNACE::grow_threads(int nthr, int maxjnum)
 {
-  if (n <= ws_capacity) return;
-  if (tnace_workspace_reserve(ws, n) != TNACE_OK)
-    error_one("pair tnace: cannot grow the libtnace workspace to " + std::to_string(n) +
-              " neighbours: " + tnace_workspace_error(ws));
-  ws_capacity = n;
+  if (nthr > nthr_alloc) {
+    ThreadData *grown = new ThreadData[nthr];
+    for (int t = 0; t < nthr_alloc; t++) grown[t] = thr[t];    // takes over the buffers
+    delete[] thr;
+    thr = grown;
+    nthr_alloc = nthr;
+  }
+  for (int t = 0; t < nthr; t++) {
+    ThreadData &td = thr[t];
+    if (td.ws && maxjnum <= td.ws_capacity && maxjnum <= td.nmax_neigh) continue;
+    int cap = td.nmax_neigh > 0 ? td.nmax_neigh : TNACE_INITIAL_NEIGH;
+    while (cap < maxjnum) cap *= 2;
+    if (!td.ws) {
+      td.ws = tnace_workspace_new(pot, cap);
+      if (!td.ws) error_one("pair tnace: out of memory creating a libtnace workspace");
+    } else if (tnace_workspace_reserve(td.ws, cap) != TNACE_OK) {
+      error_one("pair tnace: cannot grow the libtnace workspace to " + std::to_string(cap) +
+                " neighbours: " + tnace_workspace_error(td.ws));
+    }
+    td.ws_capacity = cap;
+    if (cap > td.nmax_neigh) {
+      delete[] td.rij;
+      delete[] td.dEdr;
+      delete[] td.jspecies;
+      delete[] td.jindex;
+      td.rij = new double[cap][3];
+      td.dEdr = new double[cap][3];
+      td.jspecies = new int[cap];
+      td.jindex = new int[cap];
+      td.nmax_neigh = cap;
+    }
+  }
+}
+
+/* ----------------------------------------------------------------------
+   per-thread force (and per-atom virial) accumulators for all local + ghost atoms (threaded path)
+------------------------------------------------------------------------- */
+
+void PairTNACE::grow_thread_atoms(int nthr, bool need_vatom)
+{
+  const int n = atom->nmax;
+  for (int t = 0; t < nthr; t++) {
+    ThreadData &td = thr[t];
+    if (td.nmax_f < n) {
+      delete[] td.f;
+      td.f = new double[n][3];
+      td.nmax_f = n;
+    }
+    if (need_vatom && td.nmax_vatom < n) {
+      delete[] td.vatom;
+      td.vatom = new double[n][6];
+      td.nmax_vatom = n;
+    }
+  }
 }
 
 /* ----------------------------------------------------------------------
@@ -187,32 +265,50 @@ void PairTNACE::error_one(const std::string &msg)
   error->one(FLERR, "{}", msg);
 }
 
-/* ---------------------------------------------------------------------- */
+/* ----------------------------------------------------------------------
+   libtnace refused the atom at ilist position ii (message in td's workspace)
+------------------------------------------------------------------------- */
 
-void PairTNACE::compute(int eflag, int vflag)
+void PairTNACE::report_failure(int ii, const ThreadData &td)
 {
-  ev_init(eflag, vflag);
+  const int i = list->ilist[ii];
+  const double *xi = atom->x[i];
+  char where[256];
+  if (atom->tag_enable)
+    snprintf(where, sizeof(where), "atom %lld (type %d) at (%.8g, %.8g, %.8g)", (long long) atom->tag[i],
+             atom->type[i], xi[0], xi[1], xi[2]);
+  else
+    snprintf(where, sizeof(where), "atom of type %d at (%.8g, %.8g, %.8g)", atom->type[i], xi[0], xi[1],
+             xi[2]);
+  error_one(std::string("pair tnace: ") + where + ": " + tnace_workspace_error(td.ws));
+}
 
-  double **x = atom->x;
-  double **f = atom->f;
+/* ----------------------------------------------------------------------
+   energy and forces of the atoms at ilist positions [iifrom, iito), with td's workspace and buffers.
+   Forces go to fo, the per-atom virial (if tallied) to vo, both indexed by LAMMPS atom index; the
+   per-atom energy to eatom[i] (only i's own thread writes it); the energy sum and global virial are
+   added to eng and vir. Returns 0, or 1 after the first atom libtnace refuses (td.fail_ii).
+------------------------------------------------------------------------- */
+
+int PairTNACE::compute_range(int iifrom, int iito, ThreadData &td, double (*fo)[3], double (*vo)[6],
+                             double &eng, double *vir)
+{
+  double **const x = atom->x;
   const int *const type = atom->type;
-  const int nlocal = atom->nlocal;
-  const int newton_pair = force->newton_pair;
-
-  const int inum = list->inum;
   const int *const ilist = list->ilist;
   const int *const numneigh = list->numneigh;
   int **const firstneigh = list->firstneigh;
 
-  // size the gather buffers for the longest list up front (outside the per-atom loop)
-  int maxjnum = 0;
-  for (int ii = 0; ii < inum; ii++) {
-    const int i = ilist[ii];
-    if (type2species[type[i]] >= 0 && numneigh[i] > maxjnum) maxjnum = numneigh[i];
-  }
-  grow_neigh_buffers(maxjnum);
+  double (*const rij)[3] = td.rij;
+  double (*const dEdr)[3] = td.dEdr;
+  int *const jspecies = td.jspecies;
+  int *const jindex = td.jindex;
 
-  for (int ii = 0; ii < inum; ii++) {
+  double esum = 0.0;
+  double vsum[6] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+  td.fail_ii = -1;
+
+  for (int ii = iifrom; ii < iito; ii++) {
     const int i = ilist[ii];
     const int itype = type[i];
     const int si = type2species[itype];
@@ -240,21 +336,14 @@ void PairTNACE::compute(int eflag, int vflag)
       n++;
     }
 
-    reserve_workspace(n);
-
     double ei = 0.0;
-    if (tnace_atom_energy(pot, ws, si, n, rij, jspecies, &ei, dEdr) != TNACE_OK) {
-      char where[256];
-      if (atom->tag_enable)
-        snprintf(where, sizeof(where), "atom %lld (type %d) at (%.8g, %.8g, %.8g)",
-                 (long long) atom->tag[i], itype, xi, yi, zi);
-      else
-        snprintf(where, sizeof(where), "atom of type %d at (%.8g, %.8g, %.8g)", itype, xi, yi, zi);
-      error_one(std::string("pair tnace: ") + where + ": " + tnace_workspace_error(ws));
+    if (tnace_atom_energy(pot, td.ws, si, n, rij, jspecies, &ei, dEdr) != TNACE_OK) {
+      td.fail_ii = ii;
+      return 1;
     }
 
-    // F_j = -dE_i/dr_ij, F_i = +sum_j dE_i/dr_ij; virial -sum r_ij (x) dE_i/dr_ij, tallied per pair
-    // (ev_tally_xyz with del = r_i - r_j = -r_ij splits the per-atom virial half to i, half to j)
+    // F_j = -dE_i/dr_ij, F_i = +sum_j dE_i/dr_ij; virial -sum r_ij (x) dE_i/dr_ij, tallied per pair as
+    // Pair::ev_tally_xyz does (del = r_i - r_j = -r_ij, f = dE_i/dr_ij; per-atom halves to i and to j)
     double fi0 = 0.0, fi1 = 0.0, fi2 = 0.0;
     for (int k = 0; k < n; k++) {
       const int j = jindex[k];
@@ -262,34 +351,142 @@ void PairTNACE::compute(int eflag, int vflag)
       fi0 += gx;
       fi1 += gy;
       fi2 += gz;
-      f[j][0] -= gx;
-      f[j][1] -= gy;
-      f[j][2] -= gz;
-      if (vflag_either)
-        ev_tally_xyz(i, j, nlocal, newton_pair, 0.0, 0.0, gx, gy, gz, -rij[k][0], -rij[k][1],
-                     -rij[k][2]);
+      fo[j][0] -= gx;
+      fo[j][1] -= gy;
+      fo[j][2] -= gz;
+      if (vflag_either) {
+        const double delx = -rij[k][0], dely = -rij[k][1], delz = -rij[k][2];
+        const double v[6] = {delx * gx, dely * gy, delz * gz, delx * gy, delx * gz, dely * gz};
+        if (vflag_global)
+          for (int m = 0; m < 6; m++) vsum[m] += v[m];
+        if (vflag_atom)
+          for (int m = 0; m < 6; m++) {
+            vo[i][m] += 0.5 * v[m];
+            vo[j][m] += 0.5 * v[m];
+          }
+      }
     }
-    f[i][0] += fi0;
-    f[i][1] += fi1;
-    f[i][2] += fi2;
+    fo[i][0] += fi0;
+    fo[i][1] += fi1;
+    fo[i][2] += fi2;
 
-    if (eflag_either) {
-      if (eflag_global) eng_vdwl += ei;
-      if (eflag_atom) eatom[i] += ei;
+    if (eflag_global) esum += ei;
+    if (eflag_atom) eatom[i] += ei;
+  }
+
+  if (eflag_global) eng += esum;
+  if (vflag_global)
+    for (int m = 0; m < 6; m++) vir[m] += vsum[m];
+  return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+
+void PairTNACE::compute(int eflag, int vflag)
+{
+  ev_init(eflag, vflag);
+
+  const int *const type = atom->type;
+  const int nall = atom->nlocal + atom->nghost;
+  const int inum = list->inum;
+  const int *const ilist = list->ilist;
+  const int *const numneigh = list->numneigh;
+
+  // size workspaces and gather buffers for the longest list up front (outside the atom loop)
+  int maxjnum = 0;
+  for (int ii = 0; ii < inum; ii++) {
+    const int i = ilist[ii];
+    if (type2species[type[i]] >= 0 && numneigh[i] > maxjnum) maxjnum = numneigh[i];
+  }
+  const int nthr = threads_to_use();
+  grow_threads(nthr, maxjnum);
+  if (nthr != nthr_logged) {
+    if (comm->me == 0)
+      utils::logmesg(lmp, "pair tnace: {} OpenMP thread(s) per MPI rank\n", nthr);
+    nthr_logged = nthr;
+  }
+
+  // LAMMPS allocates f and vatom as contiguous [nmax][3] and [nmax][6] blocks (memory->create), so they
+  // can be addressed as arrays of rows: one kernel then fills LAMMPS' arrays or a thread's own.
+  double (*const f)[3] = nall > 0 ? (double (*)[3]) atom->f[0] : nullptr;
+  double (*const va)[6] = (vflag_atom && nall > 0) ? (double (*)[6]) vatom[0] : nullptr;
+
+  if (nthr == 1) {
+    if (compute_range(0, inum, thr[0], f, va, eng_vdwl, virial)) report_failure(thr[0].fail_ii, thr[0]);
+  } else {
+#if defined(_OPENMP)
+    // Each thread takes a contiguous share of ilist and sums into its own force/virial arrays; the
+    // shares depend only on inum and the team size, and the arrays are added up in thread order, so a
+    // given thread count gives the same result every run (different counts differ by round-off only).
+    grow_thread_atoms(nthr, va != nullptr);
+    int nteam = nthr;    // the runtime may grant fewer threads (OMP_DYNAMIC, OMP_THREAD_LIMIT)
+#pragma omp parallel num_threads(nthr)
+    {
+      const int nt = omp_get_num_threads();
+      const int t = omp_get_thread_num();
+#pragma omp single
+      nteam = nt;
+      ThreadData &td = thr[t];
+      const int lo = (int) ((long long) inum * t / nt);
+      const int hi = (int) ((long long) inum * (t + 1) / nt);
+      if (nall > 0) {
+        memset(td.f, 0, sizeof(double) * 3 * nall);
+        if (va) memset(td.vatom, 0, sizeof(double) * 6 * nall);
+      }
+      td.eng = 0.0;
+      for (int m = 0; m < 6; m++) td.virial[m] = 0.0;
+      compute_range(lo, hi, td, td.f, va ? td.vatom : nullptr, td.eng, td.virial);
+
+#pragma omp barrier
+#pragma omp for schedule(static)
+      for (int j = 0; j < nall; j++) {
+        for (int m = 0; m < 3; m++) {
+          double s = 0.0;
+          for (int u = 0; u < nt; u++) s += thr[u].f[j][m];
+          f[j][m] += s;
+        }
+        if (va)
+          for (int m = 0; m < 6; m++) {
+            double s = 0.0;
+            for (int u = 0; u < nt; u++) s += thr[u].vatom[j][m];
+            va[j][m] += s;
+          }
+      }
     }
+    // the first failure in ilist order, whichever thread met it
+    for (int u = 0; u < nteam; u++)
+      if (thr[u].fail_ii >= 0) report_failure(thr[u].fail_ii, thr[u]);
+    for (int u = 0; u < nteam; u++) {
+      if (eflag_global) eng_vdwl += thr[u].eng;
+      if (vflag_global)
+        for (int m = 0; m < 6; m++) virial[m] += thr[u].virial[m];
+    }
+#endif
   }
 
   if (vflag_fdotr) virial_fdotr_compute();
 }
 
 /* ----------------------------------------------------------------------
-   pair_style tnace  (no arguments)
+   pair_style tnace [threads N]
 ------------------------------------------------------------------------- */
 
 void PairTNACE::settings(int narg, char **arg)
 {
-  if (narg > 0)
-    error->all(FLERR, "Illegal pair_style tnace command: takes no arguments, got '{}'", arg[0]);
+  nthreads_req = 0;    // a repeated pair_style command starts from the defaults
+  for (int iarg = 0; iarg < narg; iarg += 2) {
+    if (strcmp(arg[iarg], "threads") != 0)
+      error->all(FLERR, "Illegal pair_style tnace command: unknown keyword '{}' (only 'threads N')",
+                 arg[iarg]);
+    if (iarg + 1 >= narg) error->all(FLERR, "Illegal pair_style tnace command: 'threads' needs a count");
+    const int n = utils::inumeric(FLERR, arg[iarg + 1], false, lmp);
+    if (n < 1) error->all(FLERR, "Illegal pair_style tnace command: threads {} (must be >= 1)", n);
+#if !defined(_OPENMP)
+    if (n > 1)
+      error->all(FLERR, "pair_style tnace threads {}: this tnaceplugin.so was built without OpenMP", n);
+#endif
+    nthreads_req = n;
+  }
   if (strcmp(update->unit_style, "metal") != 0)
     error->all(FLERR, "Pair style tnace requires 'units metal' (eV, Angstrom), not 'units {}'",
                update->unit_style);
@@ -351,9 +548,7 @@ void PairTNACE::coeff(int narg, char **arg)
   free_potential();
   pot = newpot;
   potfile = path;
-  ws = tnace_workspace_new(pot, TNACE_INITIAL_NEIGH);
-  if (!ws) error->one(FLERR, "pair tnace: out of memory creating the libtnace workspace");
-  ws_capacity = TNACE_INITIAL_NEIGH;
+  grow_threads(1, 0);    // the serial workspace now, so that running out of memory shows up here
 
   type2species[0] = -1;
   for (int i = 1; i <= ntypes; i++)
@@ -385,7 +580,7 @@ void PairTNACE::init_style()
   if (!pot) error->all(FLERR, "Pair style tnace: pair_coeff * * <potential.yaml> ... is not set");
 
   // full neighbour list: every atom sees all its neighbours
-#if TNACE_LMP_VERSION >= 20220324
+#if TNACE_NEIGH_ADD_REQUEST
   neighbor->add_request(this, NeighConst::REQ_FULL);
 #else
   int irequest = neighbor->request(this, instance_me);
@@ -415,7 +610,10 @@ double PairTNACE::init_one(int i, int j)
 double PairTNACE::memory_usage()
 {
   double bytes = Pair::memory_usage();
-  bytes += (double) nmax_neigh * (6 * sizeof(double) + 2 * sizeof(int));
+  for (int t = 0; t < nthr_alloc; t++) {
+    bytes += (double) thr[t].nmax_neigh * (6 * sizeof(double) + 2 * sizeof(int));
+    bytes += (double) thr[t].nmax_f * 3 * sizeof(double) + (double) thr[t].nmax_vatom * 6 * sizeof(double);
+  }
   if (allocated) bytes += (double) (atom->ntypes + 1) * (atom->ntypes + 1) * sizeof(double);
   return bytes;
 }

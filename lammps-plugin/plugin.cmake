@@ -15,6 +15,9 @@
 #   TNACE_PLUGIN_DIR       folder holding tnaceplugin.so (${CMAKE_BINARY_DIR}/lammps-plugin)
 #   TNACE_LMP_EXECUTABLE   (cache) the lmp binary belonging to these headers, if one is found
 #   TNACE_LAMMPS_VERSION   yyyymmdd of the LAMMPS headers (from version.h), 0 if unknown
+#   TNACE_LAMMPS_ADD_REQUEST  1 if the headers have the neighbour-request API of 24Mar2022 (add_request)
+#   TNACE_PLUGIN_OPENMP    ON when the plugin's atom loop is built with OpenMP
+#   TNACE_LAMMPS_HEADERS   the LAMMPS src/ folder compiled against, TNACE_LAMMPS_FMT_DIR the folder with fmt/
 
 set(TNACE_PLUGIN_BUILT OFF)
 
@@ -95,8 +98,20 @@ if(EXISTS "${_tnace_lmp_src}/version.h")
   endif()
 endif()
 if(TNACE_LAMMPS_VERSION EQUAL 0)
-  message(WARNING "tnace: cannot read the LAMMPS version from ${_tnace_lmp_src}/version.h; "
-                  "assuming a current LAMMPS (>= 24Mar2022 neighbour-request API)")
+  message(WARNING "tnace: cannot read the LAMMPS version from ${_tnace_lmp_src}/version.h")
+endif()
+
+# Which neighbour-request API the headers have: Neighbor::add_request() (24Mar2022 on) or the old
+# request() with public NeighRequest flags. Read from neighbor.h itself, not from the version: a development
+# snapshot's version.h names the release before it. tools/check_lammps_api does the same.
+set(TNACE_LAMMPS_ADD_REQUEST 1)
+if(EXISTS "${_tnace_lmp_src}/neighbor.h")
+  file(STRINGS "${_tnace_lmp_src}/neighbor.h" _tnace_addreq REGEX "add_request[ \t]*\\(")
+  if(NOT _tnace_addreq)
+    set(TNACE_LAMMPS_ADD_REQUEST 0)
+  endif()
+elseif(TNACE_LAMMPS_VERSION GREATER 0 AND TNACE_LAMMPS_VERSION LESS 20220324)
+  set(TNACE_LAMMPS_ADD_REQUEST 0)
 endif()
 
 # Build-time macros of the LAMMPS build (liblammps.pc of an installed LAMMPS lists them). Integer sizes
@@ -120,11 +135,18 @@ list(APPEND _tnace_lmp_defs ${_tnace_lmp_sizes})
 
 set(TNACE_PLUGIN_DIR "${CMAKE_BINARY_DIR}/lammps-plugin")
 
-# LAMMPS headers are C++11 up to the 2025 stable release; LAMMPS 10Sep2025 and later require C++17.
+# LAMMPS headers are C++11 up to the 22Jul2025 stable release; after it (first release 10Sep2025) they
+# require C++17, and lmptype.h then says so. Its check is read directly, because development snapshots
+# between the two carry version "22 Jul 2025"; the version is the fallback.
+set(_tnace_plugin_cxx_std 17)
 if(TNACE_LAMMPS_VERSION GREATER 0 AND TNACE_LAMMPS_VERSION LESS 20250910)
   set(_tnace_plugin_cxx_std 11)
-else()
-  set(_tnace_plugin_cxx_std 17)
+endif()
+if(EXISTS "${_tnace_lmp_src}/lmptype.h")
+  file(STRINGS "${_tnace_lmp_src}/lmptype.h" _tnace_cxx17 REGEX "requires a C\\+\\+17")
+  if(_tnace_cxx17)
+    set(_tnace_plugin_cxx_std 17)
+  endif()
 endif()
 
 add_library(tnaceplugin MODULE
@@ -142,8 +164,16 @@ set(_tnace_plugin_inc "${CMAKE_BINARY_DIR}/lammps-plugin/include")
 configure_file(${CMAKE_SOURCE_DIR}/src/tnace.h ${_tnace_plugin_inc}/tnace.h COPYONLY)
 target_include_directories(tnaceplugin PRIVATE ${CMAKE_SOURCE_DIR}/lammps-plugin ${_tnace_plugin_inc})
 target_compile_definitions(tnaceplugin PRIVATE ${_tnace_lmp_defs}
-                           TNACE_LAMMPS_VERSION=${TNACE_LAMMPS_VERSION})
+                           TNACE_LAMMPS_VERSION=${TNACE_LAMMPS_VERSION}
+                           TNACE_LAMMPS_ADD_REQUEST=${TNACE_LAMMPS_ADD_REQUEST})
 target_link_libraries(tnaceplugin PRIVATE $<TARGET_FILE:tnace> MPI::MPI_CXX)
+# OpenMP loop over atoms (pair_style tnace threads N). With GCC both LAMMPS and the plugin use libgomp,
+# so `package omp` / OMP_NUM_THREADS set one thread count for both.
+set(TNACE_PLUGIN_OPENMP OFF)
+if(TNACE_OPENMP AND OpenMP_CXX_FOUND)
+  target_link_libraries(tnaceplugin PRIVATE OpenMP::OpenMP_CXX)
+  set(TNACE_PLUGIN_OPENMP ON)
+endif()
 add_dependencies(tnaceplugin tnace)
 set_target_properties(tnaceplugin PROPERTIES
   PREFIX ""
@@ -165,6 +195,8 @@ endif()
 install(TARGETS tnaceplugin LIBRARY DESTINATION lib)
 
 set(TNACE_PLUGIN_BUILT ON)
+set(TNACE_LAMMPS_HEADERS "${_tnace_lmp_src}")
+set(TNACE_LAMMPS_FMT_DIR "${_tnace_fmt_dir}")
 
 # The lmp that goes with these headers (tools/setup installs <prefix>/bin/lmp next to <prefix>/src).
 set(_tnace_lmp_guess "")
@@ -177,5 +209,6 @@ elseif(NOT DEFINED TNACE_LMP_EXECUTABLE)
   set(TNACE_LMP_EXECUTABLE "" CACHE FILEPATH "LAMMPS executable used by the plugin tests")
 endif()
 
-message(STATUS "tnace: LAMMPS plugin enabled: headers ${_tnace_lmp_src} (version ${TNACE_LAMMPS_VERSION}), "
+message(STATUS "tnace: LAMMPS plugin enabled: headers ${_tnace_lmp_src} (version ${TNACE_LAMMPS_VERSION}, "
+               "add_request ${TNACE_LAMMPS_ADD_REQUEST}, C++${_tnace_plugin_cxx_std}, OpenMP ${TNACE_PLUGIN_OPENMP}), "
                "module ${TNACE_PLUGIN_DIR}/tnaceplugin.so, lmp '${TNACE_LMP_EXECUTABLE}'")

@@ -1,13 +1,21 @@
 # tests/plugin.cmake — LAMMPS tests of the tnace plugin (pair_style tnace). Included by tests/CMakeLists.txt.
 #
-# Registered only when lammps-plugin/plugin.cmake built the plugin (TNACE_PLUGIN_BUILT) and the lmp binary
-# TNACE_LMP_EXECUTABLE exists (tools/setup installs it); otherwise nothing is added. Every test runs the
+# Registered only when lammps-plugin/plugin.cmake built the plugin (TNACE_PLUGIN_BUILT); the LAMMPS runs
+# also need the lmp binary TNACE_LMP_EXECUTABLE (tools/setup installs it). Every LAMMPS test runs the
 # real lmp through tools/lmp (which puts the plugin on LD_LIBRARY_PATH) in its own folder under
 # <build>/tests/lammps/<test>/, via small drivers in tests/lammps/:
 #   expect_output.sh REGEX CMD...  passes on exit status 0, no "ERROR" line, and a line matching REGEX
 #   expect_error.sh  REGEX CMD...  passes on exit status 1..125 (an error, not a crash/signal) and REGEX
 #   require_file.sh  FILE CMD...   exits 77 (ctest: Skipped) when FILE does not exist
-#   mpi_compare.sh                 runs in.run0 on 1, 2, 4 ranks and compares energies and forces
+#   mpi_compare.sh                 runs in.run0 on 1, 2, 4 ranks (and thread counts, -T) and compares energy,
+#                                  pressure, forces, per-atom energies and virials
+#   compare_dumps.sh A B           compares two dump files frame by frame, column by column
+#   run_compare.sh -p "A B" -- CMD runs CMD, then compare_dumps.sh on each pair of dumps
+#
+# Compile checks (no LAMMPS run; registered whenever the plugin is built):
+#   lammps_api_check               tools/check_lammps_api against the headers the plugin is built with
+#   lammps_api_check_<i>           the same against each LAMMPS src/ folder listed in TNACE_LAMMPS_API_CHECK_DIRS
+#                                  (e.g. a current LAMMPS checkout; FMT_INCLUDE from the environment if needed)
 #
 # Tests needing no potential file (always registered):
 #   lammps_plugin_smoke            plugin load + plugin list shows "pair style plugin tnace", and
@@ -24,10 +32,23 @@
 #     lammps_nve                   in.nve: NVE drift < 1e-5 eV/atom over 10,000 steps, 500 atoms
 #     lammps_hybrid_zbl            in.hybrid: hybrid/overlay tnace zbl == sum of the two
 #     lammps_null                  in.null: NULL-mapped types are invisible to tnace
+#     lammps_npt                   in.npt: fix npt runs, the volume changes, the pressure stays finite and near
+#                                  the target, the conserved energy has no jumps, end energy == run 0
+#     lammps_rerun                 in.rerun + compare_dumps.sh: rerun of a dump reproduces the per-atom energies
+#                                  and forces of the original run (11 frames, relative 1e-10)
+#     lammps_write_dump            in.write_dump + compare_dumps.sh: write_dump of per-atom energy, forces and
+#                                  virial equals a regular dump; energies sum to pe, forces to zero
+#     lammps_omp_compare           mpi_compare.sh -T: 1 vs 2 OpenMP threads agree to 1e-10 (energy, virial, forces,
+#                                  per-atom energy and virial)       (plugin built with OpenMP, needs mpiexec)
+#     lammps_rerun_omp             lammps_rerun with pair_style tnace threads 2 (OpenMP)
 #   TNACE_LAMMPS_TEST_POTENTIAL2  (default tests/lammps/test_potential_CuNi.yaml), holding the two
 #   TNACE_LAMMPS_TEST_ELEMENTS2   (default "Cu Ni"):
 #     lammps_fd_2el, lammps_mpi_compare_2el   as above with two atom types
 #     lammps_swap                  in.swap: fix atom/swap Monte Carlo with two elements
+#     lammps_minimize              in.minimize on a random alloy: CG minimisation lowers the energy, ends with
+#                                  |F| < ftol at a point where finite differences of E vanish, and its final
+#                                  energy equals a run 0 at the final positions
+#     lammps_omp_mpi_compare       mpi_compare.sh: 2 MPI ranks x 2 OpenMP threads agree with 1 x 1 (OpenMP, mpiexec)
 # The files are looked for when the tests run, so a test that generates them can run first: give that
 # test the property FIXTURES_SETUP ${TNACE_LAMMPS_POTENTIAL_FIXTURE} (default "tnace_test_potential");
 # all potential tests require that fixture. Point the variables at other files with -D...=PATH.
@@ -35,6 +56,22 @@
 if(NOT TNACE_PLUGIN_BUILT)
   return()
 endif()
+
+# ---- compile checks of the adapter against LAMMPS headers (tools/check_lammps_api) ------------------------
+set(TNACE_LAMMPS_API_CHECK_DIRS "" CACHE STRING
+    "More LAMMPS src/ folders (;-separated) to compile-check the plugin against (tests lammps_api_check_<i>)")
+add_test(NAME lammps_api_check COMMAND "${CMAKE_CURRENT_SOURCE_DIR}/lammps/expect_output.sh" "^CHECK_LAMMPS_API PASS"
+         "${CMAKE_SOURCE_DIR}/tools/check_lammps_api" "${TNACE_LAMMPS_HEADERS}")
+set_tests_properties(lammps_api_check PROPERTIES ENVIRONMENT "FMT_INCLUDE=${TNACE_LAMMPS_FMT_DIR}"
+                     TIMEOUT 300 LABELS lammps)
+set(_tl_api_i 0)
+foreach(_d ${TNACE_LAMMPS_API_CHECK_DIRS})
+  math(EXPR _tl_api_i "${_tl_api_i} + 1")
+  add_test(NAME lammps_api_check_${_tl_api_i} COMMAND
+           "${CMAKE_CURRENT_SOURCE_DIR}/lammps/expect_output.sh" "^CHECK_LAMMPS_API PASS"
+           "${CMAKE_SOURCE_DIR}/tools/check_lammps_api" "${_d}")
+  set_tests_properties(lammps_api_check_${_tl_api_i} PROPERTIES TIMEOUT 300 LABELS lammps)
+endforeach()
 if(NOT TNACE_LMP_EXECUTABLE OR NOT EXISTS "${TNACE_LMP_EXECUTABLE}")
   message(STATUS "tnace: no LAMMPS executable (TNACE_LMP_EXECUTABLE='${TNACE_LMP_EXECUTABLE}'): "
                  "LAMMPS plugin tests not registered (run tools/setup)")
@@ -154,12 +191,34 @@ tnace_lammps_test(NAME lammps_null POTENTIAL "${_p1}" COMMAND
   "${_tl_dir}/expect_output.sh" "^NULL_CHECK PASS"
   "${_tl_lmp}" -in "${_tl_dir}/in.null" -var pot "${_p1}" -var elem "${_e1}")
 
+tnace_lammps_test(NAME lammps_npt POTENTIAL "${_p1}" COMMAND
+  "${_tl_dir}/expect_output.sh" "^NPT_CHECK PASS"
+  "${_tl_lmp}" -in "${_tl_dir}/in.npt" -var pot "${_p1}" -var elem "${_e1}")
+tnace_lammps_test(NAME lammps_rerun POTENTIAL "${_p1}" COMMAND
+  "${_tl_dir}/expect_output.sh" "^RUN_COMPARE PASS"
+  "${_tl_dir}/run_compare.sh" -r 1e-10 -n 11 -m 1e-3 -p "dump.md dump.rerun" --
+  "${_tl_lmp}" -in "${_tl_dir}/in.rerun" -var pot "${_p1}" -var elem "${_e1}")
+tnace_lammps_test(NAME lammps_write_dump POTENTIAL "${_p1}" COMMAND
+  "${_tl_dir}/expect_output.sh" "^RUN_COMPARE PASS"
+  "${_tl_dir}/run_compare.sh" -r 1e-12 -p "dump.ref dump.write" --
+  "${_tl_lmp}" -in "${_tl_dir}/in.write_dump" -var pot "${_p1}" -var elem "${_e1}")
+if(TNACE_PLUGIN_OPENMP)
+  tnace_lammps_test(NAME lammps_rerun_omp POTENTIAL "${_p1}" PROCESSORS 2 COMMAND
+    "${_tl_dir}/expect_output.sh" "^RUN_COMPARE PASS"
+    "${_tl_dir}/run_compare.sh" -r 1e-10 -n 11 -m 1e-3 -p "dump.md dump.rerun" --
+    "${_tl_lmp}" -in "${_tl_dir}/in.rerun" -var pot "${_p1}" -var elem "${_e1}" -var threads 2)
+endif()
+
 # ---- need TNACE_LAMMPS_TEST_POTENTIAL2 (two elements) ------------------------------------------
 set(_p2 "${TNACE_LAMMPS_TEST_POTENTIAL2}")
 set(_e2 "${TNACE_LAMMPS_TEST_ELEMENTS2}")
 tnace_lammps_test(NAME lammps_fd_2el POTENTIAL "${_p2}" TIMEOUT 300 COMMAND
   "${_tl_dir}/expect_output.sh" "^FD_CHECK PASS"
   "${_tl_lmp}" -in "${_tl_dir}/in.fd" -var pot "${_p2}" -var ntypes 2 -var elem "${_e2}")
+# a random alloy, so that the minimum has low symmetry (see in.minimize)
+tnace_lammps_test(NAME lammps_minimize POTENTIAL "${_p2}" COMMAND
+  "${_tl_dir}/expect_output.sh" "^MIN_CHECK PASS"
+  "${_tl_lmp}" -in "${_tl_dir}/in.minimize" -var pot "${_p2}" -var ntypes 2 -var elem "${_e2}" -var a 3.58)
 tnace_lammps_test(NAME lammps_swap POTENTIAL "${_p2}" TIMEOUT 600 COMMAND
   "${_tl_dir}/expect_output.sh" "^SWAP_CHECK PASS"
   "${_tl_lmp}" -in "${_tl_dir}/in.swap" -var pot "${_p2}" -var elem "${_e2}")
@@ -172,7 +231,20 @@ if(MPIEXEC_EXECUTABLE)
   tnace_lammps_test(NAME lammps_mpi_compare_2el POTENTIAL "${_p2}" TIMEOUT 600 PROCESSORS 4 COMMAND
     "${_tl_dir}/mpi_compare.sh" -n "1 2 4" -r 1e-10 -w . -l "${_tl_lmp}" --
     -var pot "${_p2}" -var ntypes 2 -var elem "${_e2}")
-  foreach(t lammps_mpi_compare lammps_mpi_compare_2el)
+  set(_tl_mpi_tests lammps_mpi_compare lammps_mpi_compare_2el)
+  # OpenMP atom loop: 1 vs 2 threads, and 2 ranks x 2 threads vs 1 x 1 (pair_style tnace threads N)
+  if(TNACE_PLUGIN_OPENMP)
+    tnace_lammps_test(NAME lammps_omp_compare POTENTIAL "${_p1}" TIMEOUT 300 PROCESSORS 2 COMMAND
+      "${_tl_dir}/mpi_compare.sh" -n "1 1" -T "1 2" -r 1e-10 -w . -l "${_tl_lmp}" --
+      -var pot "${_p1}" -var elem "${_e1}")
+    tnace_lammps_test(NAME lammps_omp_mpi_compare POTENTIAL "${_p2}" TIMEOUT 300 PROCESSORS 4 COMMAND
+      "${_tl_dir}/mpi_compare.sh" -n "1 2" -T "1 2" -r 1e-10 -w . -l "${_tl_lmp}" --
+      -var pot "${_p2}" -var ntypes 2 -var elem "${_e2}")
+    list(APPEND _tl_mpi_tests lammps_omp_compare lammps_omp_mpi_compare)
+  else()
+    message(STATUS "tnace: plugin built without OpenMP: lammps_omp_* tests not registered")
+  endif()
+  foreach(t ${_tl_mpi_tests})
     set_tests_properties(${t} PROPERTIES ENVIRONMENT "${_tl_env};MPIEXEC=${MPIEXEC_EXECUTABLE}")
   endforeach()
 else()
