@@ -60,12 +60,55 @@ def evaluate(tnace_eval, pot, atoms_list):
         return np.array(e)
 
 
+SNAP_ORDER = ["Ta", "W", "Nb", "Mo"]          # element order of the SNAP coefficient file
+MASS = {"Nb": 92.906, "Mo": 95.95, "Ta": 180.948, "W": 183.84}
+
+
+def evaluate_snap(lmp, snap_dir, atoms_list):
+    """Energies per atom (eV) of the structures with the published SNAP of Li et al. 2020 (pair_style snap in
+    the project's LAMMPS): one LAMMPS run that reads each structure and does `run 0`."""
+    from ase.io import write as awrite
+    coeff = os.path.join(snap_dir, "Ta-W-Nb-Mo.snapcoeff")
+    param = os.path.join(snap_dir, "Ta-W-Nb-Mo.snapparam")
+    with tempfile.TemporaryDirectory() as d:
+        # LAMMPS dropped the `diagonalstyle` keyword (style 3, the only one kept, is what it computes): omit it
+        p2 = os.path.join(d, "snapparam")
+        open(p2, "w").writelines(l for l in open(param) if not l.strip().startswith("diagonalstyle"))
+        param = p2
+        lines = ["units metal", "boundary p p p", "atom_style atomic"]
+        for i, at in enumerate(atoms_list):
+            f = os.path.join(d, f"s{i}.data")
+            awrite(f, at, format="lammps-data", specorder=SNAP_ORDER, atom_style="atomic")
+            if i:
+                lines.append("clear")
+                lines += ["units metal", "boundary p p p", "atom_style atomic"]
+            lines += [f"read_data {f}"]
+            lines += [f"mass {k + 1} {MASS[e]}" for k, e in enumerate(SNAP_ORDER)]
+            lines += ["pair_style snap", f"pair_coeff * * {coeff} {param} {' '.join(SNAP_ORDER)}",
+                      "thermo_style custom pe atoms", "run 0", f'print "SNAP_E {i} $(pe/atoms:%.12f)"']
+        inp = os.path.join(d, "in.snap")
+        open(inp, "w").write("\n".join(lines) + "\n")
+        out = subprocess.run([lmp, "-in", inp, "-log", "none"], check=True,
+                             capture_output=True, text=True, cwd=d).stdout
+    e = {}
+    for line in out.splitlines():
+        if line.startswith("SNAP_E"):
+            _, i, v = line.split()
+            e[int(i)] = float(v)
+    return np.array([e[i] for i in range(len(atoms_list))])
+
+
 def main():
     ap = argparse.ArgumentParser()
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     ap.add_argument("--eval", default=os.path.join(root, "build", "tnace-eval"))
     ap.add_argument("--pot", default=os.path.join(root, "potentials", "NbMoTaW.yaml"))
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--snap", nargs="?", const=os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference",
+                                                             "snap_Li2020"), default=None,
+                    help="also evaluate the published SNAP of Li et al. 2020 (trained with 4-element data) as a "
+                         "reference (default directory: checks/reference/snap_Li2020)")
+    ap.add_argument("--lmp", default=os.path.join(root, "tools", "lmp"))
     args = ap.parse_args()
 
     comps = []
@@ -89,20 +132,45 @@ def main():
         for r in range(args.reps if len(c) > 1 else 1):
             atoms.append(cell(c, 1000 * ci + r))
             owner.append(ci)
-    e = evaluate(args.eval, args.pot, atoms)
     owner = np.array(owner)
-    emean = np.array([e[owner == ci].mean() for ci in range(len(all_comps))])
-    estd = np.array([e[owner == ci].std() for ci in range(len(all_comps))])
-    epure = {list(c)[0]: emean[i] for i, (_, c) in enumerate(comps) if len(c) == 1}
+
+    def mixing(e):
+        emean = np.array([e[owner == ci].mean() for ci in range(len(all_comps))])
+        estd = np.array([e[owner == ci].std() for ci in range(len(all_comps))])
+        epure = {list(c)[0]: emean[i] for i, (_, c) in enumerate(comps) if len(c) == 1}
+        d = np.array([1000 * (emean[ci] - sum(x * epure[k] for k, x in all_comps[ci].items()))
+                      for ci in range(len(all_comps))])
+        return d, 1000 * estd
+
+    dm, dstd = mixing(evaluate(args.eval, args.pot, atoms))
+    ds = mixing(evaluate_snap(args.lmp, args.snap, atoms))[0] if args.snap else None
 
     def dmix(ci):
-        c = all_comps[ci]
-        return 1000 * (emean[ci] - sum(x * epure[k] for k, x in c.items()))
+        return dm[ci]
 
-    print("Mixing energies of random bcc solid solutions (meV/atom; mean ± std over %d arrangements):" % args.reps)
+    # regular-solution (pair-additive) estimate from the potential's own equimolar binaries:
+    # ΔE(x) = Σ_{i<j} x_i x_j Ω_ij with Ω_ij = 4 ΔE(binary ij)
+    omega = {frozenset(c): 4 * dm[i] for i, (kind, c) in enumerate(comps) if len(c) == 2}
+
+    def regular(c):
+        return sum(c[a] * c[b] * omega[frozenset((a, b))] for a, b in itertools.combinations(c, 2))
+
+    print("Mixing energies of random bcc solid solutions (meV/atom; mean ± std over %d arrangements; 'pair' is the "
+          "regular-solution estimate from the binaries%s):" % (args.reps, "; 'SNAP' the published SNAP of Li et al. "
+                                                                "2020, trained with 4-element data" if args.snap else ""))
+    err = []
     for i, (kind, c) in enumerate(comps):
         name = "".join(f"{k}{'' if x == 1 else '%.2g' % x}" for k, x in c.items())
-        print(f"  {kind:22s} {name:28s} {dmix(i):8.1f} ± {1000 * estd[i]:.1f}")
+        extra = f"   pair {regular(c):7.1f}" if len(c) > 2 else ""
+        if ds is not None:
+            extra += f"   SNAP {ds[i]:7.1f}   tnace - SNAP {dm[i] - ds[i]:7.1f}"
+            if len(c) > 1:
+                err.append((kind, abs(dm[i] - ds[i])))
+        print(f"  {kind:22s} {name:28s} {dmix(i):8.1f} ± {dstd[i]:.1f}{extra}")
+    if ds is not None:
+        for kind in ("binary", "ternary (unseen)", "quaternary (unseen)"):
+            v = [x for k, x in err if k == kind]
+            print(f"  mean |tnace - SNAP| over the {kind} solid solutions: {np.mean(v):.1f} meV/atom")
     print("Paths from each equimolar binary to the equimolar quaternary (5 steps):")
     off = len(comps)
     worst_curv, worst_lin = 0.0, 0.0
