@@ -358,7 +358,6 @@ typedef struct {
   int chain_t[TNACE_MAX_CHAINS], chain_layer[TNACE_MAX_CHAINS];
   int chain_mate[TNACE_MAX_CHAINS]; /* the other layer of an MPO term, −1 for an MPS term */
   int chain_d[TNACE_MAX_CHAINS];    /* species rank d of the chain's term (0: full) */
-  int chain_sh[TNACE_MAX_CHAINS];   /* 1: cores 1.. shared by all centre species (model.h, share) */
   double *Ef[TNACE_MAX_CHAINS][TNACE_MAX_ELEMENTS][TNACE_MAX_NU]; /* species factors E (n_el × d), NULL:
                                                                      the site is not rank-constrained */
 } fit_ctx;
@@ -946,33 +945,6 @@ static void snap_free(snapshot *sn) {
     for (int s = 0; s < TNACE_MAX_SITES; s++) free(sn->core[i][s]);
 }
 
-/* Move the centre of shared chain c right through site 0 for all centres at once: site 0 of the joint
- * MPS has the physical index (centre a, neighbour α0), so its QR runs over the stacked cores of all
- * centres (through G^(a) = E^(a)ᵀ S^(a) with a species factor), and the one R goes into the shared core 1. */
-static int move_right_shared0(fit_ctx *F, int c) {
-  tnace_potential *pot = F->pot;
-  const int ne = pot->n_el, d = F->Ef[c][0][0] ? F->chain_d[c] : 0;
-  tnace_tn *t0 = CHAIN(pot, F, 0, c);
-  const int b1 = t0->bond[1], ra = d ? d : ne; /* rows per centre */
-  double *X = malloc((size_t)ne * ra * b1 * sizeof(double));
-  if (!X) return TNACE_ERR_NOMEM;
-  for (int a = 0; a < ne; a++) {
-    const tnace_tn *tn = CHAIN(pot, F, a, c);
-    if (d) sp_project(F->Ef[c][a][0], ne, d, tn->core[0], (size_t)b1, X + (size_t)a * ra * b1);
-    else memcpy(X + (size_t)a * ra * b1, tn->core[0], (size_t)ne * b1 * sizeof(double));
-  }
-  int rc = qr_right(X, ne * ra, 1, b1, t0->core[1], t0->phys[1], t0->bond[2]);
-  for (int a = 0; !rc && a < ne; a++) {
-    tnace_tn *tn = CHAIN(pot, F, a, c);
-    if (d) sp_expand(F->Ef[c][a][0], ne, d, X + (size_t)a * ra * b1, (size_t)b1, tn->core[0]);
-    else memcpy(tn->core[0], X + (size_t)a * ra * b1, (size_t)ne * b1 * sizeof(double));
-    if (a) memcpy(tn->core[1], t0->core[1], tn_core_size(tn, 1) * sizeof(double));
-  }
-  for (int a = 0; a < ne; a++) tn_prepare(CHAIN(pot, F, a, c));
-  free(X);
-  return rc;
-}
-
 static double loss_of(const tnace_fit_opts *o, const tnace_metrics *m) {
   /* same units as the fitted loss: eV/atom, eV/Å, virial eV/atom ≈ GPa·V/N — use GPa/160 as a proxy */
   const double e = m->e_rmse * 1e-3, f = m->f_rmse, s = m->s_rmse / EV_A3_TO_GPA * 12.0;
@@ -990,7 +962,6 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
   int rc = 0;
   double *rows = NULL, *y = NULL, *J = NULL, *H = NULL, *b = NULL, *lamv = NULL, *xold = NULL, *resid = NULL;
   double *Jsp = NULL, *Sbuf = NULL;                       /* species-rank sites: rows of S, SVD scratch */
-  double *Jacc = NULL;                                     /* shared cores: rows summed over the centres */
   double *Gt[TNACE_MAX_CHAINS][TNACE_MAX_ELEMENTS] = {{NULL}}; /* their fixed G (Vᵀ) in the Ẽ solve */
   snapshot best;
   memset(&best, 0, sizeof best);
@@ -1004,27 +975,17 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
       F.chain_mate[c] = tnace_n_layers(pot, t) == 2 ? (layer ? c - 1 : c + 1) : -1;
       const int d = pot->spec[t].srank;
       F.chain_d[c] = d > 0 && d < pot->n_el ? d : 0;
-      F.chain_sh[c] = pot->spec[t].share && pot->n_el > 1;
-      if (F.chain_sh[c]) /* start from centre 0's cores 1.. (right-orthonormal, so every copy stays canonical) */
-        for (int a = 1; a < pot->n_el; a++) {
-          tnace_tn *tn = tnace_layer(pot, a, t, layer), *t0 = tnace_layer(pot, 0, t, layer);
-          for (int s3 = 1; s3 < 3 * tn->nu; s3++) memcpy(tn->core[s3], t0->core[s3], tn_core_size(tn, s3) * sizeof(double));
-          tn_prepare(tn);
-        }
       for (int a = 0; F.chain_d[c] && a < pot->n_el; a++) {
         tnace_tn *tn = tnace_layer(pot, a, t, layer);
         for (int k = 0; k < tn->nu; k++) {
           const int s3 = 3 * k;
-          const int dl = k == 0 && F.chain_sh[c] ? d * pot->n_el : d; /* shared site 0: index (centre, α0) */
-          if (dl * tn->bond[s3] < tn->bond[s3 + 1] || (k > 0 && d * tn->bond[s3 + 1] < tn->bond[s3])) {
+          if (d * tn->bond[s3] < tn->bond[s3 + 1] || (k > 0 && d * tn->bond[s3 + 1] < tn->bond[s3])) {
             rc = TNACE_ERR_VALUE;
             snprintf(err, errlen, "terms[%d]: bonds %d, %d around species site %d exceed species_rank %d times the "
                      "other bond (create the potential with species_rank set)", t, tn->bond[s3], tn->bond[s3 + 1], s3, d);
             goto done;
           }
-          /* shared sites (k > 0 of a shared chain) get the same factor for every centre */
-          const unsigned long long sa = F.chain_sh[c] && k > 0 ? 0 : (unsigned long long)a;
-          if ((rc = sp_factor_init(tn, k, d, o->seed + (unsigned long long)c * 64 + sa, &F.Ef[c][a][k]))) {
+          if ((rc = sp_factor_init(tn, k, d, o->seed + (unsigned long long)(c * 64 + a), &F.Ef[c][a][k]))) {
             snprintf(err, errlen, "initialising species factors failed");
             goto done;
           }
@@ -1103,12 +1064,7 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
     for (int c = 0; wmax && c < F.n_chains; c++)
       for (int a = 0; F.chain_d[c] && a < pot->n_el; a++)
         if (!(Gt[c][a] = malloc(wmax * sizeof(double)))) { rc = TNACE_ERR_NOMEM; snprintf(err, errlen, "out of memory"); goto done; }
-    for (int c = 0; c < F.n_chains; c++)
-      for (int s3 = 0; F.chain_sh[c] && s3 < 3 * CHAIN(pot, &F, 0, c)->nu; s3++)
-        if (tn_core_size(CHAIN(pot, &F, 0, c), s3) > wmax) wmax = tn_core_size(CHAIN(pot, &F, 0, c), s3);
     if (wmax) {
-      Jacc = malloc((size_t)(max_chunk_rows ? max_chunk_rows : 1) * wmax * sizeof(double));
-      if (!Jacc) { rc = TNACE_ERR_NOMEM; snprintf(err, errlen, "out of memory (shared-core rows)"); goto done; }
       Jsp = malloc((size_t)(max_chunk_rows ? max_chunk_rows : 1) * wmax * sizeof(double));
       Sbuf = malloc((wmax + (size_t)pot->n_el * (pot->n_el + 2)) * sizeof(double));
       if (!Jsp || !Sbuf) { rc = TNACE_ERR_NOMEM; snprintf(err, errlen, "out of memory (species-rank rows)"); goto done; }
@@ -1176,15 +1132,12 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
         for (int sub = 0; sub < (any_f ? 2 * SP_INNER : 1); sub++) {
         size_t coff[TNACE_MAX_CHAINS][TNACE_MAX_ELEMENTS + 1], Dc = 0;
         int fm[TNACE_MAX_CHAINS]; /* 0 plain, 1 solve G (E fixed), 2 solve Ẽ (G fixed) */
-        int shs[TNACE_MAX_CHAINS]; /* 1: this site's core is shared by all centres: one block (a = 0) */
         for (int c = 0; c < nc; c++) {
           fm[c] = st[c] % 3 == 0 && F.Ef[c][0][st[c] / 3] ? 1 + sub % 2 : 0;
-          shs[c] = F.chain_sh[c] && st[c] > 0;
           for (int a = 0; a < ne; a++) {
             const tnace_tn *tn = CHAIN(pot, &F, a, c);
             const size_t m = (size_t)tn->bond[st[c]] * tn->bond[st[c] + 1];
             coff[c][a] = Dc;
-            if (shs[c] && a > 0) continue;
             Dc += fm[c] == 1 ? (size_t)F.chain_d[c] * m : fm[c] == 2 ? (size_t)ne * F.chain_d[c] : tn_core_size(tn, st[c]);
           }
           coff[c][ne] = Dc;
@@ -1196,7 +1149,7 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
         /* Solve for the update δ = x − x_old from the residual, (H + λ) δ = Jᵀ(y − J x_old) − λ x_old:
          * the normal equations' rounding error then scales with |δ|, not |x| (iterative refinement). */
         for (int c = 0; c < nc; c++)
-          for (int a = 0; a < (shs[c] ? 1 : ne); a++) {
+          for (int a = 0; a < ne; a++) {
             const tnace_tn *tn = CHAIN(pot, &F, a, c);
             const int d = F.chain_d[c];
             const size_t m = (size_t)tn->bond[st[c]] * tn->bond[st[c] + 1];
@@ -1239,34 +1192,21 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
           for (int ch = 0; ch < nc; ch++)
             for (int a = 0; a < ne; a++) {
               const tnace_tn *tn = CHAIN(pot, &F, a, ch);
-              const size_t w = tn_core_size(tn, st[ch]);
-              if (!fm[ch] && !shs[ch]) {
+              if (!fm[ch]) {
                 map_rows(tn, kt[ch], st[ch], rows + uoff[ch][a], D, nr, J + coff[ch][a], Dc, F.nthreads);
                 continue;
               }
-              /* rows of the core S: a shared core's rows are the sum over the centre species */
-              const double *JS = Jsp;
-              if (shs[ch]) {
-                map_rows(tn, kt[ch], st[ch], rows + uoff[ch][a], D, nr, a ? Jsp : Jacc, w, F.nthreads);
-                if (a) cblas_daxpy((int)((size_t)nr * w), 1.0, Jsp, 1, Jacc, 1);
-                if (a < ne - 1) continue;
-                JS = Jacc;
-              } else {
-                map_rows(tn, kt[ch], st[ch], rows + uoff[ch][a], D, nr, Jsp, w, F.nthreads);
-              }
-              const int ab = shs[ch] ? 0 : a;
-              /* then by the chain rule those of G (Eᵀ J_S per row) or Ẽ (J_S Gtᵀ) */
+              /* rows of S, then by the chain rule those of G (Eᵀ J_S per row) or Ẽ (J_S Gtᵀ) */
               const int d = F.chain_d[ch];
-              const size_t m = (size_t)tn->bond[st[ch]] * tn->bond[st[ch] + 1];
+              const size_t m = (size_t)tn->bond[st[ch]] * tn->bond[st[ch] + 1], w = (size_t)ne * m;
+              map_rows(tn, kt[ch], st[ch], rows + uoff[ch][a], D, nr, Jsp, w, F.nthreads);
               for (int r = 0; r < nr; r++) {
-                double *dst = J + (size_t)r * Dc + coff[ch][ab];
-                if (fm[ch] == 0)
-                  memcpy(dst, JS + (size_t)r * w, w * sizeof(double));
-                else if (fm[ch] == 1)
-                  sp_project(F.Ef[ch][ab][st[ch] / 3], ne, d, JS + (size_t)r * w, m, dst);
+                double *dst = J + (size_t)r * Dc + coff[ch][a];
+                if (fm[ch] == 1)
+                  sp_project(F.Ef[ch][a][st[ch] / 3], ne, d, Jsp + (size_t)r * w, m, dst);
                 else
-                  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ne, d, (int)m, 1.0, JS + (size_t)r * w, (int)m,
-                              Gt[ch][ab], (int)m, 0.0, dst, d);
+                  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ne, d, (int)m, 1.0, Jsp + (size_t)r * w, (int)m,
+                              Gt[ch][a], (int)m, 0.0, dst, d);
               }
             }
           for (int r = 0; r < nr; r++)
@@ -1287,11 +1227,7 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
             tnace_tn *tn = CHAIN(pot, &F, a, c);
             const int d = F.chain_d[c];
             const size_t m = (size_t)tn->bond[st[c]] * tn->bond[st[c] + 1];
-            if (shs[c] && a > 0) { /* the copies of a shared core (and its species factor) */
-              const tnace_tn *t0 = CHAIN(pot, &F, 0, c);
-              memcpy(tn->core[st[c]], t0->core[st[c]], tn_core_size(tn, st[c]) * sizeof(double));
-              if (fm[c]) memcpy(F.Ef[c][a][st[c] / 3], F.Ef[c][0][st[c] / 3], (size_t)ne * d * sizeof(double));
-            } else if (fm[c] == 1) {
+            if (fm[c] == 1) {
               sp_expand(F.Ef[c][a][st[c] / 3], ne, d, b + coff[c][a], m, tn->core[st[c]]);
             } else if (fm[c] == 2) { /* S = Ẽ Gt, then E = orth(Ẽ) (S = E Eᵀ S still holds) */
               double *E = F.Ef[c][a][st[c] / 3];
@@ -1305,11 +1241,7 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
           }
         for (int a = 0; a < n_e0; a++) pot->e0[a] = b[ce0 + a];
         }
-        for (int c = 0; c < nc; c++) {
-          if (F.chain_sh[c] && st[c] == 0 && 3 * CHAIN(pot, &F, 0, c)->nu > 1) {
-            if ((rc = move_right_shared0(&F, c))) { snprintf(err, errlen, "QR failed"); goto done; }
-            continue;
-          }
+        for (int c = 0; c < nc; c++)
           for (int a = 0; a < ne; a++) {
             tnace_tn *tn = CHAIN(pot, &F, a, c);
             const double *E = st[c] % 3 == 0 ? F.Ef[c][a][st[c] / 3] : NULL;
@@ -1319,7 +1251,6 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
             }
             tn_prepare(tn);
           }
-        }
       }
     }
     /* MPO terms: E = Σ_b J_b J'_b does not change when the ket layer is scaled by s and the bra by 1/s.
@@ -1376,7 +1307,7 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
 done:
   snap_free(&best);
   free(rows); free(y); free(J); free(H); free(b); free(F.Ucat); free(lamv); free(xold); free(resid); free(F.chunk_s0);
-  free(Jsp); free(Sbuf); free(Jacc);
+  free(Jsp); free(Sbuf);
   for (int c = 0; c < TNACE_MAX_CHAINS; c++)
     for (int a = 0; a < TNACE_MAX_ELEMENTS; a++) {
       free(Gt[c][a]);

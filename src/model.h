@@ -47,15 +47,9 @@ void tnace_meta_free(tnace_meta *m);
  * Darby et al. tensor-reduced ACE; Lopanitsyna et al. PRM 7, 045802). With d < n_el the weights of
  * neighbour-species combinations absent from the training data are tied to those present. The evaluator
  * does not need it (it stores the product); it caps the bonds next to species sites at d × the other one
- * (bond[3k+1] ≤ d·bond[3k], bond[3k] ≤ d·bond[3k+1]) and the trainer keeps the factors.
- * share: 1 = all cores but the first are the same for every central species, i.e. the term is one MPS
- *   whose first site has the physical index (centre species a, neighbour species α0): the pair (a, α0) is
- *   embedded in bond[1] states that the rest of the chain treats alike, so weights learned around one
- *   centre species carry over to the others (e.g. Mo–Ta neighbour pairs seen around Mo and Ta also fix
- *   them around Nb). The evaluator does not need it (every centre stores its copy); it lets bond[1] reach
- *   n_el·(d or n_el), and the trainer keeps the copies equal. */
+ * (bond[3k+1] ≤ d·bond[3k], bond[3k] ≤ d·bond[3k+1]) and the trainer keeps the factors. */
 typedef struct {
-  int nu, lmax, nmax, chi, model, rank, srank, share;
+  int nu, lmax, nmax, chi, model, rank, srank;
 } tnace_term_spec;
 
 /* Repulsive core: E = ½ Σ_j φ_ZBL(r_ij) s(r_ij), s = 1 for r < r_inner, smooth cosine switch to 0 at
