@@ -169,14 +169,14 @@ static int move_left_f(tnace_tn *t, int s, const double *E, int d) {
 }
 
 /* Right-canonical form with the centre at site 0; E[k]: the species factor of copy k (NULL: plain). */
-static int canonicalize_left_end_f(tnace_tn *t, double *const *E, int d) {
+static int canonicalize_left_end_f(tnace_tn *t, double *const *E, const int *d) {
   for (int s = 3 * t->nu - 1; s >= 1; s--) {
-    int rc = move_left_f(t, s, E && s % 3 == 0 ? E[s / 3] : NULL, d);
+    int rc = move_left_f(t, s, E && s % 3 == 0 ? E[s / 3] : NULL, d ? d[s / 3] : 0);
     if (rc) return rc;
   }
   return tn_prepare(t);
 }
-static int canonicalize_left_end(tnace_tn *t) { return canonicalize_left_end_f(t, NULL, 0); }
+static int canonicalize_left_end(tnace_tn *t) { return canonicalize_left_end_f(t, NULL, NULL); }
 
 /* Orthonormal basis (ne × d, columns) of the columns of X (ne × d), by QR; X is overwritten by it. */
 static int sp_orthonormalize(double *X, int ne, int d) {
@@ -188,12 +188,14 @@ static int sp_orthonormalize(double *X, int ne, int d) {
 
 /* Start the species factor of copy k of t for rank d: E = the d leading left singular vectors of S (a
  * seeded random orthonormal E when S = 0, e.g. the zeroed centre of a fresh ket), then S ← E Eᵀ S (the
- * best rank-d approximation). *E_out = NULL when d does not constrain this site (d ≥ min(n_el, bl·br)). */
-static int sp_factor_init(tnace_tn *t, int k, int d, unsigned long long seed, double **E_out) {
+ * best rank-d approximation). *E_out = NULL when d does not constrain this site (d ≥ min(n_el, bl·br)).
+ * blind: a species-blind copy (model.h, scopies): d = 1 and E = (1, …, 1)/√n_el, kept fixed. */
+static int sp_factor_init(tnace_tn *t, int k, int d, int blind, unsigned long long seed, double **E_out) {
   const int ne = t->n_el, s = 3 * k;
   const size_t m = (size_t)t->bond[s] * t->bond[s + 1];
   *E_out = NULL;
-  if (d <= 0 || d >= ne || (size_t)d >= m) return 0;
+  if (blind) d = 1;
+  else if (d <= 0 || d >= ne || (size_t)d >= m) return 0;
   const int kk = (size_t)ne < m ? ne : (int)m;
   double *E = malloc((size_t)ne * d * sizeof(double)), *A = malloc((size_t)ne * m * sizeof(double));
   double *U = malloc((size_t)ne * kk * sizeof(double)), *sv = malloc((size_t)kk * sizeof(double));
@@ -205,7 +207,9 @@ static int sp_factor_init(tnace_tn *t, int k, int d, unsigned long long seed, do
     rc = TNACE_ERR_NUMERIC;
     goto out;
   }
-  if (sv[0] > 0.0) {
+  if (blind) {
+    for (int a = 0; a < ne; a++) E[a] = 1.0 / sqrt((double)ne);
+  } else if (sv[0] > 0.0) {
     for (int a = 0; a < ne; a++)
       for (int c = 0; c < d; c++) E[a * d + c] = U[(size_t)a * kk + c];
   } else {
@@ -357,7 +361,8 @@ typedef struct {
   int n_chains;            /* MPS chains: one per MPS term, two per MPO term (ket, bra) */
   int chain_t[TNACE_MAX_CHAINS], chain_layer[TNACE_MAX_CHAINS];
   int chain_mate[TNACE_MAX_CHAINS]; /* the other layer of an MPO term, −1 for an MPS term */
-  int chain_d[TNACE_MAX_CHAINS];    /* species rank d of the chain's term (0: full) */
+  int sd[TNACE_MAX_CHAINS][TNACE_MAX_NU];            /* species rank of copy k's species site (0: full) */
+  unsigned char sfix[TNACE_MAX_CHAINS][TNACE_MAX_NU]; /* 1: species-blind copy, E fixed (d = 1) */
   double *Ef[TNACE_MAX_CHAINS][TNACE_MAX_ELEMENTS][TNACE_MAX_NU]; /* species factors E (n_el × d), NULL:
                                                                      the site is not rank-constrained */
 } fit_ctx;
@@ -973,19 +978,24 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
       F.chain_t[c] = t;
       F.chain_layer[c] = layer;
       F.chain_mate[c] = tnace_n_layers(pot, t) == 2 ? (layer ? c - 1 : c + 1) : -1;
-      const int d = pot->spec[t].srank;
-      F.chain_d[c] = d > 0 && d < pot->n_el ? d : 0;
-      for (int a = 0; F.chain_d[c] && a < pot->n_el; a++) {
+      const int nu = pot->spec[t].nu, sc = pot->spec[t].scopies;
+      for (int k = 0; k < nu; k++) {
+        const int blind = pot->n_el > 1 && sc > 0 && k >= sc, d = pot->spec[t].srank;
+        F.sfix[c][k] = (unsigned char)blind;
+        F.sd[c][k] = blind ? 1 : d > 0 && d < pot->n_el ? d : 0;
+      }
+      for (int a = 0; a < pot->n_el; a++) {
         tnace_tn *tn = tnace_layer(pot, a, t, layer);
         for (int k = 0; k < tn->nu; k++) {
-          const int s3 = 3 * k;
+          const int s3 = 3 * k, d = F.sd[c][k];
+          if (!d) continue;
           if (d * tn->bond[s3] < tn->bond[s3 + 1] || (k > 0 && d * tn->bond[s3 + 1] < tn->bond[s3])) {
             rc = TNACE_ERR_VALUE;
             snprintf(err, errlen, "terms[%d]: bonds %d, %d around species site %d exceed species_rank %d times the "
-                     "other bond (create the potential with species_rank set)", t, tn->bond[s3], tn->bond[s3 + 1], s3, d);
+                     "other bond (create the potential with species_rank / species_copies set)", t, tn->bond[s3], tn->bond[s3 + 1], s3, d);
             goto done;
           }
-          if ((rc = sp_factor_init(tn, k, d, o->seed + (unsigned long long)(c * 64 + a), &F.Ef[c][a][k]))) {
+          if ((rc = sp_factor_init(tn, k, d, F.sfix[c][k], o->seed + (unsigned long long)(c * 64 + a), &F.Ef[c][a][k]))) {
             snprintf(err, errlen, "initialising species factors failed");
             goto done;
           }
@@ -1062,7 +1072,7 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
             if (w > wmax) wmax = w;
           }
     for (int c = 0; wmax && c < F.n_chains; c++)
-      for (int a = 0; F.chain_d[c] && a < pot->n_el; a++)
+      for (int a = 0; a < pot->n_el; a++)
         if (!(Gt[c][a] = malloc(wmax * sizeof(double)))) { rc = TNACE_ERR_NOMEM; snprintf(err, errlen, "out of memory"); goto done; }
     if (wmax) {
       Jsp = malloc((size_t)(max_chunk_rows ? max_chunk_rows : 1) * wmax * sizeof(double));
@@ -1097,7 +1107,7 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
       for (int a = 0; a < ne; a++) {
         tnace_tn *tn = CHAIN(pot, &F, a, c);
         if (tn->nu > max_nu) max_nu = tn->nu;
-        if ((rc = canonicalize_left_end_f(tn, F.Ef[c][a], F.chain_d[c]))) { snprintf(err, errlen, "QR failed"); goto done; }
+        if ((rc = canonicalize_left_end_f(tn, F.Ef[c][a], F.sd[c]))) { snprintf(err, errlen, "QR failed"); goto done; }
       }
     /* Copy level p: every chain sits in copy min(p, ν−1); one data pass, then the three sites of the copy
      * (a chain already in its last copy keeps refitting its last site). */
@@ -1124,7 +1134,7 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
         for (int c = 0; c < nc; c++) {
           const int nu = CHAIN(pot, &F, 0, c)->nu;
           st[c] = p < nu ? 3 * p + q : 3 * nu - 1;
-          if (st[c] % 3 == 0 && F.Ef[c][0][st[c] / 3]) any_f = 1;
+          if (st[c] % 3 == 0 && F.Ef[c][0][st[c] / 3] && !F.sfix[c][st[c] / 3]) any_f = 1;
         }
         /* A species site of rank d is solved in two exact linear steps: G with E fixed (S = E G, E
          * orthonormal), then Ẽ with G fixed (S = Ẽ Vᵀ from the SVD of S, V orthonormal). In both the ridge on
@@ -1133,12 +1143,14 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
         size_t coff[TNACE_MAX_CHAINS][TNACE_MAX_ELEMENTS + 1], Dc = 0;
         int fm[TNACE_MAX_CHAINS]; /* 0 plain, 1 solve G (E fixed), 2 solve Ẽ (G fixed) */
         for (int c = 0; c < nc; c++) {
-          fm[c] = st[c] % 3 == 0 && F.Ef[c][0][st[c] / 3] ? 1 + sub % 2 : 0;
+          /* a species-blind site (E fixed) only ever solves G */
+          fm[c] = st[c] % 3 == 0 && F.Ef[c][0][st[c] / 3] ? (F.sfix[c][st[c] / 3] ? 1 : 1 + sub % 2) : 0;
           for (int a = 0; a < ne; a++) {
             const tnace_tn *tn = CHAIN(pot, &F, a, c);
             const size_t m = (size_t)tn->bond[st[c]] * tn->bond[st[c] + 1];
             coff[c][a] = Dc;
-            Dc += fm[c] == 1 ? (size_t)F.chain_d[c] * m : fm[c] == 2 ? (size_t)ne * F.chain_d[c] : tn_core_size(tn, st[c]);
+            const int d = F.sd[c][st[c] / 3];
+            Dc += fm[c] == 1 ? (size_t)d * m : fm[c] == 2 ? (size_t)ne * d : tn_core_size(tn, st[c]);
           }
           coff[c][ne] = Dc;
         }
@@ -1151,7 +1163,7 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
         for (int c = 0; c < nc; c++)
           for (int a = 0; a < ne; a++) {
             const tnace_tn *tn = CHAIN(pot, &F, a, c);
-            const int d = F.chain_d[c];
+            const int d = F.sd[c][st[c] / 3];
             const size_t m = (size_t)tn->bond[st[c]] * tn->bond[st[c] + 1];
             if (fm[c] == 1) {
               sp_project(F.Ef[c][a][st[c] / 3], ne, d, tn->core[st[c]], m, xold + coff[c][a]);
@@ -1197,7 +1209,7 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
                 continue;
               }
               /* rows of S, then by the chain rule those of G (Eᵀ J_S per row) or Ẽ (J_S Gtᵀ) */
-              const int d = F.chain_d[ch];
+              const int d = F.sd[ch][st[ch] / 3];
               const size_t m = (size_t)tn->bond[st[ch]] * tn->bond[st[ch] + 1], w = (size_t)ne * m;
               map_rows(tn, kt[ch], st[ch], rows + uoff[ch][a], D, nr, Jsp, w, F.nthreads);
               for (int r = 0; r < nr; r++) {
@@ -1225,7 +1237,7 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
         for (int c = 0; c < nc; c++)
           for (int a = 0; a < ne; a++) {
             tnace_tn *tn = CHAIN(pot, &F, a, c);
-            const int d = F.chain_d[c];
+            const int d = F.sd[c][st[c] / 3];
             const size_t m = (size_t)tn->bond[st[c]] * tn->bond[st[c] + 1];
             if (fm[c] == 1) {
               sp_expand(F.Ef[c][a][st[c] / 3], ne, d, b + coff[c][a], m, tn->core[st[c]]);
@@ -1245,7 +1257,7 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
           for (int a = 0; a < ne; a++) {
             tnace_tn *tn = CHAIN(pot, &F, a, c);
             const double *E = st[c] % 3 == 0 ? F.Ef[c][a][st[c] / 3] : NULL;
-            if (st[c] < 3 * tn->nu - 1 && (rc = move_right_f(tn, st[c], E, F.chain_d[c]))) {
+            if (st[c] < 3 * tn->nu - 1 && (rc = move_right_f(tn, st[c], E, F.sd[c][st[c] / 3]))) {
               snprintf(err, errlen, "QR failed");
               goto done;
             }

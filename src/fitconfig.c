@@ -551,7 +551,7 @@ static int read_repulsion(rd *R, const cnode *n) {
 }
 
 static int read_terms(rd *R, const cnode *n) {
-  static const char *const keys[] = {"nu", "lmax", "nmax", "chi", "model", "rank", "species_rank"};
+  static const char *const keys[] = {"nu", "lmax", "nmax", "chi", "model", "rank", "species_rank", "species_copies"};
   ectx *e = R->e;
   tnace_fitconfig *c = R->c;
   char kb[64], kb2[96];
@@ -562,7 +562,8 @@ static int read_terms(rd *R, const cnode *n) {
     const char *ctx = subidx(kb, sizeof kb, "terms", i);
     if (i >= TNACE_MAX_TERMS)
       return fail(e, TNACE_ERR_VALUE, t->line, "terms", "too many terms (at most %d)", TNACE_MAX_TERMS);
-    if (check_map(e, t, ctx, keys, 7, "a mapping {nu, lmax, nmax, chi, model, rank, species_rank}")) return e->rc;
+    if (check_map(e, t, ctx, keys, 8, "a mapping {nu, lmax, nmax, chi, model, rank, species_rank, species_copies}"))
+      return e->rc;
     tnace_term_spec *sp = &c->spec[i];
     memset(sp, 0, sizeof *sp);
     sp->model = TNACE_MODEL_MPS;
@@ -600,6 +601,9 @@ static int read_terms(rd *R, const cnode *n) {
     }
     if ((v = get(t, "species_rank")) &&
         get_int(e, v, subkey(kb2, sizeof kb2, ctx, "species_rank"), 1, TNACE_MAX_ELEMENTS, &sp->srank))
+      return e->rc;
+    if ((v = get(t, "species_copies")) &&
+        get_int(e, v, subkey(kb2, sizeof kb2, ctx, "species_copies"), 1, sp->nu, &sp->scopies))
       return e->rc;
     c->n_terms = i + 1;
   }

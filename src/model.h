@@ -48,8 +48,15 @@ void tnace_meta_free(tnace_meta *m);
  * neighbour-species combinations absent from the training data are tied to those present. The evaluator
  * does not need it (it stores the product); it caps the bonds next to species sites at d × the other one
  * (bond[3k+1] ≤ d·bond[3k], bond[3k] ≤ d·bond[3k+1]) and the trainer keeps the factors. */
+/* scopies: the number c of copies (1..nu; 0 = all) that resolve the neighbour species; copies k ≥ c are
+ *   species-blind: their species core is S[α] = G/√n_el, the same for every neighbour species (a rank-1
+ *   map with a fixed uniform factor). With c = 1 the term is linear in the species of the neighbours (the
+ *   chemistry enters through one copy, the others see the geometry only), so on a fixed lattice its
+ *   chemical interactions are pairs (centre, neighbour) weighted by the environment, and mixing energies of
+ *   compositions never seen in training follow from the binaries. The evaluator does not need it; it caps
+ *   the bonds around blind species sites (bond[3k+1] ≤ bond[3k], bond[3k] ≤ bond[3k+1]). */
 typedef struct {
-  int nu, lmax, nmax, chi, model, rank, srank;
+  int nu, lmax, nmax, chi, model, rank, srank, scopies;
 } tnace_term_spec;
 
 /* Repulsive core: E = ½ Σ_j φ_ZBL(r_ij) s(r_ij), s = 1 for r < r_inner, smooth cosine switch to 0 at

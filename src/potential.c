@@ -43,13 +43,14 @@ void tnace_potential_free(tnace_potential *pot) {
 
 /* Re-allocate term tn with the bonds next to its species sites capped for species rank d (model.h):
  * bond[3k+1] ≤ d·bond[3k] and bond[3k] ≤ d·bond[3k+1], applied left to right then right to left. */
-static int cap_species_bonds(tnace_tn *tn, int d, char *err, size_t errlen) {
+static int cap_species_bonds(tnace_tn *tn, int d, int scopies, char *err, size_t errlen) {
   int bond[TNACE_MAX_SITES + 1], ph[TNACE_MAX_SITES];
   const int nu = tn->nu, ns = 3 * nu, lmax = tn->lmax, nmax = tn->nmax, ne = tn->n_el;
   memcpy(bond, tn->bond, sizeof bond);
   /* a species site acts as a site of physical dimension d; keep every bond within the TT ranks that the
    * (effective) site dimensions allow on either side, so QR/LQ gauge moves stay full rank */
-  for (int s = 0; s < ns; s++) ph[s] = s % 3 == 0 ? d : tn->phys[s];
+  if (d <= 0 || d > ne) d = ne;
+  for (int s = 0; s < ns; s++) ph[s] = s % 3 == 0 ? (scopies > 0 && s / 3 >= scopies ? 1 : d) : tn->phys[s];
   for (int s = 0; s < ns - 1; s++)
     if (bond[s + 1] > ph[s] * bond[s]) bond[s + 1] = ph[s] * bond[s];
   for (int s = ns - 1; s >= 1; s--)
@@ -117,7 +118,8 @@ int tnace_potential_create(tnace_potential **out, int n_el, const char *const *e
       for (int layer = 0; layer < (mpo ? 2 : 1); layer++) {
         tnace_tn *tn = tnace_layer(p, a, t, layer);
         int rc = tn_init_open(tn, spec[t].nu, spec[t].lmax, spec[t].nmax, n_el, spec[t].chi, K, err, errlen);
-        if (!rc && spec[t].srank > 0 && spec[t].srank < n_el) rc = cap_species_bonds(tn, spec[t].srank, err, errlen);
+        if (!rc && ((spec[t].srank > 0 && spec[t].srank < n_el) || (spec[t].scopies > 0 && spec[t].scopies < spec[t].nu)))
+          rc = cap_species_bonds(tn, spec[t].srank, spec[t].scopies, err, errlen);
         if (rc) { tnace_potential_free(p); return rc; }
       }
   }

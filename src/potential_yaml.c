@@ -501,7 +501,7 @@ static int read_repulsion(rd *r, doc *d) {
 }
 
 static int read_terms(rd *r, doc *d) {
-  static const char *const keys[] = {"nu", "lmax", "nmax", "chi", "model", "rank", "species_rank"};
+  static const char *const keys[] = {"nu", "lmax", "nmax", "chi", "model", "rank", "species_rank", "species_copies"};
   char kb[64], kb2[80], buf[32];
   if (want(r, YAML_SEQUENCE_START_EVENT, "terms", "a sequence of {nu, lmax, nmax, chi, model}"))
     return r->e.rc;
@@ -516,7 +516,7 @@ static int read_terms(rd *r, doc *d) {
     int idx = 0, end = 0, line = ev_line(r);
     if (want(r, YAML_MAPPING_START_EVENT, ctx, "a mapping {nu, lmax, nmax, chi, model}")) return r->e.rc;
     for (;;) {
-      if (next_key(r, ctx, keys, 7, &seen, &idx, &end)) return r->e.rc;
+      if (next_key(r, ctx, keys, 8, &seen, &idx, &end)) return r->e.rc;
       if (end) break;
       const char *key = kp(kb2, sizeof kb2, "%s.%s", ctx, keys[idx]);
       if (rd_next(r, key)) return r->e.rc;
@@ -527,6 +527,7 @@ static int read_terms(rd *r, doc *d) {
         case 3: if (ev_int(r, key, 1, MAX_BOND, &sp->chi)) return r->e.rc; break;
         case 5: if (ev_int(r, key, 1, MAX_BOND, &sp->rank)) return r->e.rc; break;
         case 6: if (ev_int(r, key, 1, TNACE_MAX_ELEMENTS, &sp->srank)) return r->e.rc; break;
+        case 7: if (ev_int(r, key, 1, TNACE_MAX_NU, &sp->scopies)) return r->e.rc; break;
         default:
           if (ev_str(r, key, buf, sizeof buf)) return r->e.rc;
           if (!strcmp(buf, "mps"))
@@ -538,7 +539,9 @@ static int read_terms(rd *r, doc *d) {
                         sc_text(r));
       }
     }
-    if (check_required(r, line, ctx, keys, 7, seen, 31u)) return r->e.rc;
+    if (check_required(r, line, ctx, keys, 8, seen, 31u)) return r->e.rc;
+    if (sp->scopies > sp->nu)
+      return fail(&r->e, TNACE_ERR_VALUE, line, ctx, "species_copies (%d) exceeds nu (%d)", sp->scopies, sp->nu);
     if (sp->model == TNACE_MODEL_MPO && sp->nu != 2)
       return fail(&r->e, TNACE_ERR_VALUE, line, ctx, "an mpo term acts on the nu = 2 invariant (got nu = %d)", sp->nu);
     if (sp->model == TNACE_MODEL_MPO && !(seen & 32u))
@@ -1258,6 +1261,7 @@ static int save_text(const tnace_potential *pot, const char *path, ectx *e) {
     else
       fprintf(f, "  - {nu: %d, lmax: %d, nmax: %d, chi: %d, model: mps", sp->nu, sp->lmax, sp->nmax, sp->chi);
     if (sp->srank > 0) fprintf(f, ", species_rank: %d", sp->srank);
+    if (sp->scopies > 0) fprintf(f, ", species_copies: %d", sp->scopies);
     fputs("}\n", f);
   }
   fputs(pot->n_terms ? "cores:\n" : "cores: []\n", f);
