@@ -35,6 +35,8 @@ void tnace_fit_opts_default(tnace_fit_opts *o) {
   o->seed = 1;
   o->fit_e0 = 1;
   o->max_rows_mb = 4000.0;
+  o->chi_start = 0;
+  o->grow_every = 2;
 }
 
 static double now_s(void) {
@@ -914,6 +916,7 @@ static int fit_e0(tnace_potential *pot, const tnace_dataset *ds) {
 
 typedef struct {
   double *core[2 * TNACE_MAX_ELEMENTS * TNACE_MAX_TERMS][TNACE_MAX_SITES];
+  int bond[2 * TNACE_MAX_ELEMENTS * TNACE_MAX_TERMS][TNACE_MAX_SITES + 1]; /* bonds when saved (they grow) */
   double e0[TNACE_MAX_ELEMENTS];
 } snapshot;
 
@@ -927,9 +930,12 @@ static void snap_save(snapshot *sn, const tnace_potential *pot) {
   for (int i = 0; i < pot->n_el * pot->n_terms; i++)
     for (int layer = 0; layer < tnace_n_layers(pot, i % pot->n_terms); layer++) {
       const tnace_tn *t = snap_tn(pot, i, layer);
+      const int same = !memcmp(sn->bond[2 * i + layer], t->bond, sizeof t->bond);
+      memcpy(sn->bond[2 * i + layer], t->bond, sizeof t->bond);
       for (int s = 0; s < 3 * t->nu; s++) {
         const size_t sz = tn_core_size(t, s) * sizeof(double);
         double **dst = &sn->core[2 * i + layer][s];
+        if (!same) { free(*dst); *dst = NULL; }
         if (!*dst) *dst = malloc(sz);
         if (*dst) memcpy(*dst, t->core[s], sz);
       }
@@ -940,6 +946,14 @@ static void snap_restore(const snapshot *sn, tnace_potential *pot) {
   for (int i = 0; i < pot->n_el * pot->n_terms; i++)
     for (int layer = 0; layer < tnace_n_layers(pot, i % pot->n_terms); layer++) {
       tnace_tn *t = snap_tn(pot, i, layer);
+      if (memcmp(sn->bond[2 * i + layer], t->bond, sizeof t->bond) && sn->core[2 * i + layer][0]) {
+        /* saved before the bonds grew: back to the saved shapes */
+        tnace_tn nt;
+        char e[128];
+        if (tn_init_bonds(&nt, t->nu, t->lmax, t->nmax, t->n_el, sn->bond[2 * i + layer], e, sizeof e)) continue;
+        tn_free(t);
+        *t = nt;
+      }
       for (int s = 0; s < 3 * t->nu; s++)
         if (sn->core[2 * i + layer][s]) memcpy(t->core[s], sn->core[2 * i + layer][s], tn_core_size(t, s) * sizeof(double));
       tn_prepare(t);
@@ -948,6 +962,81 @@ static void snap_restore(const snapshot *sn, tnace_potential *pot) {
 static void snap_free(snapshot *sn) {
   for (int i = 0; i < 2 * TNACE_MAX_ELEMENTS * TNACE_MAX_TERMS; i++)
     for (int s = 0; s < TNACE_MAX_SITES; s++) free(sn->core[i][s]);
+}
+
+/* ---- bond-dimension growth (subspace expansion) ---------------------------------------------- */
+
+/* Re-shape term t to bonds nb (same boundary bonds), in right-canonical form with the centre at site 0:
+ * every old entry keeps its place; core 0 gets zero columns, and each core s ≥ 1 gets zero columns and
+ * new rows that complete its rows to an orthonormal set (random directions, Gram–Schmidt). The new rows
+ * only ever meet the zero columns of the core on their left, so the function is unchanged and the cores
+ * stay right-canonical; the following one-site refits can use the new directions. A species site with a
+ * factor E is padded in G-space (S = E G, E an isometry), which keeps its rank. Shrinking (nb ≤ old) keeps
+ * the leading block — used only on fresh random cores. */
+static int reshape_bonds(tnace_tn *t, const int *nb, double *const *E, const int *dk, unsigned long long seed) {
+  tnace_tn nt;
+  char e[128];
+  int rc = tn_init_bonds(&nt, t->nu, t->lmax, t->nmax, t->n_el, nb, e, sizeof e);
+  if (rc) return rc;
+  const int ns = 3 * t->nu, ne = t->n_el;
+  for (int s = 0; s < ns && !rc; s++) {
+    const int sp = s % 3 == 0 && E && E[s / 3];
+    const int d = sp ? dk[s / 3] : 0, ph = sp ? d : t->phys[s];
+    const int bl = t->bond[s], br = t->bond[s + 1], nbl = nb[s], nbr = nb[s + 1];
+    const size_t n = (size_t)ph * nbr; /* a row of the new core, as [phys][br] */
+    double *old = t->core[s], *M = calloc((size_t)nbl * n, sizeof(double));
+    if (!M) { rc = TNACE_ERR_NOMEM; break; }
+    if (sp) { /* work on G = Eᵀ S */
+      old = malloc((size_t)d * bl * br * sizeof(double));
+      if (!old) { free(M); rc = TNACE_ERR_NOMEM; break; }
+      sp_project(E[s / 3], ne, d, t->core[s], (size_t)bl * br, old);
+    }
+    /* M[i][p·nbr + j] = core[p][i][j] */
+    for (int p = 0; p < ph; p++)
+      for (int i = 0; i < bl && i < nbl; i++)
+        for (int j = 0; j < br && j < nbr; j++) M[(size_t)i * n + (size_t)p * nbr + j] = old[((size_t)p * bl + i) * br + j];
+    if (s > 0)
+      for (int i = bl; i < nbl; i++) {
+        double *r = M + (size_t)i * n;
+        for (size_t q = 0; q < n; q++) r[q] = 2.0 * hash_uniform(seed, (unsigned long long)s * 4096 + i, q) - 1.0;
+        for (int pass = 0; pass < 2; pass++) /* twice: Gram–Schmidt keeps its orthogonality to round-off */
+          for (int i2 = 0; i2 < i; i2++) {
+            const double *r2 = M + (size_t)i2 * n;
+            const double dot = cblas_ddot((int)n, r, 1, r2, 1), nn = cblas_ddot((int)n, r2, 1, r2, 1);
+            if (nn > 0) cblas_daxpy((int)n, -dot / nn, r2, 1, r, 1);
+          }
+        const double nr = cblas_dnrm2((int)n, r, 1);
+        if (nr > 0) cblas_dscal((int)n, 1.0 / nr, r, 1);
+      }
+    double *dst = sp ? malloc((size_t)d * nbl * nbr * sizeof(double)) : nt.core[s];
+    if (!dst) { free(M); if (sp) free(old); rc = TNACE_ERR_NOMEM; break; }
+    for (int p = 0; p < ph; p++)
+      for (int i = 0; i < nbl; i++)
+        for (int j = 0; j < nbr; j++) dst[((size_t)p * nbl + i) * nbr + j] = M[(size_t)i * n + (size_t)p * nbr + j];
+    if (sp) {
+      sp_expand(E[s / 3], ne, d, dst, (size_t)nbl * nbr, nt.core[s]);
+      free(dst);
+      free(old);
+    }
+    free(M);
+  }
+  if (rc) { tn_free(&nt); return rc; }
+  tn_free(t);
+  *t = nt;
+  return tn_prepare(t);
+}
+
+/* Bonds of the schedule: min(target, chi) per bond, kept within the TT ranks of the (effective) site
+ * dimensions, as tnace_potential_create does (boundary bonds unchanged). */
+static void capped_bonds(const tnace_tn *t, const int *target, int chi, const int *dk, double *const *E, int *nb) {
+  const int ns = 3 * t->nu;
+  int ph[TNACE_MAX_SITES];
+  for (int s = 0; s < ns; s++) ph[s] = s % 3 == 0 && E && E[s / 3] ? dk[s / 3] : t->phys[s];
+  for (int s = 0; s <= ns; s++) nb[s] = (s == 0 || s == ns || target[s] < chi) ? target[s] : chi;
+  for (int s = 0; s < ns - 1; s++)
+    if (nb[s + 1] > ph[s] * nb[s]) nb[s + 1] = ph[s] * nb[s];
+  for (int s = ns - 1; s >= 1; s--)
+    if (nb[s] > ph[s] * nb[s + 1]) nb[s] = ph[s] * nb[s + 1];
 }
 
 static double loss_of(const tnace_fit_opts *o, const tnace_metrics *m) {
@@ -967,6 +1056,8 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
   int rc = 0;
   double *rows = NULL, *y = NULL, *J = NULL, *H = NULL, *b = NULL, *lamv = NULL, *xold = NULL, *resid = NULL;
   double *Jsp = NULL, *Sbuf = NULL;                       /* species-rank sites: rows of S, SVD scratch */
+  int (*tb)[TNACE_MAX_ELEMENTS][TNACE_MAX_SITES + 1] = NULL; /* target bonds of the bond growth */
+  int cur_chi = 0, chi_max = 0;                            /* its current and final bond cap */
   double *Gt[TNACE_MAX_CHAINS][TNACE_MAX_ELEMENTS] = {{NULL}}; /* their fixed G (Vᵀ) in the Ẽ solve */
   snapshot best;
   memset(&best, 0, sizeof best);
@@ -1080,6 +1171,30 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
       if (!Jsp || !Sbuf) { rc = TNACE_ERR_NOMEM; snprintf(err, errlen, "out of memory (species-rank rows)"); goto done; }
     }
   }
+  /* Bond growth: all buffers above are sized for the target bonds (those the potential was created with);
+   * the fit starts from bonds capped at chi_start and doubles them every grow_every sweeps. */
+  if (o->chi_start > 0) {
+    tb = calloc(TNACE_MAX_CHAINS, sizeof *tb);
+    if (!tb) { rc = TNACE_ERR_NOMEM; snprintf(err, errlen, "out of memory"); goto done; }
+    for (int c = 0; c < F.n_chains; c++)
+      for (int a = 0; a < pot->n_el; a++) {
+        const tnace_tn *tn = CHAIN(pot, &F, a, c);
+        memcpy(tb[c][a], tn->bond, sizeof tb[c][a]);
+        for (int s3 = 1; s3 < 3 * tn->nu; s3++)
+          if (tn->bond[s3] > chi_max) chi_max = tn->bond[s3];
+      }
+    cur_chi = o->chi_start < chi_max ? o->chi_start : chi_max;
+    for (int c = 0; c < F.n_chains; c++)
+      for (int a = 0; a < pot->n_el; a++) {
+        tnace_tn *tn = CHAIN(pot, &F, a, c);
+        int nb[TNACE_MAX_SITES + 1];
+        capped_bonds(tn, tb[c][a], cur_chi, F.sd[c], F.Ef[c][a], nb);
+        if ((rc = reshape_bonds(tn, nb, F.Ef[c][a], F.sd[c], o->seed + 977u * (unsigned)(c * 64 + a)))) {
+          snprintf(err, errlen, "out of memory (bond growth)");
+          goto done;
+        }
+      }
+  }
 
   if (log) {
     fprintf(log, "# tnace-fit: %d training structures (%d rows: energies, %.0f%% of forces, virials), %d validation, "
@@ -1109,6 +1224,20 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
         if (tn->nu > max_nu) max_nu = tn->nu;
         if ((rc = canonicalize_left_end_f(tn, F.Ef[c][a], F.sd[c]))) { snprintf(err, errlen, "QR failed"); goto done; }
       }
+    if (cur_chi && cur_chi < chi_max && sweep > 1 && (sweep - 1) % (o->grow_every > 0 ? o->grow_every : 1) == 0) {
+      cur_chi = 2 * cur_chi < chi_max ? 2 * cur_chi : chi_max;
+      for (int c = 0; c < nc; c++)
+        for (int a = 0; a < ne; a++) {
+          tnace_tn *tn = CHAIN(pot, &F, a, c);
+          int nb[TNACE_MAX_SITES + 1];
+          capped_bonds(tn, tb[c][a], cur_chi, F.sd[c], F.Ef[c][a], nb);
+          if ((rc = reshape_bonds(tn, nb, F.Ef[c][a], F.sd[c], o->seed + 977u * (unsigned)(c * 64 + a) + (unsigned)sweep))) {
+            snprintf(err, errlen, "out of memory (bond growth)");
+            goto done;
+          }
+        }
+      if (log) fprintf(log, "# sweep %d: bonds grown to at most %d (subspace expansion; the function is unchanged)\n", sweep, cur_chi);
+    }
     /* Copy level p: every chain sits in copy min(p, ν−1); one data pass, then the three sites of the copy
      * (a chain already in its last copy keeps refitting its last site). */
     for (int p = 0; p < max_nu; p++) {
@@ -1299,7 +1428,7 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
               1000 * mt.f_rmse, 1000 * mv.f_rmse, mt.s_rmse, mv.s_rmse, L == best_loss ? "*" : "", now_s() - t0);
       fflush(log);
     }
-    if (since_best >= o->patience && sweep > o->anneal_sweeps) break;
+    if (since_best >= o->patience && sweep > o->anneal_sweeps && cur_chi >= chi_max) break;
   }
   snap_restore(&best, pot);
   if (log) fprintf(log, "# kept sweep %d (lowest %s loss)\n", best_sweep, (valid && valid->n) ? "validation" : "training");
@@ -1319,7 +1448,7 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
 done:
   snap_free(&best);
   free(rows); free(y); free(J); free(H); free(b); free(F.Ucat); free(lamv); free(xold); free(resid); free(F.chunk_s0);
-  free(Jsp); free(Sbuf);
+  free(Jsp); free(Sbuf); free(tb);
   for (int c = 0; c < TNACE_MAX_CHAINS; c++)
     for (int a = 0; a < TNACE_MAX_ELEMENTS; a++) {
       free(Gt[c][a]);

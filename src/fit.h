@@ -47,6 +47,10 @@ typedef struct {
   int n_threads;                      /* 0: OpenMP default */
   int fit_e0;                         /* 1: fit E0 per element by least squares on energies first */
   double max_rows_mb;                 /* memory budget for stored rows (MB) */
+  int chi_start;                      /* > 0: start with bonds capped at chi_start and double them every
+                                         grow_every sweeps (subspace expansion, then one-site refits) up to
+                                         the potential's bonds; 0: fit at full bonds from the start */
+  int grow_every;
   int n_ct;                           /* per-config_type weights */
   char ct_name[TNACE_FIT_MAX_CT][64];
   double ct_weight[TNACE_FIT_MAX_CT];
@@ -55,7 +59,7 @@ typedef struct {
 } tnace_fit_opts;
 
 /* Defaults: κ_E 1, κ_F 0.01, κ_σ 0.01, λ 1e-6 annealed from 1e-2 over 3 sweeps, 10 sweeps, patience 3,
- * force_fraction 0.25, seed 1, fit_e0 1, max_rows_mb 4000. */
+ * force_fraction 0.25, seed 1, fit_e0 1, max_rows_mb 4000, chi_start 0 (no growth), grow_every 2. */
 void tnace_fit_opts_default(tnace_fit_opts *o);
 
 struct tnace_metrics {

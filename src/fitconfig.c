@@ -764,11 +764,11 @@ static int read_loss(rd *R, const cnode *n) {
 
 static int read_fit(rd *R, const cnode *n) {
   static const char *const keys[] = {"lambda", "lambda_start", "anneal_sweeps", "sweeps", "patience",
-                                     "force_fraction", "threads", "seed", "max_rows_mb"};
+                                     "force_fraction", "threads", "seed", "max_rows_mb", "chi_start", "grow_every"};
   ectx *e = R->e;
   tnace_fit_opts *o = &R->c->opts;
   const cnode *v;
-  if (check_map(e, n, "fit", keys, 9, "a mapping {lambda: ..., sweeps: ..., ...}")) return e->rc;
+  if (check_map(e, n, "fit", keys, 11, "a mapping {lambda: ..., sweeps: ..., ...}")) return e->rc;
   if ((v = get(n, "lambda")) && (get_double(e, v, "fit.lambda", &o->lambda) || nonneg(e, v, "fit.lambda", o->lambda)))
     return e->rc;
   if ((v = get(n, "lambda_start")) &&
@@ -788,6 +788,8 @@ static int read_fit(rd *R, const cnode *n) {
   if ((v = get(n, "max_rows_mb")) &&
       (get_double(e, v, "fit.max_rows_mb", &o->max_rows_mb) || positive(e, v, "fit.max_rows_mb", o->max_rows_mb)))
     return e->rc;
+  if ((v = get(n, "chi_start")) && get_int(e, v, "fit.chi_start", 1, MAX_CHI, &o->chi_start)) return e->rc;
+  if ((v = get(n, "grow_every")) && get_int(e, v, "fit.grow_every", 1, MAX_SWEEPS, &o->grow_every)) return e->rc;
   return 0;
 }
 
