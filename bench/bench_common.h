@@ -113,8 +113,10 @@ static double bench_mean_neigh(const tnace_nlist *nl, double r) {
 /* Passes over all atoms (species 0). BENCH_ENERGY / BENCH_FORCES: tnace_atom_energy without / with
  * forces. BENCH_BASIS .. BENCH_GRADA: the call sequence of tnace_atom_energy with forces (src/potential.c)
  * up to and including that stage: tnace_atom_basis, then for every term tn_channels, tn_forward,
- * tn_backward, tn_grad_A. Phase times are differences of successive stages; the force pass (with the ZBL
- * core and bookkeeping) is BENCH_FORCES minus BENCH_GRADA. Timing whole passes with the thread's CPU clock
+ * tn_backward, tn_grad_A (for a term in pair form, tn.h, tn_pair_energy instead: energy only in the
+ * forward and backward stages, with ∂E/∂A in the grad_A stage, which thus holds only the extra cost of
+ * ∂E/∂A). Phase times are differences of successive stages; the force pass (with the ZBL core and
+ * bookkeeping) is BENCH_FORCES minus BENCH_GRADA. Timing whole passes with the thread's CPU clock
  * keeps the numbers meaningful on a machine shared with other processes (preemption is not counted) and
  * puts no timer inside the per-atom loop. */
 enum { BENCH_BASIS = 0, BENCH_CHAN, BENCH_FWD, BENCH_BWD, BENCH_GRADA, BENCH_ENERGY, BENCH_FORCES, BENCH_NMODE };
@@ -155,6 +157,11 @@ static double bench_pass(const tnace_potential *pot, tnace_workspace *ws, const 
       if (mode >= BENCH_GRADA) memset(ws->dEdA, 0, ws->A_size * sizeof(double));
       for (int k = 0; !rc && mode >= BENCH_CHAN && k < pot->n_terms; k++) {
         const tnace_tn *tn = &pot->tn[k];
+        if (tn->S) { /* pair form (tn.h): no channels; E counts as forward, the ∂E/∂A extra as grad_A */
+          if (mode >= BENCH_FWD)
+            sink += tn_pair_energy(tn, ws->A, nmax, lmax, &ws->tw, mode >= BENCH_GRADA ? ws->dEdA : NULL);
+          continue;
+        }
         tn_channels(tn, ws->A, nmax, lmax, &ws->tw, 0);
         if (mode >= BENCH_FWD) sink += tn_forward(tn, &ws->tw);
         if (mode >= BENCH_BWD) tn_backward(tn, &ws->tw);

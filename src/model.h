@@ -105,7 +105,7 @@ static inline int tnace_n_layers(const tnace_potential *pot, int t) {
 int tnace_atomic_number(const char *sym);
 
 /* Per-atom workspace (tnace.h). The per-neighbour basis values are kept for the force pass and for the
- * trainer: for neighbour j (only those inside the cutoff, in input order, `idx[j']` = input index)
+ * trainer: for neighbour j' (only those inside the cutoff, in input order, `idx[j']` = input index)
  *   g[j'][n], dg[j'][n]            radial basis and d/dr,            [cap][nmax]
  *   Y[j'][lm], dY[j'][lm][3]       real Y_lm and Cartesian gradient, [cap][(lmax+1)^2]
  *   rhat[j'][3], r[j']
@@ -117,8 +117,13 @@ struct tnace_workspace {
   double *r, *rhat, *g, *dg, *Y, *dY;
   double *A, *dEdA;
   size_t A_size;
-  int *lm_end;                     /* [nmax] A_{α n lm} is used for lm < lm_end[n] (basis mask) */
-  double *wlm;                     /* [2 (lmax+1)^2] scratch of the force pass */
+  int *lm_end;                     /* [nmax] A_{α n lm} is used for lm < lm_end[n] (basis mask); entries
+                                      outside the mask stay 0 in A and dEdA */
+  int n_rblk, *rblk;               /* [n_rblk][3] rows n0 ≤ n < n1 of A share lm_end = ncols: (n0, n1, ncols) */
+  int n_cblk, *cblk;               /* [n_cblk][3] columns c0 ≤ lm < c1 of A are used by rows n < nrows:
+                                      (c0, c1, nrows); the columns ≥ the last c1 are used by no row */
+  double *W, *Wd;                  /* [cap][(lmax+1)^2] force pass: Σ_n ∂E/∂A_{b n lm} g_n and Σ_n … g_n' */
+  int *goff, *yoff;                /* [cap] scratch: offsets of one species' neighbours in g and Y */
   tnace_tn_ws tw, tw2;             /* contraction scratch (tw2: the bra layer of MPO terms) */
   double *J1, *J2;                 /* [max MPO rank] the two layers' J vectors */
   char err[512];

@@ -2,6 +2,7 @@
  * potential.c — the per-atom evaluator: atomic base A_{αnlm} (Sommer & Dunham eq. 9–10), the MPS terms
  * (tn.c), the ZBL core, and analytic forces by the adjoint (∂E/∂A once, then one neighbour pass).
  */
+#include "kern.h"
 #include "model.h"
 #include "radial.h"
 #include "ylm.h"
@@ -199,13 +200,16 @@ tnace_workspace *tnace_workspace_new(const tnace_potential *pot, int max_neigh) 
   ws->pot = pot;
   const int nlm = (pot->lmax + 1) * (pot->lmax + 1);
   ws->A_size = (size_t)pot->n_el * pot->nmax * nlm;
-  ws->A = malloc(ws->A_size * sizeof(double));
-  ws->dEdA = malloc(ws->A_size * sizeof(double));
-  ws->wlm = malloc(2 * (size_t)nlm * sizeof(double));
+  /* calloc: the entries of A and dEdA outside the basis mask are never written and must read as 0 */
+  ws->A = calloc(ws->A_size, sizeof(double));
+  ws->dEdA = calloc(ws->A_size, sizeof(double));
   ws->lm_end = malloc((size_t)pot->nmax * sizeof(int));
-  int bad = !ws->A || !ws->dEdA || !ws->wlm || !ws->lm_end;
+  ws->rblk = malloc(3 * (size_t)pot->nmax * sizeof(int));
+  ws->cblk = malloc(3 * (size_t)nlm * sizeof(int));
+  int bad = !ws->A || !ws->dEdA || !ws->lm_end || !ws->rblk || !ws->cblk;
   /* lm_end[n]: the (l, m) with n < nmax_l[l] form a prefix lm < lm_end[n] when nmax_l decreases with l;
    * otherwise fall back to the full row (values outside the mask are then computed but unused) */
+  int prefix_all = 1;
   for (int n = 0; !bad && n < pot->nmax; n++) {
     int lend = -1;
     for (int l = 0; l <= pot->lmax; l++)
@@ -213,6 +217,30 @@ tnace_workspace *tnace_workspace_new(const tnace_potential *pot, int max_neigh) 
     int prefix = 1;
     for (int l = 0; l <= lend; l++) prefix &= n < pot->nmax_l[l];
     ws->lm_end[n] = prefix ? (lend + 1) * (lend + 1) : nlm;
+    if (n > 0 && ws->lm_end[n] > ws->lm_end[n - 1]) prefix_all = 0;
+  }
+  if (!prefix_all) /* the column blocks below need lm_end non-increasing in n */
+    for (int n = 0; !bad && n < pot->nmax; n++) ws->lm_end[n] = nlm;
+  /* row blocks (runs of equal lm_end) and column blocks (runs of equal row count) of the mask */
+  ws->n_rblk = ws->n_cblk = 0;
+  for (int n = 0; !bad && n < pot->nmax; n++) {
+    if (ws->n_rblk && ws->rblk[3 * ws->n_rblk - 2] == n && ws->rblk[3 * ws->n_rblk - 1] == ws->lm_end[n]) {
+      ws->rblk[3 * ws->n_rblk - 2] = n + 1;
+      continue;
+    }
+    int *b = ws->rblk + 3 * ws->n_rblk++;
+    b[0] = n; b[1] = n + 1; b[2] = ws->lm_end[n];
+  }
+  for (int c = 0; !bad && c < nlm; c++) {
+    int rows = 0;
+    while (rows < pot->nmax && ws->lm_end[rows] > c) rows++;
+    if (!rows) break;
+    if (ws->n_cblk && ws->cblk[3 * ws->n_cblk - 1] == rows) {
+      ws->cblk[3 * ws->n_cblk - 2] = c + 1;
+      continue;
+    }
+    int *b = ws->cblk + 3 * ws->n_cblk++;
+    b[0] = c; b[1] = c + 1; b[2] = rows;
   }
   int kmax = 1;
   for (int i = 0; !bad && i < pot->n_el * pot->n_terms; i++) {
@@ -250,9 +278,17 @@ int tnace_workspace_reserve(tnace_workspace *ws, int max_neigh) {
   if (dg) ws->dg = dg;
   double *Y = realloc(ws->Y, c * nlm * sizeof(double));
   if (Y) ws->Y = Y;
-  double *dY = realloc(ws->dY, 3 * c * nlm * sizeof(double));
+  double *dY = realloc(ws->dY, (3 * c * nlm + 1) * sizeof(double)); /* +1: tnace_dot_grad reads one past */
   if (dY) ws->dY = dY;
-  if (!idx || !sp || !r || !rh || !g || !dg || !Y || !dY) return TNACE_ERR_NOMEM;
+  double *W = realloc(ws->W, c * nlm * sizeof(double));
+  if (W) ws->W = W;
+  double *Wd = realloc(ws->Wd, c * nlm * sizeof(double));
+  if (Wd) ws->Wd = Wd;
+  int *go = realloc(ws->goff, c * sizeof(int));
+  if (go) ws->goff = go;
+  int *yo = realloc(ws->yoff, c * sizeof(int));
+  if (yo) ws->yoff = yo;
+  if (!idx || !sp || !r || !rh || !g || !dg || !Y || !dY || !W || !Wd || !go || !yo) return TNACE_ERR_NOMEM;
   ws->cap = max_neigh;
   return 0;
 }
@@ -260,7 +296,8 @@ int tnace_workspace_reserve(tnace_workspace *ws, int max_neigh) {
 void tnace_workspace_free(tnace_workspace *ws) {
   if (!ws) return;
   free(ws->idx); free(ws->spec); free(ws->r); free(ws->rhat); free(ws->g); free(ws->dg);
-  free(ws->Y); free(ws->dY); free(ws->A); free(ws->dEdA); free(ws->wlm); free(ws->lm_end);
+  free(ws->Y); free(ws->dY); free(ws->A); free(ws->dEdA); free(ws->lm_end); free(ws->rblk); free(ws->cblk);
+  free(ws->W); free(ws->Wd); free(ws->goff); free(ws->yoff);
   free(ws->J1); free(ws->J2);
   tn_ws_free(&ws->tw);
   tn_ws_free(&ws->tw2);
@@ -270,6 +307,27 @@ void tnace_workspace_free(tnace_workspace *ws) {
 const char *tnace_workspace_error(const tnace_workspace *ws) { return ws ? ws->err : ""; }
 
 /* ---- per-atom evaluation -------------------------------------------------------------------- */
+
+/* The neighbours (of the last tnace_atom_basis) of species b as rows of g and Y: returns their count; *go
+ * and *yo get tables of offsets into g and Y (ws->goff, ws->yoff), or NULL for a single-species potential,
+ * whose neighbours are all rows (strides nmax and (lmax+1)²). */
+static int species_rows(const tnace_potential *pot, tnace_workspace *ws, int b, const int **go, const int **yo) {
+  if (pot->n_el == 1) {
+    *go = *yo = NULL;
+    return ws->n_in;
+  }
+  const int nmax = pot->nmax, nlm = (pot->lmax + 1) * (pot->lmax + 1);
+  int c = 0;
+  for (int m = 0; m < ws->n_in; m++)
+    if (ws->spec[m] == b) {
+      ws->goff[c] = m * nmax;
+      ws->yoff[c] = m * nlm;
+      c++;
+    }
+  *go = ws->goff;
+  *yo = ws->yoff;
+  return c;
+}
 
 int tnace_atom_basis(const tnace_potential *pot, tnace_workspace *ws, int si, int n, const double (*rij)[3],
                      const int *sj) {
@@ -285,7 +343,7 @@ int tnace_atom_basis(const tnace_potential *pot, tnace_workspace *ws, int si, in
     return TNACE_ERR_CAPACITY;
   }
   const int nmax = pot->nmax, lmax = pot->lmax, nlm = (lmax + 1) * (lmax + 1);
-  memset(ws->A, 0, ws->A_size * sizeof(double));
+  const double inv_el = 1.0 / expm1(pot->lambda); /* the radial basis' constant (radial.h), once per atom */
   int m = 0;
   for (int j = 0; j < n; j++) {
     const int b = sj[j];
@@ -313,21 +371,22 @@ int tnace_atom_basis(const tnace_potential *pot, tnace_workspace *ws, int si, in
     ws->spec[m] = b;
     ws->r[m] = r;
     ws->rhat[3 * m] = x / r; ws->rhat[3 * m + 1] = y / r; ws->rhat[3 * m + 2] = z / r;
-    double *g = ws->g + (size_t)m * nmax, *dg = ws->dg + (size_t)m * nmax;
-    double *Y = ws->Y + (size_t)m * nlm;
-    tnace_radial_eval(nmax, rc, pot->lambda, r, g, dg);
-    tnace_ylm(lmax, rij[j], Y, (double(*)[3])(ws->dY + (size_t)m * nlm * 3));
-    /* A_{b n lm} += g_n Y_lm, only where some term uses (n, l): row n reaches up to lm_end[n] */
-    double *A = ws->A + (size_t)b * nmax * nlm;
-    for (int q = 0; q < nmax; q++) {
-      const double gq = g[q];
-      double *restrict Aq = A + (size_t)q * nlm;
-      const int end = ws->lm_end[q];
-      for (int lm = 0; lm < end; lm++) Aq[lm] += gq * Y[lm];
-    }
+    tnace_radial_eval_el(nmax, rc, pot->lambda, inv_el, r, ws->g + (size_t)m * nmax, ws->dg + (size_t)m * nmax);
+    tnace_ylm(lmax, rij[j], ws->Y + (size_t)m * nlm, (double(*)[3])(ws->dY + (size_t)m * nlm * 3));
     m++;
   }
   ws->n_in = m;
+  /* A_{b n lm} = Σ_{j of species b} g_jn Y_jlm, one product over the neighbours per species and per block
+   * of rows with the same mask (row n reaches up to lm_end[n]); this also zeroes the previous atom's A */
+  for (int b = 0; b < pot->n_el; b++) {
+    const int *go, *yo;
+    const int cnt = species_rows(pot, ws, b, &go, &yo);
+    double *A = ws->A + (size_t)b * nmax * nlm;
+    for (int k = 0; k < ws->n_rblk; k++) {
+      const int *rb = ws->rblk + 3 * k;
+      tnace_mm_tn(rb[1] - rb[0], rb[2], cnt, ws->g + rb[0], nmax, go, ws->Y, nlm, yo, A + (size_t)rb[0] * nlm, nlm, 0);
+    }
+  }
   return 0;
 }
 
@@ -357,7 +416,7 @@ int tnace_atom_energy(const tnace_potential *pot, tnace_workspace *ws, int si, i
   if (dEdr) memset(ws->dEdA, 0, ws->A_size * sizeof(double));
   for (int t = 0; t < pot->n_terms; t++) {
     const tnace_tn *tn = &pot->tn[si * pot->n_terms + t];
-    tn_channels(tn, ws->A, nmax, lmax, &ws->tw, 0);
+    if (!tn->S) tn_channels(tn, ws->A, nmax, lmax, &ws->tw, 0);
     if (pot->spec[t].model == TNACE_MODEL_MPO) {
       /* E_t = Σ_b J_b J'_b; each layer's adjoint is seeded with the other layer's J */
       const tnace_tn *br = &pot->tn_bra[si * pot->n_terms + t];
@@ -374,56 +433,61 @@ int tnace_atom_energy(const tnace_potential *pot, tnace_workspace *ws, int si, i
       }
       continue;
     }
+    if (tn->S) { /* pair form (tn.h): cheaper than channels, trie and ∂E/∂A for this ν = 2 term */
+      E += tn_pair_energy(tn, ws->A, nmax, lmax, &ws->tw, dEdr ? ws->dEdA : NULL);
+      continue;
+    }
     E += tn_forward(tn, &ws->tw);
     if (dEdr) {
       tn_backward(tn, &ws->tw);
       tn_grad_A(tn, &ws->tw, ws->dEdA, nmax, lmax);
     }
   }
-  if (dEdr)
+  if (dEdr) {
     for (int j = 0; j < n; j++) dEdr[j][0] = dEdr[j][1] = dEdr[j][2] = 0.0;
-  for (int m = 0; m < ws->n_in; m++) {
-    const int b = ws->spec[m];
+    /* ∂E/∂r_j = Σ_{n,lm} ∂E/∂A_{b n lm} (g_n' r̂ Y_lm + g_n ∇Y_lm): contract over n first, for all
+     * neighbours of a species at once, W_j = Σ_n g_jn ∂E/∂A_{b n ·} and Wd_j = Σ_n g'_jn ∂E/∂A_{b n ·}
+     * (per column block of the mask: columns used by the first `rows` radial functions) */
+    for (int b = 0; b < pot->n_el; b++) {
+      const int *go, *yo;
+      const int cnt = species_rows(pot, ws, b, &go, &yo);
+      const double *dA = ws->dEdA + (size_t)b * nmax * nlm;
+      for (int k = 0; k < ws->n_cblk; k++) {
+        const int *cb = ws->cblk + 3 * k, w = cb[1] - cb[0];
+        tnace_mm_nn(cnt, w, cb[2], ws->g, nmax, go, dA + cb[0], nlm, ws->W + cb[0], nlm, yo, 0);
+        tnace_mm_nn(cnt, w, cb[2], ws->dg, nmax, go, dA + cb[0], nlm, ws->Wd + cb[0], nlm, yo, 0);
+      }
+    }
+    const int nlm_used = ws->n_cblk ? ws->cblk[3 * ws->n_cblk - 2] : 0;
+    for (int m = 0; m < ws->n_in; m++) {
+      double d[4]; /* Σ_lm Wd_lm Y_lm (radial part), Σ_lm W_lm ∇Y_lm */
+      tnace_dot_grad(nlm_used, ws->W + (size_t)m * nlm, ws->Wd + (size_t)m * nlm, ws->Y + (size_t)m * nlm,
+                     ws->dY + (size_t)m * nlm * 3, d);
+      const double *rh = ws->rhat + 3 * m;
+      double *o = dEdr[ws->idx[m]];
+      o[0] += d[0] * rh[0] + d[1];
+      o[1] += d[0] * rh[1] + d[2];
+      o[2] += d[0] * rh[2] + d[3];
+    }
+  }
+  /* the repulsive core, pairwise */
+  for (int m = 0; pot->rep_type == TNACE_REP_ZBL && m < ws->n_in; m++) {
     const double r = ws->r[m];
+    if (r >= pot->rep_outer) continue;
     const double *rh = ws->rhat + 3 * m;
-    if (pot->rep_type == TNACE_REP_ZBL && r < pot->rep_outer) {
-      double phi, dphi, sw = 1.0, dsw = 0.0;
-      zbl(pot->Z[si], pot->Z[b], r, &phi, &dphi);
-      if (r > pot->rep_inner) {
-        const double w = pot->rep_outer - pot->rep_inner, u = TNACE_PI * (r - pot->rep_inner) / w;
-        sw = 0.5 * (1.0 + cos(u));
-        dsw = -0.5 * sin(u) * TNACE_PI / w;
-      }
-      E += 0.5 * phi * sw;
-      if (dEdr) {
-        const double de = 0.5 * (dphi * sw + phi * dsw);
-        double *o = dEdr[ws->idx[m]];
-        o[0] += de * rh[0]; o[1] += de * rh[1]; o[2] += de * rh[2];
-      }
+    double phi, dphi, sw = 1.0, dsw = 0.0;
+    zbl(pot->Z[si], pot->Z[ws->spec[m]], r, &phi, &dphi);
+    if (r > pot->rep_inner) {
+      const double w = pot->rep_outer - pot->rep_inner, u = TNACE_PI * (r - pot->rep_inner) / w;
+      sw = 0.5 * (1.0 + cos(u));
+      dsw = -0.5 * sin(u) * TNACE_PI / w;
     }
-    if (!dEdr) continue;
-    /* ∂E/∂r_j = Σ_{n,lm} ∂E/∂A_{b n lm} (g_n' r̂ Y_lm + g_n ∇Y_lm) */
-    const double *dA = ws->dEdA + (size_t)b * nmax * nlm;
-    const double *g = ws->g + (size_t)m * nmax, *dg = ws->dg + (size_t)m * nmax;
-    const double *Y = ws->Y + (size_t)m * nlm, *dY = ws->dY + (size_t)m * nlm * 3;
-    /* contract over n first: w_lm = Σ_n ∂E/∂A_{n lm} g_n, w'_lm = Σ_n ∂E/∂A_{n lm} g_n' (contiguous in lm) */
-    double *restrict w = ws->wlm, *restrict wd = ws->wlm + nlm;
-    for (int lm = 0; lm < nlm; lm++) w[lm] = wd[lm] = 0.0;
-    for (int q = 0; q < nmax; q++) {
-      const double *restrict d = dA + (size_t)q * nlm;
-      const double gq = g[q], dgq = dg[q];
-      const int end = ws->lm_end[q];
-      for (int lm = 0; lm < end; lm++) { w[lm] += d[lm] * gq; wd[lm] += d[lm] * dgq; }
+    E += 0.5 * phi * sw;
+    if (dEdr) {
+      const double de = 0.5 * (dphi * sw + phi * dsw);
+      double *o = dEdr[ws->idx[m]];
+      o[0] += de * rh[0]; o[1] += de * rh[1]; o[2] += de * rh[2];
     }
-    double radial = 0.0, gx = 0.0, gy = 0.0, gz = 0.0;
-    for (int lm = 0; lm < nlm; lm++) {
-      radial += wd[lm] * Y[lm];
-      gx += w[lm] * dY[3 * lm]; gy += w[lm] * dY[3 * lm + 1]; gz += w[lm] * dY[3 * lm + 2];
-    }
-    double *o = dEdr[ws->idx[m]];
-    o[0] += radial * rh[0] + gx;
-    o[1] += radial * rh[1] + gy;
-    o[2] += radial * rh[2] + gz;
   }
   if (!isfinite(E)) {
     snprintf(ws->err, sizeof ws->err, "non-finite energy for a %s atom with %d neighbours", pot->elem[si], ws->n_in);

@@ -17,6 +17,10 @@
 static const double PI = 3.14159265358979323846;
 
 void tnace_radial_eval(int nmax, double rcut, double lambda, double r, double *g, double *dg) {
+  tnace_radial_eval_el(nmax, rcut, lambda, 1.0 / expm1(lambda), r, g, dg);
+}
+
+void tnace_radial_eval_el(int nmax, double rcut, double lambda, double inv_el, double r, double *g, double *dg) {
   if (nmax <= 0) return;
   if (!(r < rcut)) { /* also catches NaN r: no contribution rather than NaN forces */
     for (int n = 0; n < nmax; n++) g[n] = 0.0;
@@ -33,7 +37,6 @@ void tnace_radial_eval(int nmax, double rcut, double lambda, double r, double *g
 
   /* expm1 keeps e(r) − 1 accurate near r_c, where λ (r/r_c − 1) is small and x → 1. */
   const double em1 = expm1(-lambda * (r / rcut - 1.0));
-  const double inv_el = 1.0 / expm1(lambda);
   const double x = 1.0 - 2.0 * em1 * inv_el;
   const double hfc = 0.5 * fc;
 

@@ -17,5 +17,8 @@
  *   lambda: the exponential scaling λ > 0 (PACE's default 5.0); rcut > 0.
  * Allocates nothing; uses the Chebyshev three-term recurrence for T_n and U_{n-1} (T_n' = n U_{n−1}). */
 void tnace_radial_eval(int nmax, double rcut, double lambda, double r, double *g, double *dg);
+/* The same with inv_el = 1 / (exp(λ) − 1) given, for callers that evaluate many r with the same λ (the
+ * evaluator: once per atom instead of once per neighbour). */
+void tnace_radial_eval_el(int nmax, double rcut, double lambda, double inv_el, double r, double *g, double *dg);
 
 #endif

@@ -4,9 +4,18 @@
  *
  * Conventions used throughout: matrices are row-major; a trie node at level k holds the row vector
  * v = c^(0)_{ch0} c^(1)_{ch1} … c^(k)_{chk} of length br_k = bond[3k+3] (the prefix product starts at
- * the 1-dimensional left boundary). Leaves (level ν−1) have br = 1.
+ * the 1-dimensional left boundary). Leaves (level ν−1) have br = K = bond[3ν].
+ *
+ * Every pass over the trie is built from three per-level products, done per channel on the channel-major
+ * schedule (tn.h) with the kernels of kern.h:
+ *   level_fwd   out_j (+)= v_{par j} C_ch                  (values, and their tangents)
+ *   level_grad  G_ch (+)= Σ_j v_{par j}ᵀ a_j               (∂/∂c^(k) from node adjoints a)
+ *   level_adj   a_{par j} += a_j C_chᵀ                     (adjoints pushed to the parent level)
+ * with v, a of level 0 being rows of c^(0), g^(0) (or their tangents) directly, and the leaf level reduced
+ * to per-channel sums of the parents' values (leaf_sums below).
  */
 #include "tn.h"
+#include "kern.h"
 #include "tnace.h"
 
 #include <stdio.h>
@@ -32,8 +41,50 @@ size_t tn_n_params(const tnace_tn *t) {
 void tn_free(tnace_tn *t) {
   if (!t) return;
   for (int s = 0; s < TNACE_MAX_SITES; s++) { free(t->core[s]); t->core[s] = NULL; }
-  for (int k = 0; k < TNACE_MAX_NU; k++) { free(t->U[k]); t->U[k] = NULL; }
+  for (int k = 0; k < TNACE_MAX_NU; k++) {
+    free(t->U[k]); t->U[k] = NULL;
+    free(t->Ut[k]); t->Ut[k] = NULL;
+    free(t->grp[k]); t->grp[k] = NULL;
+    free(t->voff[k]); t->voff[k] = NULL;
+  }
+  free(t->coef_cm); t->coef_cm = NULL;
+  free(t->S); t->S = NULL;
   tnace_fusion_free(&t->fus);
+}
+
+/* The channel-major schedule of levels 1..ν−1 (tn.h). Counting sort by channel keeps the trie order
+ * (increasing parent) within a channel. */
+static int build_schedule(tnace_tn *t) {
+  const tnace_fusion *f = &t->fus;
+  int *pos_prev = NULL, *pos = NULL;
+  for (int k = 1; k < t->nu; k++) {
+    const int nn = f->n_nodes[k], nch = f->n_chan[k];
+    t->grp[k] = calloc((size_t)nch + 1, sizeof(int));
+    t->voff[k] = malloc((size_t)(nn ? nn : 1) * sizeof(int));
+    pos = malloc((size_t)(nn ? nn : 1) * sizeof(int));
+    if (k == t->nu - 1) t->coef_cm = malloc((size_t)(nn ? nn : 1) * sizeof(double));
+    if (!t->grp[k] || !t->voff[k] || !pos || (k == t->nu - 1 && !t->coef_cm)) {
+      free(pos_prev);
+      free(pos);
+      return TNACE_ERR_NOMEM;
+    }
+    int *g = t->grp[k];
+    for (int i = 0; i < nn; i++) g[f->chan[k][i] + 1]++;
+    for (int ch = 0; ch < nch; ch++) g[ch + 1] += g[ch];
+    for (int i = 0; i < nn; i++) pos[i] = g[f->chan[k][i]]++;
+    for (int ch = nch; ch > 0; ch--) g[ch] = g[ch - 1]; /* undo the fill: back to start offsets */
+    g[0] = 0;
+    for (int i = 0; i < nn; i++) {
+      const int p = f->parent[k][i];
+      t->voff[k][pos[i]] = k == 1 ? f->chan[0][p] * t->bond[3] : pos_prev[p] * t->bond[3 * k];
+      if (k == t->nu - 1) t->coef_cm[pos[i]] = f->coef[i];
+    }
+    free(pos_prev);
+    pos_prev = pos;
+    pos = NULL;
+  }
+  free(pos_prev);
+  return 0;
 }
 
 int tn_init_bonds(tnace_tn *t, int nu, int lmax, int nmax, int n_el, const int *bond, char *err, size_t errlen) {
@@ -69,6 +120,7 @@ int tn_init_bonds(tnace_tn *t, int nu, int lmax, int nmax, int n_el, const int *
     t->core[s] = calloc(tn_core_size(t, s), sizeof(double));
     if (!t->core[s]) { tn_free(t); snprintf(err, errlen, "term: out of memory"); return TNACE_ERR_NOMEM; }
   }
+  if (build_schedule(t)) { tn_free(t); snprintf(err, errlen, "term: out of memory"); return TNACE_ERR_NOMEM; }
   return 0; /* the caller fills the cores, then tn_prepare (a prepare of zero cores here would be wasted) */
 }
 
@@ -116,6 +168,43 @@ static void matmul(int m, int q, int p, const double *A, const double *B, double
   }
 }
 
+/* Pair form of a ν = 2 MPS term (tn.h), when the trie is the plain Σ_ch coef_ch c0_ch·c1_ch (both copies
+ * with the same labels, one leaf per channel pairing it with itself) and the quadratic form is cheaper.
+ * Operation counts per atom with forces: pair Kd²·(lm entries) for S A (E and ∂E/∂A follow from it);
+ * channel route 2·Kd·(lm entries)·(χ0 + χ1) for the channels of both copies and their ∂E/∂A, plus 3 χ
+ * per leaf for the trie. S is stored without the coefficients, which tn_pair_energy applies per channel
+ * (coef_cm[ch]: channel ch's leaf is node ch of the schedule). */
+static int prepare_pair_form(tnace_tn *t) {
+  free(t->S);
+  t->S = NULL;
+  const tnace_fusion *f = &t->fus;
+  if (t->nu != 2 || t->bond[6] != 1 || f->n_lambda[0] != f->n_lambda[1] || f->n_nodes[1] != f->n_chan[1]) return 0;
+  const int nl = f->n_lambda[0], Kd = t->n_el * t->nmax, chi = t->bond[3];
+  for (int lam = 0; lam < nl; lam++)
+    if (f->lam_l[0][lam] != f->lam_l[1][lam] || f->chan_off[0][lam] != f->chan_off[1][lam]) return 0;
+  for (int ch = 0; ch < f->n_chan[0]; ch++) /* channels numbered as lm: tn_pair_energy reads A rows as is */
+    if (f->chan_lm[0][ch] != ch) return 0;
+  for (int ch = 0; ch < f->n_chan[1]; ch++)
+    if (t->grp[1][ch] != ch || t->grp[1][ch + 1] != ch + 1 || t->voff[1][ch] != ch * chi) return 0;
+  const double n_lm = f->n_chan[0];
+  const double pair = (double)Kd * Kd * n_lm, route = 2.0 * Kd * n_lm * 2 * chi + 3.0 * chi * f->n_nodes[1];
+  if (pair >= route) return 0;
+  t->S = malloc((size_t)nl * Kd * Kd * sizeof(double));
+  if (!t->S) return TNACE_ERR_NOMEM;
+  for (int lam = 0; lam < nl; lam++) {
+    double *S = t->S + (size_t)lam * Kd * Kd;
+    for (int i = 0; i < Kd; i++)
+      for (int j = 0; j < Kd; j++) {
+        const double *u0i = t->U[0] + ((size_t)i * nl + lam) * chi, *u1i = t->U[1] + ((size_t)i * nl + lam) * chi;
+        const double *u0j = t->U[0] + ((size_t)j * nl + lam) * chi, *u1j = t->U[1] + ((size_t)j * nl + lam) * chi;
+        double m = 0.0;
+        for (int q = 0; q < chi; q++) m += u0i[q] * u1j[q] + u1i[q] * u0j[q];
+        S[(size_t)i * Kd + j] = m;
+      }
+  }
+  return 0;
+}
+
 int tn_prepare(tnace_tn *t) {
   for (int k = 0; k < t->nu; k++) {
     int b0 = t->bond[3 * k], b1 = t->bond[3 * k + 1], b2 = t->bond[3 * k + 2], b3 = t->bond[3 * k + 3];
@@ -137,8 +226,17 @@ int tn_prepare(tnace_tn *t) {
     }
     free(SN);
     t->c_size[k] = (size_t)t->fus.n_chan[k] * b0 * b3;
+    /* Ut: U with (n) and (bond pair) swapped, for ∂E/∂A as a product of width nmax (tn_grad_A) */
+    const size_t bb = (size_t)b0 * b3;
+    free(t->Ut[k]);
+    t->Ut[k] = malloc(usz * sizeof(double));
+    if (!t->Ut[k]) return TNACE_ERR_NOMEM;
+    for (int a = 0; a < t->n_el; a++)
+      for (int l = 0; l < nl; l++)
+        tnace_transpose(t->nmax, (int)bb, t->U[k] + ((size_t)a * t->nmax * nl + l) * bb, nl * (int)bb,
+                        t->Ut[k] + ((size_t)a * nl + l) * bb * t->nmax);
   }
-  return 0;
+  return prepare_pair_form(t);
 }
 
 static int grow(double **p, size_t *cap, size_t n) {
@@ -151,6 +249,31 @@ static int grow(double **p, size_t *cap, size_t n) {
 }
 
 int tn_ws_reserve(tnace_tn_ws *w, const tnace_tn *t) {
+  /* tmp: the transposed channels of a copy (level_adj), one label block of ∂E/∂A (tn_grad_A), or the pair
+   * form's X and T */
+  size_t nt = 0;
+  for (int k = 0; k < t->nu; k++) {
+    if (k >= 1 && t->c_size[k] > nt) nt = t->c_size[k];
+    if ((size_t)t->nmax * (2 * t->lmax + 1) > nt) nt = (size_t)t->nmax * (2 * t->lmax + 1);
+  }
+  if (t->S && 2 * (size_t)t->n_el * t->nmax * t->fus.n_chan[0] > nt) nt = 2 * (size_t)t->n_el * t->nmax * t->fus.n_chan[0];
+  if (nt > w->cap_tmp || !w->tmp) {
+    size_t c = w->cap_tmp;
+    if (grow(&w->tmp, &c, nt)) return TNACE_ERR_NOMEM;
+    w->cap_tmp = nt;
+  }
+  /* z, dz: the leaf sums (ν ≥ 2); seed: the last seed of tn_backward_seed */
+  const size_t nz = t->nu >= 2 ? (size_t)t->fus.n_chan[t->nu - 1] * t->bond[3 * t->nu - 3] : 1, ns = t->bond[3 * t->nu];
+  if (nz > w->cap_z || !w->z) {
+    size_t c1 = w->cap_z, c2 = w->cap_z;
+    if (grow(&w->z, &c1, nz) || grow(&w->dz, &c2, nz)) return TNACE_ERR_NOMEM;
+    w->cap_z = nz;
+  }
+  if (ns > w->cap_seed || !w->seed) {
+    size_t c = w->cap_seed;
+    if (grow(&w->seed, &c, ns)) return TNACE_ERR_NOMEM;
+    w->cap_seed = ns;
+  }
   for (int k = 0; k < t->nu; k++) {
     size_t cs = t->c_size[k];
     size_t ns = (size_t)t->fus.n_nodes[k] * t->bond[3 * k + 3];
@@ -179,32 +302,22 @@ void tn_ws_free(tnace_tn_ws *w) {
     free(w->c[k]); free(w->g[k]); free(w->dc[k]); free(w->dg[k]);
     free(w->val[k]); free(w->adj[k]); free(w->dval[k]); free(w->dadj[k]);
   }
+  free(w->tmp); free(w->z); free(w->dz); free(w->seed);
   memset(w, 0, sizeof *w);
 }
 
 void tn_channels(const tnace_tn *t, const double *A, int nmaxA, int lmaxA, tnace_tn_ws *w, int tangent) {
+  /* per label λ: c_λ ((2l+1) × bb) = Σ_α A_{α,l}ᵀ (nmax × (2l+1), rows n of A) · U_{αλ} (nmax × bb) */
   const int nlmA = (lmaxA + 1) * (lmaxA + 1);
   for (int k = 0; k < t->nu; k++) {
-    const int bb = t->bond[3 * k] * t->bond[3 * k + 3];
-    const int nl = t->fus.n_lambda[k];
+    const int bb = t->bond[3 * k] * t->bond[3 * k + 3], nl = t->fus.n_lambda[k];
     double *c = tangent ? w->dc[k] : w->c[k];
-    memset(c, 0, t->c_size[k] * sizeof(double));
-    for (int a = 0; a < t->n_el; a++) {
-      for (int n = 0; n < t->nmax; n++) {
-        const double *An = A + ((size_t)a * nmaxA + n) * nlmA;
-        const double *Ub = t->U[k] + ((size_t)a * t->nmax + n) * nl * bb;
-        for (int lam = 0; lam < nl; lam++) {
-          const int l = t->fus.lam_l[k][lam];
-          const double *U = Ub + (size_t)lam * bb;
-          const int ch0 = t->fus.chan_off[k][lam];
-          for (int m = 0; m <= 2 * l; m++) {
-            const double x = An[l * l + m];
-            if (x == 0.0) continue;
-            double *cc = c + (size_t)(ch0 + m) * bb;
-            for (int q = 0; q < bb; q++) cc[q] += x * U[q];
-          }
-        }
-      }
+    for (int lam = 0; lam < nl; lam++) {
+      const int l = t->fus.lam_l[k][lam];
+      for (int a = 0; a < t->n_el; a++)
+        tnace_mm_tn(2 * l + 1, bb, t->nmax, A + (size_t)a * nmaxA * nlmA + l * l, nlmA, NULL,
+                    t->U[k] + ((size_t)a * t->nmax * nl + lam) * bb, nl * bb, NULL, c + (size_t)t->fus.chan_off[k][lam] * bb,
+                    bb, a > 0);
     }
   }
 }
@@ -241,45 +354,104 @@ void tn_channels_pair(const tnace_tn *t, double *const *Pu, const double *y1, in
   }
 }
 
-void tn_forward_vec(const tnace_tn *t, tnace_tn_ws *w, double *J) {
+/* level_fwd: out_j (+)= v_{par j} C_ch for the level-k nodes j (rows of `out`); v: c^(0) rows (k = 1) or
+ * the level k−1 values; C: the channels c^(k) (or their tangents). One batched product, a group per
+ * channel. */
+static void level_fwd(const tnace_tn *t, int k, const double *v, const double *C, double *out, int acc) {
+  const int bl = t->bond[3 * k], br = t->bond[3 * k + 3];
+  tnace_mm_nn_batch(t->fus.n_chan[k], t->grp[k], br, bl, v, 0, t->voff[k], C, (size_t)bl * br, br, out, br, NULL, acc);
+}
+
+/* level_grad: G_ch (+)= Σ_{j ∈ ch} v_{par j}ᵀ a_j (bl × br) for every channel of copy k (channels without
+ * nodes get 0, or nothing added); a: level-k node adjoints (or tangents). */
+static void level_grad(const tnace_tn *t, int k, const double *v, const double *a, double *G, int acc) {
+  const int bl = t->bond[3 * k], br = t->bond[3 * k + 3];
+  if (br == 1) /* the same as the row G_ch = Σ_j a_j v_{par j}: one wide row instead of bl narrow ones */
+    tnace_mm_tn_batch(t->fus.n_chan[k], t->grp[k], 1, bl, a, 1, NULL, v, 0, t->voff[k], G, bl, bl, acc);
+  else
+    tnace_mm_tn_batch(t->fus.n_chan[k], t->grp[k], bl, br, v, 0, t->voff[k], a, br, NULL, G, (size_t)bl * br, br, acc);
+}
+
+/* level_adj: p_{par j} += a_j C_chᵀ; p: g^(0)-shaped rows (k = 1) or level k−1 adjoints. Uses w->tmp for
+ * the transposed channels. */
+static void level_adj(const tnace_tn *t, int k, const double *a, const double *C, double *p, double *tmp) {
+  const int bl = t->bond[3 * k], br = t->bond[3 * k + 3], bb = bl * br;
+  if (br > 1) { /* for br = 1 a row C_ch is its own transpose */
+    for (int ch = 0; ch < t->fus.n_chan[k]; ch++)
+      if (t->grp[k][ch + 1] > t->grp[k][ch]) tnace_transpose(bl, br, C + (size_t)ch * bb, br, tmp + (size_t)ch * bb);
+    C = tmp;
+  }
+  tnace_mm_nn_batch(t->fus.n_chan[k], t->grp[k], bl, br, a, br, NULL, C, (size_t)bb, bl, p, 0, t->voff[k], 1);
+}
+
+/* The leaf level (ν ≥ 2, L = ν−1, bl = bond[3L], K = bond[3ν]). A leaf j's value is v_{par j} C_ch, and J
+ * and the leaf gradient only need, per channel, the sums
+ *   Z_ch = Σ_{leaves j of ch} coef_j v_{par j}   (n_chan[L] × bl):
+ *   J = Σ_ch Z_ch C_ch,  ∂(s·J)/∂C_ch = Z_chᵀ s,  and their tangents from dZ (leaf_sums of dv), dC, ds.
+ * So no leaf values are formed; leaf_sums is one batched product of width bl. */
+static void leaf_sums(const tnace_tn *t, const double *v, double *Z) {
+  const int L = t->nu - 1, bl = t->bond[3 * L];
+  tnace_mm_tn_batch(t->fus.n_chan[L], t->grp[L], 1, bl, t->coef_cm, 1, NULL, v, 0, t->voff[L], Z, bl, bl, 0);
+}
+
+/* J (+)= Σ_ch Z_ch C_ch: Z as one row of n_chan·bl times C as an (n_chan·bl) × K matrix. */
+static void leaf_J(const tnace_tn *t, const double *Z, const double *C, double *J, int acc) {
+  const int L = t->nu - 1, K = t->bond[3 * t->nu];
+  tnace_mm_nn(1, K, t->fus.n_chan[L] * t->bond[3 * L], Z, 0, NULL, C, K, J, K, NULL, acc);
+}
+
+/* G_ch (+)= Z_chᵀ s for every channel of the leaf copy (G: [n_chan][bl][K]). */
+static void leaf_grad(const tnace_tn *t, const double *Z, const double *s, double *G, int acc) {
+  const int L = t->nu - 1, K = t->bond[3 * t->nu], rows = t->fus.n_chan[L] * t->bond[3 * L];
+  for (int r = 0; r < rows; r++)
+    for (int b = 0; b < K; b++) G[(size_t)r * K + b] = (acc ? G[(size_t)r * K + b] : 0.0) + Z[r] * s[b];
+}
+
+/* ν = 1: the leaves are the channels of copy 0: J[b] = Σ_i coef_i c0_{chan i}[b]. */
+static void leaves_nu1(const tnace_tn *t, const double *c0, double *J) {
   const tnace_fusion *f = &t->fus;
-  const int nu = t->nu;
-  {
-    const int br = t->bond[3];
-    for (int i = 0; i < f->n_nodes[0]; i++)
-      memcpy(w->val[0] + (size_t)i * br, w->c[0] + (size_t)f->chan[0][i] * br, br * sizeof(double));
-  }
-  for (int k = 1; k < nu; k++) {
-    const int bl = t->bond[3 * k], br = t->bond[3 * k + 3];
-    const int *par = f->parent[k], *ch = f->chan[k];
-    const double *restrict vals = w->val[k - 1], *restrict cs = w->c[k];
-    double *restrict out = w->val[k];
-    if (br == 1) { /* leaves: a dot product each */
-      for (int i = 0; i < f->n_nodes[k]; i++) {
-        const double *restrict v = vals + (size_t)par[i] * bl, *restrict C = cs + (size_t)ch[i] * bl;
-        double acc = 0.0;
-        for (int p = 0; p < bl; p++) acc += v[p] * C[p];
-        out[i] = acc;
-      }
-      continue;
-    }
-    for (int i = 0; i < f->n_nodes[k]; i++) {
-      const double *restrict v = vals + (size_t)par[i] * bl;
-      const double *restrict C = cs + (size_t)ch[i] * bl * br;
-      double *restrict o = out + (size_t)i * br;
-      for (int q = 0; q < br; q++) o[q] = 0.0;
-      for (int p = 0; p < bl; p++) {
-        const double vp = v[p];
-        const double *restrict Cr = C + (size_t)p * br;
-        for (int q = 0; q < br; q++) o[q] += vp * Cr[q];
-      }
-    }
-  }
-  const int K = t->bond[3 * nu];
-  const double *leaf = w->val[nu - 1];
+  const int K = t->bond[3];
   for (int b = 0; b < K; b++) J[b] = 0.0;
-  for (int i = 0; i < f->n_nodes[nu - 1]; i++)
-    for (int b = 0; b < K; b++) J[b] += f->coef[i] * leaf[(size_t)i * K + b];
+  for (int i = 0; i < f->n_nodes[0]; i++)
+    for (int b = 0; b < K; b++) J[b] += f->coef[i] * c0[(size_t)f->chan[0][i] * K + b];
+}
+
+/* ν = 1: g^(0)_{chan i} += coef_i s (the leaves are copy 0's channels). */
+static void seed_nu1(const tnace_tn *t, const double *s, double *g0) {
+  const tnace_fusion *f = &t->fus;
+  const int K = t->bond[3];
+  for (int i = 0; i < f->n_nodes[0]; i++)
+    for (int b = 0; b < K; b++) g0[(size_t)f->chan[0][i] * K + b] += f->coef[i] * s[b];
+}
+
+/* Leaf adjoints for the seed s [K]: a_j[b] = coef_j s[b] (ν ≥ 2), pushed to the parents by level_adj. */
+static void seed_leaves(const tnace_tn *t, const double *s, double *adj) {
+  const int L = t->nu - 1, K = t->bond[3 * t->nu], nl = t->fus.n_nodes[L];
+  if (K == 1) {
+    for (int j = 0; j < nl; j++) adj[j] = t->coef_cm[j] * s[0];
+    return;
+  }
+  for (int j = 0; j < nl; j++)
+    for (int b = 0; b < K; b++) adj[(size_t)j * K + b] = t->coef_cm[j] * s[b];
+}
+
+/* Zero the adjoint accumulators that levels kk+1.. push into: g^(0) (or its tangent) if kk = 0, else the
+ * level kk node adjoints. */
+static double *adj_target(const tnace_tn *t, double *const *lev, double *g0, int kk) {
+  if (kk == 0) {
+    memset(g0, 0, t->c_size[0] * sizeof(double));
+    return g0;
+  }
+  memset(lev[kk], 0, (size_t)t->fus.n_nodes[kk] * t->bond[3 * kk + 3] * sizeof(double));
+  return lev[kk];
+}
+
+void tn_forward_vec(const tnace_tn *t, tnace_tn_ws *w, double *J) {
+  const int L = t->nu - 1;
+  if (L == 0) { leaves_nu1(t, w->c[0], J); return; }
+  for (int k = 1; k < L; k++) level_fwd(t, k, k == 1 ? w->c[0] : w->val[k - 1], w->c[k], w->val[k], 0);
+  leaf_sums(t, L == 1 ? w->c[0] : w->val[L - 1], w->z);
+  leaf_J(t, w->z, w->c[L], J, 0);
 }
 
 double tn_forward(const tnace_tn *t, tnace_tn_ws *w) {
@@ -294,211 +466,156 @@ void tn_backward(const tnace_tn *t, tnace_tn_ws *w) {
 }
 
 void tn_backward_seed(const tnace_tn *t, tnace_tn_ws *w, const double *seed) {
-  const tnace_fusion *f = &t->fus;
-  const int nu = t->nu;
-  for (int k = 0; k < nu; k++) memset(w->g[k], 0, t->c_size[k] * sizeof(double));
-  for (int k = 0; k < nu - 1; k++)
-    memset(w->adj[k], 0, (size_t)f->n_nodes[k] * t->bond[3 * k + 3] * sizeof(double));
-  {
-    const int K = t->bond[3 * nu];
-    for (int i = 0; i < f->n_nodes[nu - 1]; i++)
-      for (int b = 0; b < K; b++) w->adj[nu - 1][(size_t)i * K + b] = f->coef[i] * seed[b];
+  const int L = t->nu - 1;
+  memcpy(w->seed, seed, (size_t)t->bond[3 * t->nu] * sizeof(double)); /* for the tangent passes */
+  if (L == 0) {
+    adj_target(t, w->adj, w->g[0], 0);
+    seed_nu1(t, seed, w->g[0]);
+    return;
   }
-  for (int k = nu - 1; k >= 1; k--) {
-    const int bl = t->bond[3 * k], br = t->bond[3 * k + 3];
-    const int *par = f->parent[k], *ch = f->chan[k];
-    const double *restrict adjk = w->adj[k], *restrict vals = w->val[k - 1], *restrict cs = w->c[k];
-    double *restrict gs = w->g[k], *restrict adjp = w->adj[k - 1];
-    if (br == 1) { /* leaves: scalar adjoint */
-      for (int i = 0; i < f->n_nodes[k]; i++) {
-        const double a = adjk[i];
-        const double *restrict v = vals + (size_t)par[i] * bl, *restrict C = cs + (size_t)ch[i] * bl;
-        double *restrict G = gs + (size_t)ch[i] * bl, *restrict ap = adjp + (size_t)par[i] * bl;
-        for (int p = 0; p < bl; p++) { ap[p] += a * C[p]; G[p] += a * v[p]; }
-      }
-      continue;
-    }
-    for (int i = 0; i < f->n_nodes[k]; i++) {
-      const double *restrict a = adjk + (size_t)i * br;
-      const double *restrict v = vals + (size_t)par[i] * bl;
-      const double *restrict C = cs + (size_t)ch[i] * bl * br;
-      double *restrict G = gs + (size_t)ch[i] * bl * br;
-      double *restrict ap = adjp + (size_t)par[i] * bl;
-      for (int p = 0; p < bl; p++) {
-        const double *restrict Cr = C + (size_t)p * br;
-        double *restrict Gr = G + (size_t)p * br;
-        double s = 0.0;
-        const double vp = v[p];
-        for (int q = 0; q < br; q++) { s += a[q] * Cr[q]; Gr[q] += vp * a[q]; }
-        ap[p] += s;
-      }
-    }
-  }
-  const int br = t->bond[3];
-  for (int i = 0; i < f->n_nodes[0]; i++) {
-    double *G = w->g[0] + (size_t)f->chan[0][i] * br;
-    const double *a = w->adj[0] + (size_t)i * br;
-    for (int q = 0; q < br; q++) G[q] += a[q];
+  leaf_grad(t, w->z, seed, w->g[L], 0);
+  seed_leaves(t, seed, w->adj[L]);
+  level_adj(t, L, w->adj[L], w->c[L], adj_target(t, w->adj, w->g[0], L - 1), w->tmp);
+  for (int k = L - 1; k >= 1; k--) {
+    level_grad(t, k, k == 1 ? w->c[0] : w->val[k - 1], w->adj[k], w->g[k], 0);
+    level_adj(t, k, w->adj[k], w->c[k], adj_target(t, w->adj, w->g[0], k - 1), w->tmp);
   }
 }
 
-void tn_grad_A(const tnace_tn *t, const tnace_tn_ws *w, double *dEdA, int nmaxA, int lmaxA) {
-  const int nlmA = (lmaxA + 1) * (lmaxA + 1);
+void tn_grad_A(const tnace_tn *t, tnace_tn_ws *w, double *dEdA, int nmaxA, int lmaxA) {
+  /* per label λ and species α: T = g_λ ((2l+1) × bb) · Ut_{αλ} (bb × nmax) = (∂E/∂A_{α,l})ᵀ, added into dEdA
+   * (this orientation has width nmax; the other would have the narrow, odd width 2l+1) */
+  const int nlmA = (lmaxA + 1) * (lmaxA + 1), nmax = t->nmax;
   for (int k = 0; k < t->nu; k++) {
-    const int bb = t->bond[3 * k] * t->bond[3 * k + 3];
-    const int nl = t->fus.n_lambda[k];
-    const double *g = w->g[k];
-    for (int a = 0; a < t->n_el; a++) {
-      for (int n = 0; n < t->nmax; n++) {
-        double *dA = dEdA + ((size_t)a * nmaxA + n) * nlmA;
-        const double *Ub = t->U[k] + ((size_t)a * t->nmax + n) * nl * bb;
-        for (int lam = 0; lam < nl; lam++) {
-          const int l = t->fus.lam_l[k][lam];
-          const double *U = Ub + (size_t)lam * bb;
-          const int ch0 = t->fus.chan_off[k][lam];
-          for (int m = 0; m <= 2 * l; m++) {
-            const double *G = g + (size_t)(ch0 + m) * bb;
-            double s = 0.0;
-            for (int q = 0; q < bb; q++) s += U[q] * G[q];
-            dA[l * l + m] += s;
-          }
-        }
+    const int bb = t->bond[3 * k] * t->bond[3 * k + 3], nl = t->fus.n_lambda[k];
+    for (int lam = 0; lam < nl; lam++) {
+      const int l = t->fus.lam_l[k][lam], nm = 2 * l + 1;
+      for (int a = 0; a < t->n_el; a++) {
+        tnace_mm_nn(nm, nmax, bb, w->g[k] + (size_t)t->fus.chan_off[k][lam] * bb, bb, NULL,
+                    t->Ut[k] + ((size_t)a * nl + lam) * bb * nmax, nmax, w->tmp, nmax, NULL, 0);
+        double *dA = dEdA + (size_t)a * nmaxA * nlmA + l * l;
+        for (int n = 0; n < nmax; n++)
+          for (int m = 0; m < nm; m++) dA[(size_t)n * nlmA + m] += w->tmp[m * nmax + n];
       }
     }
   }
 }
 
-/* Forward tangent of the trie levels 0 .. kend−1: dv_0 = dc^(0), dv_k = dv_{k−1} C^(k) + v_{k−1} dC^(k)
- * (the shared first half of every tangent pass). */
-static void forward_tangent_levels(const tnace_tn *t, tnace_tn_ws *w, int kend) {
-  const tnace_fusion *f = &t->fus;
-  if (kend >= 1) {
-    const int br = t->bond[3];
-    for (int i = 0; i < f->n_nodes[0]; i++)
-      memcpy(w->dval[0] + (size_t)i * br, w->dc[0] + (size_t)f->chan[0][i] * br, br * sizeof(double));
-  }
-  for (int k = 1; k < kend; k++) {
-    const int bl = t->bond[3 * k], br = t->bond[3 * k + 3];
-    const int *par = f->parent[k], *ch = f->chan[k];
-    for (int i = 0; i < f->n_nodes[k]; i++) {
-      const double *v = w->val[k - 1] + (size_t)par[i] * bl;
-      const double *dv = w->dval[k - 1] + (size_t)par[i] * bl;
-      const double *C = w->c[k] + (size_t)ch[i] * bl * br;
-      const double *dC = w->dc[k] + (size_t)ch[i] * bl * br;
-      double *o = w->dval[k] + (size_t)i * br;
-      for (int q = 0; q < br; q++) o[q] = 0.0;
-      for (int p = 0; p < bl; p++) {
-        const double vp = v[p], dvp = dv[p];
-        const double *Cr = C + (size_t)p * br, *dCr = dC + (size_t)p * br;
-        for (int q = 0; q < br; q++) o[q] += dvp * Cr[q] + vp * dCr[q];
-      }
+double tn_pair_energy(const tnace_tn *t, const double *A, int nmaxA, int lmaxA, tnace_tn_ws *w, double *dEdA) {
+  /* X[kk][ch] = coef_ch A[kk][lm(ch)] for the rows kk = (α, n) of the term (Kd × n_chan, all labels side
+   * by side); per label T_λ = S_λ X_λ, the label's columns of T; then ∂E/∂A = T and
+   * E = ½ Σ_ch coef_ch A_chᵀ S_λ A_ch = ½ ⟨A, T⟩ */
+  const int nlmA = (lmaxA + 1) * (lmaxA + 1), nm_ = t->nmax, Kd = t->n_el * nm_, nl = t->fus.n_lambda[0];
+  const int nch = t->fus.n_chan[0]; /* = (lmax+1)², channel ch is lm = ch (prepare_pair_form) */
+  double *X = w->tmp, *T = w->tmp + (size_t)Kd * nch;
+  for (int a = 0, kk = 0; a < t->n_el; a++)
+    for (int n = 0; n < nm_; n++, kk++) {
+      const double *Ar = A + ((size_t)a * nmaxA + n) * nlmA;
+      double *Xr = X + (size_t)kk * nch;
+      for (int ch = 0; ch < nch; ch++) Xr[ch] = t->coef_cm[ch] * Ar[ch];
     }
+  for (int lam = 0; lam < nl; lam++) {
+    const int c0 = t->fus.chan_off[0][lam], nm = t->fus.chan_off[0][lam + 1] - c0;
+    tnace_mm_nn(Kd, nm, Kd, t->S + (size_t)lam * Kd * Kd, Kd, NULL, X + c0, nch, T + c0, nch, NULL, 0);
+  }
+  double E[4] = {0.0, 0.0, 0.0, 0.0};
+  for (int a = 0, kk = 0; a < t->n_el; a++)
+    for (int n = 0; n < nm_; n++, kk++) {
+      const size_t o = ((size_t)a * nmaxA + n) * nlmA;
+      const double *Tr = T + (size_t)kk * nch, *Ar = A + o;
+      int ch = 0;
+      for (; ch + 4 <= nch; ch += 4)
+        for (int q = 0; q < 4; q++) E[q] += Ar[ch + q] * Tr[ch + q];
+      for (; ch < nch; ch++) E[0] += Ar[ch] * Tr[ch];
+      if (dEdA)
+        for (ch = 0; ch < nch; ch++) dEdA[o + ch] += Tr[ch];
+    }
+  return 0.5 * ((E[0] + E[1]) + (E[2] + E[3]));
+}
+
+/* Forward tangent of the trie levels 1 .. kend−1 below the leaves: dv_k = dv_{k−1} C^(k) + v_{k−1} dC^(k)
+ * (the shared first half of every tangent pass; dv of level 0 is dc^(0)); with kend = ν also the leaf
+ * sums' tangent dZ (ν ≥ 2). */
+static void forward_tangent_levels(const tnace_tn *t, tnace_tn_ws *w, int kend) {
+  const int L = t->nu - 1;
+  for (int k = 1; k < kend && k < L; k++) {
+    level_fwd(t, k, k == 1 ? w->dc[0] : w->dval[k - 1], w->c[k], w->dval[k], 0);
+    level_fwd(t, k, k == 1 ? w->c[0] : w->val[k - 1], w->dc[k], w->dval[k], 1);
+  }
+  if (kend > L && L >= 1) leaf_sums(t, L == 1 ? w->dc[0] : w->dval[L - 1], w->dz);
+}
+
+/* Tangent of J from dZ and dC: dJ = Σ_ch (dZ_ch C_ch + Z_ch dC_ch) (ν ≥ 2), Σ_i coef_i dc0 (ν = 1). */
+static void tangent_J(const tnace_tn *t, tnace_tn_ws *w, double *dJ) {
+  const int L = t->nu - 1;
+  if (L == 0) { leaves_nu1(t, w->dc[0], dJ); return; }
+  leaf_J(t, w->dz, w->c[L], dJ, 0);
+  leaf_J(t, w->z, w->dc[L], dJ, 1);
+}
+
+/* Reverse tangent of levels ν−1 .. kstop+1: da_{k−1} += da_k C^(k)ᵀ + a_k dC^(k)ᵀ (da of level 0 is dg^(0))
+ * and, if `grads`, dG_k = dv_{k−1}ᵀ a_k + v_{k−1}ᵀ da_k (at the leaves dZᵀ s + Zᵀ ds). `dseed`: the seed's
+ * tangent, whose leaf adjoint tangents coef·dseed are put into w->dadj[ν−1]; NULL: a fixed seed, they are 0. */
+static void reverse_tangent_levels(const tnace_tn *t, tnace_tn_ws *w, int kstop, const double *dseed, int grads) {
+  const int L = t->nu - 1;
+  if (L > kstop) {
+    if (grads) {
+      leaf_grad(t, w->dz, w->seed, w->dg[L], 0);
+      if (dseed) leaf_grad(t, w->z, dseed, w->dg[L], 1);
+    }
+    double *p = adj_target(t, w->dadj, w->dg[0], L - 1);
+    if (dseed) {
+      seed_leaves(t, dseed, w->dadj[L]);
+      level_adj(t, L, w->dadj[L], w->c[L], p, w->tmp);
+    }
+    level_adj(t, L, w->adj[L], w->dc[L], p, w->tmp);
+  }
+  for (int k = L - 1; k > kstop; k--) {
+    if (grads) {
+      level_grad(t, k, k == 1 ? w->dc[0] : w->dval[k - 1], w->adj[k], w->dg[k], 0);
+      level_grad(t, k, k == 1 ? w->c[0] : w->val[k - 1], w->dadj[k], w->dg[k], 1);
+    }
+    double *p = adj_target(t, w->dadj, w->dg[0], k - 1);
+    level_adj(t, k, w->dadj[k], w->c[k], p, w->tmp);
+    level_adj(t, k, w->adj[k], w->dc[k], p, w->tmp);
   }
 }
 
 double tn_tangent(const tnace_tn *t, tnace_tn_ws *w) {
-  const tnace_fusion *f = &t->fus;
-  const int nu = t->nu;
-  forward_tangent_levels(t, w, nu);
+  forward_tangent_levels(t, w, t->nu);
   double dE = 0.0;
-  for (int i = 0; i < f->n_nodes[nu - 1]; i++) dE += f->coef[i] * w->dval[nu - 1][i];
-  /* reverse tangent: da_{k−1} += da_k C^T + a_k dC^T;  dG_k += dv_{k−1}^T a_k + v_{k−1}^T da_k */
-  for (int k = 0; k < nu; k++) memset(w->dg[k], 0, t->c_size[k] * sizeof(double));
-  for (int k = 0; k < nu; k++)
-    memset(w->dadj[k], 0, (size_t)f->n_nodes[k] * t->bond[3 * k + 3] * sizeof(double));
-  for (int k = nu - 1; k >= 1; k--) {
-    const int bl = t->bond[3 * k], br = t->bond[3 * k + 3];
-    const int *par = f->parent[k], *ch = f->chan[k];
-    for (int i = 0; i < f->n_nodes[k]; i++) {
-      const double *a = w->adj[k] + (size_t)i * br;
-      const double *da = w->dadj[k] + (size_t)i * br;
-      const double *v = w->val[k - 1] + (size_t)par[i] * bl;
-      const double *dv = w->dval[k - 1] + (size_t)par[i] * bl;
-      const double *C = w->c[k] + (size_t)ch[i] * bl * br;
-      const double *dC = w->dc[k] + (size_t)ch[i] * bl * br;
-      double *dG = w->dg[k] + (size_t)ch[i] * bl * br;
-      double *dap = w->dadj[k - 1] + (size_t)par[i] * bl;
-      for (int p = 0; p < bl; p++) {
-        const double *Cr = C + (size_t)p * br, *dCr = dC + (size_t)p * br;
-        double *dGr = dG + (size_t)p * br;
-        const double vp = v[p], dvp = dv[p];
-        double s = 0.0;
-        for (int q = 0; q < br; q++) {
-          s += da[q] * Cr[q] + a[q] * dCr[q];
-          dGr[q] += dvp * a[q] + vp * da[q];
-        }
-        dap[p] += s;
-      }
-    }
-  }
-  const int br = t->bond[3];
-  for (int i = 0; i < f->n_nodes[0]; i++) {
-    double *dG = w->dg[0] + (size_t)f->chan[0][i] * br;
-    const double *da = w->dadj[0] + (size_t)i * br;
-    for (int q = 0; q < br; q++) dG[q] += da[q];
-  }
+  tangent_J(t, w, &dE);
+  /* g^(k) depends on c but not on the (fixed) seed: the leaf adjoint tangents are zero */
+  if (t->nu == 1) memset(w->dg[0], 0, t->c_size[0] * sizeof(double));
+  reverse_tangent_levels(t, w, 0, NULL, 1);
   return dE;
 }
 
 void tn_tangent_copy(const tnace_tn *t, tnace_tn_ws *w, int k) { tn_tangent_copy_seed(t, w, k, NULL); }
 
 void tn_tangent_copy_seed(const tnace_tn *t, tnace_tn_ws *w, int k, const double *dseed) {
-  const tnace_fusion *f = &t->fus;
-  const int nu = t->nu;
-  forward_tangent_levels(t, w, k); /* levels 0..k−1 */
-  /* reverse tangent of levels ν−1..k+1: da_{kk−1} += da_kk C^T + a_kk dC^T; at the leaves da = coef·dseed
-   * (0 for a fixed seed) */
-  for (int kk = k; kk < nu; kk++)
-    memset(w->dadj[kk], 0, (size_t)f->n_nodes[kk] * t->bond[3 * kk + 3] * sizeof(double));
-  if (dseed) {
-    const int K = t->bond[3 * nu];
-    for (int i = 0; i < f->n_nodes[nu - 1]; i++)
-      for (int b = 0; b < K; b++) w->dadj[nu - 1][(size_t)i * K + b] = f->coef[i] * dseed[b];
+  const int L = t->nu - 1;
+  if (L == 0) {
+    memset(w->dg[0], 0, t->c_size[0] * sizeof(double));
+    if (dseed) seed_nu1(t, dseed, w->dg[0]);
+    return;
   }
-  for (int kk = nu - 1; kk > k; kk--) {
-    const int bl = t->bond[3 * kk], br = t->bond[3 * kk + 3];
-    const int *par = f->parent[kk], *ch = f->chan[kk];
-    for (int i = 0; i < f->n_nodes[kk]; i++) {
-      const double *a = w->adj[kk] + (size_t)i * br;
-      const double *da = w->dadj[kk] + (size_t)i * br;
-      const double *C = w->c[kk] + (size_t)ch[i] * bl * br;
-      const double *dC = w->dc[kk] + (size_t)ch[i] * bl * br;
-      double *dap = w->dadj[kk - 1] + (size_t)par[i] * bl;
-      for (int p = 0; p < bl; p++) {
-        const double *Cr = C + (size_t)p * br, *dCr = dC + (size_t)p * br;
-        double s = 0.0;
-        for (int q = 0; q < br; q++) s += da[q] * Cr[q] + a[q] * dCr[q];
-        dap[p] += s;
-      }
-    }
+  if (k == L) { /* the leaf copy: dG = dZᵀ s + Zᵀ ds */
+    forward_tangent_levels(t, w, t->nu);
+    leaf_grad(t, w->dz, w->seed, w->dg[L], 0);
+    if (dseed) leaf_grad(t, w->z, dseed, w->dg[L], 1);
+    return;
   }
-  /* dG_k = dv_{k−1}^T a_k + v_{k−1}^T da_k */
-  memset(w->dg[k], 0, t->c_size[k] * sizeof(double));
-  const int bl = t->bond[3 * k], br = t->bond[3 * k + 3];
-  for (int i = 0; i < f->n_nodes[k]; i++) {
-    const double *a = w->adj[k] + (size_t)i * br;
-    const double *da = w->dadj[k] + (size_t)i * br;
-    double *dG = w->dg[k] + (size_t)f->chan[k][i] * bl * br;
-    if (k == 0) {
-      for (int q = 0; q < br; q++) dG[q] += da[q];
-      continue;
-    }
-    const int p0 = f->parent[k][i];
-    const double *v = w->val[k - 1] + (size_t)p0 * bl, *dv = w->dval[k - 1] + (size_t)p0 * bl;
-    for (int p = 0; p < bl; p++) {
-      double *dGr = dG + (size_t)p * br;
-      const double vp = v[p], dvp = dv[p];
-      for (int q = 0; q < br; q++) dGr[q] += dvp * a[q] + vp * da[q];
-    }
+  forward_tangent_levels(t, w, k); /* levels 1..k−1 */
+  /* adjoint tangents down to level k (into dg^(0) when k = 0), then dG_k = dv_{k−1}ᵀ a_k + v_{k−1}ᵀ da_k */
+  reverse_tangent_levels(t, w, k, dseed, 0);
+  if (k >= 1) {
+    level_grad(t, k, k == 1 ? w->dc[0] : w->dval[k - 1], w->adj[k], w->dg[k], 0);
+    level_grad(t, k, k == 1 ? w->c[0] : w->val[k - 1], w->dadj[k], w->dg[k], 1);
   }
 }
 
 void tn_forward_tangent_vec(const tnace_tn *t, tnace_tn_ws *w, double *dJ) {
-  const tnace_fusion *f = &t->fus;
-  const int nu = t->nu;
-  forward_tangent_levels(t, w, nu);
-  const int K = t->bond[3 * nu];
-  for (int b = 0; b < K; b++) dJ[b] = 0.0;
-  for (int i = 0; i < f->n_nodes[nu - 1]; i++)
-    for (int b = 0; b < K; b++) dJ[b] += f->coef[i] * w->dval[nu - 1][(size_t)i * K + b];
+  forward_tangent_levels(t, w, t->nu);
+  tangent_J(t, w, dJ);
 }

@@ -18,6 +18,19 @@
  * evaluated on the fusion-tree prefix trie (fusion.h): each trie node holds the row vector of its prefix
  * product. The adjoint pass returns g^(k) = ∂E/∂c^(k); the tangent pass (dual numbers) returns the
  * directional derivative of E and of g^(k) for given input tangents dc^(k) (used by the trainer).
+ *
+ * The trie is walked level by level in channel-major order (the schedule below): the level-k nodes of one
+ * channel ch all multiply the same matrix c^(k)_ch, so a level is one small matrix product per channel,
+ * (nodes of ch) × bond[3k] times bond[3k] × bond[3k+3], with the parents' rows gathered in place
+ * (kern.h). The level-0 "nodes" are the rows of c^(0) themselves.
+ *
+ * Pair form: a ν = 2 MPS term is a quadratic form in A (its leaves pair each channel ch = (λ, m) with
+ * itself, coefficient coef_ch),
+ *   E = ½ Σ_ch coef_ch A_chᵀ S_λ A_ch,  S_λ = U0_λ U1_λᵀ + U1_λ U0_λᵀ   ((n_el·nmax)² per label λ),
+ * with A_ch the column (α, n) ↦ A_{α n lm(ch)} and U0, U1 the channel maps of the two copies as
+ * (n_el·nmax) × χ matrices; ∂E/∂A_ch = coef_ch S_λ A_ch. tn_prepare stores S when that costs fewer
+ * operations than channels + trie + ∂E/∂A (n_el·nmax < 4χ, roughly); the evaluator then calls
+ * tn_pair_energy. The channel route (tn_channels, tn_forward, …) stays valid for every term.
  */
 #ifndef TNACE_TN_H
 #define TNACE_TN_H
@@ -40,9 +53,19 @@ typedef struct {
   int phys[TNACE_MAX_SITES];
   int bond[TNACE_MAX_SITES + 1];
   double *core[TNACE_MAX_SITES];   /* [phys][bond[s]][bond[s+1]] */
+  /* Derived by tn_init* (never written by clients): the channel-major schedule of trie levels k ≥ 1.
+   * The nodes of channel ch are j = grp[k][ch] .. grp[k][ch+1]−1 (sorted by channel, then as in the trie);
+   * node j's row vector is row j of the level's values (w->val[k], [n_nodes][bond[3k+3]]); its parent's
+   * row starts at element voff[k][j] of c^(0) (k = 1: the parent's channel × bond[3]) or of the level
+   * k−1 values (k ≥ 2: the parent's position × bond[3k]). coef_cm: the leaf coefficients in that order. */
+  int *grp[TNACE_MAX_NU];          /* [n_chan[k] + 1] */
+  int *voff[TNACE_MAX_NU];         /* [n_nodes[k]] */
+  double *coef_cm;                 /* [n_nodes[ν−1]] (ν ≥ 2) */
   /* Derived by tn_prepare (never written by clients): */
   double *U[TNACE_MAX_NU];         /* [n_el][nmax][n_lambda][bond[3k]][bond[3k+3]] */
+  double *Ut[TNACE_MAX_NU];        /* the same values as [n_el][n_lambda][bond[3k]·bond[3k+3]][nmax] */
   size_t c_size[TNACE_MAX_NU];     /* n_chan[k] * bond[3k] * bond[3k+3] */
+  double *S;                       /* pair form (see above), [n_lambda][n_el·nmax][n_el·nmax], or NULL */
 } tnace_tn;
 
 /* Scratch for one term's contraction; sized by tn_ws_alloc for the largest term of a potential. */
@@ -51,7 +74,12 @@ typedef struct {
   double *val[TNACE_MAX_NU], *adj[TNACE_MAX_NU];  /* trie node row vectors [n_nodes][bond out] */
   double *dc[TNACE_MAX_NU], *dg[TNACE_MAX_NU];    /* tangents (trainer only) */
   double *dval[TNACE_MAX_NU], *dadj[TNACE_MAX_NU];
-  size_t cap_c[TNACE_MAX_NU], cap_node[TNACE_MAX_NU];
+  double *tmp;                                    /* scratch of tn_backward*, tn_tangent*, tn_grad_A and
+                                                     tn_pair_energy */
+  double *z, *dz;                                 /* leaf sums Σ coef·(parent row) per leaf channel (tn.c)
+                                                     and their tangent */
+  double *seed;                                   /* [K] the seed of the last tn_backward_seed */
+  size_t cap_c[TNACE_MAX_NU], cap_node[TNACE_MAX_NU], cap_tmp, cap_z, cap_seed;
 } tnace_tn_ws;
 
 /* Allocate term `t` (cores zeroed, fusion tree built) for given nu, lmax, nmax, n_el and bond
@@ -69,7 +97,8 @@ size_t tn_n_params(const tnace_tn *t);
 /* Recompute the channel maps U^(k) from the cores; call after any core changes. Returns 0 or NOMEM. */
 int tn_prepare(tnace_tn *t);
 
-/* Grow `w` to hold term t's contraction (no-op when already large enough). 0 or TNACE_ERR_NOMEM. */
+/* Grow `w` to hold term t's contraction (no-op when already large enough); t must be prepared
+ * (tn_prepare). 0 or TNACE_ERR_NOMEM. */
 int tn_ws_reserve(tnace_tn_ws *w, const tnace_tn *t);
 void tn_ws_free(tnace_tn_ws *w);
 
@@ -89,7 +118,8 @@ void tn_channels_pair(const tnace_tn *t, double *const *Pu, const double *y1, in
 /* P[k][λ] = Σ_n U^(k)[b][n][λ] u[n] for every copy k, P[k] of size n_lambda[k]·bond[3k]·bond[3k+3]. */
 void tn_project_radial(const tnace_tn *t, int b, const double *u, double *const *P);
 
-/* Forward pass on the trie: returns E_t (bond[3ν] = 1); keeps node values in w->val. Needs w->c. */
+/* Forward pass on the trie: returns E_t (bond[3ν] = 1); keeps node values in w->val (levels 1..ν−2,
+ * channel-major order) and the leaf sums in w->z. Needs w->c. */
 double tn_forward(const tnace_tn *t, tnace_tn_ws *w);
 /* The same for any right boundary bond K = bond[3ν]: J[b] = Σ_leaves coef · (prefix product)_b, [K]. */
 void tn_forward_vec(const tnace_tn *t, tnace_tn_ws *w, double *J);
@@ -99,8 +129,11 @@ void tn_backward(const tnace_tn *t, tnace_tn_ws *w);
 void tn_backward_seed(const tnace_tn *t, tnace_tn_ws *w, const double *seed);
 /* Forward tangent of J for channel tangents w->dc: dJ [K]. Needs tn_forward_vec (w->val). */
 void tn_forward_tangent_vec(const tnace_tn *t, tnace_tn_ws *w, double *dJ);
-/* ∂E/∂A accumulated: dEdA[α][n][lm] += Σ_k Σ_{λ: l(λ)=l} ⟨U^(k)[α][n][λ], g^(k)_{λm}⟩. */
-void tn_grad_A(const tnace_tn *t, const tnace_tn_ws *w, double *dEdA, int nmaxA, int lmaxA);
+/* ∂E/∂A accumulated: dEdA[α][n][lm] += Σ_k Σ_{λ: l(λ)=l} ⟨U^(k)[α][n][λ], g^(k)_{λm}⟩. Uses w->tmp. */
+void tn_grad_A(const tnace_tn *t, tnace_tn_ws *w, double *dEdA, int nmaxA, int lmaxA);
+/* Pair form of a term with t->S (see above): returns E_t and, if dEdA is not NULL, adds ∂E_t/∂A to it.
+ * Same A layout as tn_channels; uses w->tmp. */
+double tn_pair_energy(const tnace_tn *t, const double *A, int nmaxA, int lmaxA, tnace_tn_ws *w, double *dEdA);
 /* Tangent pass (forward-over-reverse): given w->dc (tangent of the channels) and the results of
  * tn_forward/tn_backward, computes w->dg[k] = directional derivative of g^(k) and returns dE. */
 double tn_tangent(const tnace_tn *t, tnace_tn_ws *w);

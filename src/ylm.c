@@ -27,6 +27,12 @@
 
 #include <math.h>
 
+/* Two doubles as one vector (GNU C, GCC and Clang): the value and gradient of Y_{l,m} and Y_{l,−m} share
+ * every factor but the A_m/B_m one, so they are computed side by side, lane 0 (+m) and lane 1 (−m), with
+ * the same operations as scalar code would use (bit-identical to it as long as the compiler does not fuse
+ * multiply-adds, which the baseline x86-64 build cannot). */
+typedef double ylm_v2 __attribute__((vector_size(16)));
+
 #define TRI(l, m) ((l) * ((l) + 1) / 2 + (m))
 #define NTRI ((TNACE_LMAX_LIMIT + 1) * (TNACE_LMAX_LIMIT + 2) / 2)
 
@@ -254,10 +260,10 @@ void tnace_ylm(int lmax, const double r[3], double *Y, double (*dY)[3]) {
     if (m < lmax) cur[m + 1] = ylm_a[TRI(m + 1, m)] * z * cur[m];
     /* a z q_{l−1} − (a b) q_{l−2}: a z and (a b) q_{l−2} do not wait for q_{l−1}, so each step adds only
      * one multiply and one subtract to the dependency chain. */
-    for (int l = m + 2; l <= lmax; l++) {
-      const int t = TRI(l, m);
+    /* (the flat indices below advance by differences, TRI(l+1, m) − TRI(l, m) = l + 1 and
+     * (l+1)² + (l+1) − l² − l = 2l + 2, instead of being recomputed with multiplies) */
+    for (int l = m + 2, t = TRI(m + 2, m); l <= lmax; t += l + 1, l++)
       cur[l] = ylm_a[t] * z * cur[l - 1] - ylm_ab[t] * cur[l - 2];
-    }
 
     if (m == 0) {
       for (int l = 0; l <= lmax; l++) Y[l * l + l] = cur[l];
@@ -282,20 +288,21 @@ void tnace_ylm(int lmax, const double r[3], double *Y, double (*dY)[3]) {
        * projection costs one extra term per component. 1/|r| is folded into the per-m factors. */
       const double Am = A[m], Bm = B[m];
       const double mA = m * A[m - 1] * inv_r, mB = m * B[m - 1] * inv_r;
-      const double xA = x * Am * inv_r, yA = y * Am * inv_r, zA = z * Am * inv_r, Ai = Am * inv_r;
-      const double xB = x * Bm * inv_r, yB = y * Bm * inv_r, zB = z * Bm * inv_r, Bi = Bm * inv_r;
-      for (int l = m; l <= lmax; l++) {
-        const int ip = l * l + l + m, in = l * l + l - m;
-        const double q = cur[l], dq = ylm_d[TRI(l, m)] * up[l];
+      /* lanes (+m, −m): Y = q (A_m, B_m); ∇_x = q (mA, mB) − (xA, xB) s; ∇_y = q (−mB, mA) − (yA, yB) s;
+       * ∇_z = q' (A_m, B_m)/|r| − (zA, zB) s */
+      const ylm_v2 AB = {Am, Bm}, M0 = {mA, mB}, M1 = {-mB, mA};
+      const ylm_v2 X = {x * Am * inv_r, x * Bm * inv_r}, Yv = {y * Am * inv_r, y * Bm * inv_r};
+      const ylm_v2 Z = {z * Am * inv_r, z * Bm * inv_r}, I = {Am * inv_r, Bm * inv_r};
+      for (int l = m, t = TRI(m, m), ip = m * m + 2 * m; l <= lmax; t += l + 1, ip += 2 * l + 2, l++) {
+        const int in = ip - 2 * m;
+        const double q = cur[l], dq = ylm_d[t] * up[l];
         const double sr = m * q + z * dq;
-        Y[ip] = q * Am;
-        Y[in] = q * Bm;
-        dY[ip][0] = q * mA - xA * sr;
-        dY[ip][1] = -q * mB - yA * sr;
-        dY[ip][2] = dq * Ai - zA * sr;
-        dY[in][0] = q * mB - xB * sr;
-        dY[in][1] = q * mA - yB * sr;
-        dY[in][2] = dq * Bi - zB * sr;
+        const ylm_v2 qv = {q, q}, dqv = {dq, dq}, sv = {sr, sr};
+        const ylm_v2 v = qv * AB, d0 = qv * M0 - X * sv, d1 = qv * M1 - Yv * sv, d2 = dqv * I - Z * sv;
+        Y[ip] = v[0];
+        Y[in] = v[1];
+        dY[ip][0] = d0[0]; dY[ip][1] = d1[0]; dY[ip][2] = d2[0];
+        dY[in][0] = d0[1]; dY[in][1] = d1[1]; dY[in][2] = d2[1];
       }
     }
     double *tmp = up;
