@@ -1027,16 +1027,13 @@ static int reshape_bonds(tnace_tn *t, const int *nb, double *const *E, const int
 }
 
 /* Bonds of the schedule: min(target, chi) per bond, kept within the TT ranks of the (effective) site
- * dimensions, as tnace_potential_create does (boundary bonds unchanged). */
+ * dimensions by the same tn_clamp_bonds as tnace_potential_create (boundary bonds unchanged). */
 static void capped_bonds(const tnace_tn *t, const int *target, int chi, const int *dk, double *const *E, int *nb) {
   const int ns = 3 * t->nu;
   int ph[TNACE_MAX_SITES];
   for (int s = 0; s < ns; s++) ph[s] = s % 3 == 0 && E && E[s / 3] ? dk[s / 3] : t->phys[s];
   for (int s = 0; s <= ns; s++) nb[s] = (s == 0 || s == ns || target[s] < chi) ? target[s] : chi;
-  for (int s = 0; s < ns - 1; s++)
-    if (nb[s + 1] > ph[s] * nb[s]) nb[s + 1] = ph[s] * nb[s];
-  for (int s = ns - 1; s >= 1; s--)
-    if (nb[s] > ph[s] * nb[s + 1]) nb[s] = ph[s] * nb[s + 1];
+  tn_clamp_bonds(ns, ph, nb);
 }
 
 static double loss_of(const tnace_fit_opts *o, const tnace_metrics *m) {

@@ -52,10 +52,7 @@ static int cap_species_bonds(tnace_tn *tn, int d, int scopies, char *err, size_t
    * (effective) site dimensions allow on either side, so QR/LQ gauge moves stay full rank */
   if (d <= 0 || d > ne) d = ne;
   for (int s = 0; s < ns; s++) ph[s] = s % 3 == 0 ? (scopies > 0 && s / 3 >= scopies ? 1 : d) : tn->phys[s];
-  for (int s = 0; s < ns - 1; s++)
-    if (bond[s + 1] > ph[s] * bond[s]) bond[s + 1] = ph[s] * bond[s];
-  for (int s = ns - 1; s >= 1; s--)
-    if (bond[s] > ph[s] * bond[s + 1]) bond[s] = ph[s] * bond[s + 1];
+  tn_clamp_bonds(ns, ph, bond);
   tn_free(tn);
   return tn_init_bonds(tn, nu, lmax, nmax, ne, bond, err, errlen);
 }

@@ -124,6 +124,13 @@ int tn_init_bonds(tnace_tn *t, int nu, int lmax, int nmax, int n_el, const int *
   return 0; /* the caller fills the cores, then tn_prepare (a prepare of zero cores here would be wasted) */
 }
 
+void tn_clamp_bonds(int ns, const int *ph, int *bond) {
+  for (int s = 0; s < ns - 1; s++)
+    if (bond[s + 1] > ph[s] * bond[s]) bond[s + 1] = ph[s] * bond[s];
+  for (int s = ns - 1; s >= 1; s--)
+    if (bond[s] > ph[s] * bond[s + 1]) bond[s] = ph[s] * bond[s + 1];
+}
+
 int tn_init(tnace_tn *t, int nu, int lmax, int nmax, int n_el, int chi, char *err, size_t errlen) {
   return tn_init_open(t, nu, lmax, nmax, n_el, chi, 1, err, errlen);
 }

@@ -90,6 +90,11 @@ int tn_init(tnace_tn *t, int nu, int lmax, int nmax, int n_el, int chi, char *er
 int tn_init_open(tnace_tn *t, int nu, int lmax, int nmax, int n_el, int chi, int kout, char *err, size_t errlen);
 /* Allocate with explicit bond dims bond[0..3nu] (bond[0] = 1, bond[3nu] ≥ 1). */
 int tn_init_bonds(tnace_tn *t, int nu, int lmax, int nmax, int n_el, const int *bond, char *err, size_t errlen);
+/* Lower the bonds bond[0..ns] of an MPS with site dimensions ph[0..ns−1] (effective ones: d for a species
+ * site of rank d, 1 for a species-blind one) until every bond is within the TT ranks its neighbours allow:
+ * bond[s+1] ≤ ph[s]·bond[s] (left to right), then bond[s] ≤ ph[s]·bond[s+1] (right to left); the boundary
+ * bonds stay. Then QR/LQ gauge moves through every site are full rank. */
+void tn_clamp_bonds(int ns, const int *ph, int *bond);
 void tn_free(tnace_tn *t);
 /* Number of entries of core s, and of all cores. */
 size_t tn_core_size(const tnace_tn *t, int s);

@@ -263,6 +263,12 @@ static void record_sweep(const tnace_sweep_info *si, void *ctx) {
   sweep_hist *h = ctx;
   if (!si->final && h->n < 64) h->f[h->n++] = si->train->f_rmse;
 }
+/* 1 if the training force error never rose (beyond round-off) from sweep `from` on. */
+static int monotone_from(const sweep_hist *h, int from) {
+  for (int i = from; i < h->n; i++)
+    if (h->f[i] > h->f[i - 1] * (1 + 1e-9)) return 0;
+  return 1;
+}
 
 static void fit_binaries(int srank, int scopies, const tnace_dataset *train, const tnace_dataset *tern, double *f_train,
                          double *f_tern, double *det_ratio, int *monotone) {
@@ -287,9 +293,7 @@ static void fit_binaries(int srank, int scopies, const tnace_dataset *train, con
   CHECK(tnace_fit(fit, train, NULL, &o, getenv("TNACE_TEST_VERBOSE") ? stdout : NULL, &mt, NULL, err, sizeof err) == 0,
         "fit: %s", err);
   CHECK(tnace_metrics_compute(fit, tern, 1, &m3, err, sizeof err) == 0, "%s", err);
-  *monotone = 1;
-  for (int i = o.anneal_sweeps + 1; i < h.n; i++)
-    if (h.f[i] > h.f[i - 1] * (1 + 1e-9)) *monotone = 0;
+  *monotone = monotone_from(&h, o.anneal_sweeps + 1);
   *det_ratio = 0.0;
   for (int a = 0; a < 3; a++) {
     const tnace_tn *t = tnace_layer(fit, a, 1, 0);
@@ -433,9 +437,7 @@ static void test_recovery_growth(void) {
   tnace_metrics mt, mv;
   CHECK(tnace_fit(fit, &train, &valid, &o, getenv("TNACE_TEST_VERBOSE") ? stdout : NULL, &mt, &mv, err, sizeof err) == 0,
         "fit: %s", err);
-  int mono = 1;
-  for (int i = o.anneal_sweeps + 1; i < h.n; i++)
-    if (h.f[i] > h.f[i - 1] * (1 + 1e-9)) mono = 0;
+  const int mono = monotone_from(&h, o.anneal_sweeps + 1);
   printf("recovery with bond growth 3 -> 6: train F %.3g eV/A; validation E %.3g meV/atom F %.3g eV/A; monotone %d\n",
          mt.f_rmse, mv.e_rmse, mv.f_rmse, mono);
   CHECK(mono, "bond growth: training error increased between sweeps at fixed λ");
