@@ -102,6 +102,13 @@ void tnace_mm_tn(int m, int n, int K, const double *A, int lda, const int *aoff,
   tnace_mm_tn_batch(1, k0, m, n, A, lda, aoff, B, ldb, boff, C, 0, ldc, acc);
 }
 
+void tnace_mm_nt(int m, int n, int K, const double *A, int lda, const double *B, int ldb, double *C, int ldc, int acc) {
+#if KERN_HAVE_AVX2
+  if (kern_avx2) { mm_nt_avx2(m, n, K, A, lda, B, ldb, C, ldc, acc); return; }
+#endif
+  mm_nt_base(m, n, K, A, lda, B, ldb, C, ldc, acc);
+}
+
 void tnace_dot_grad(int n, const double *w, const double *wd, const double *y, const double *dy, double out[4]) {
 #if KERN_HAVE_AVX2
   if (kern_avx2) { dot_grad_avx2(n, w, wd, y, dy, out); return; }

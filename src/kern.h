@@ -24,6 +24,11 @@ void tnace_mm_nn(int m, int n, int K, const double *A, int lda, const int *aoff,
 void tnace_mm_tn(int m, int n, int K, const double *A, int lda, const int *aoff, const double *B, int ldb,
                  const int *boff, double *C, int ldc, int acc);
 
+/* NT: C[i][j] (+)= Σ_{k<K} A_i[k] · B_j[k] for i < m, j < n, with A_i = A + i·lda, B_j = B + j·ldb, C row i at
+ * C + i·ldc: dot products of rows, vectorised along k; meant for long K (≳ 16), where it needs no transposed
+ * copy of either operand. */
+void tnace_mm_nt(int m, int n, int K, const double *A, int lda, const double *B, int ldb, double *C, int ldc, int acc);
+
 /* The force-pass contraction of one neighbour: out[0] = Σ_{i<n} wd[i] y[i], out[1 + x] = Σ_{i<n} w[i] dy[3i + x]
  * (x = 0, 1, 2). dy is read up to element 3n, one past its last used element. */
 void tnace_dot_grad(int n, const double *w, const double *wd, const double *y, const double *dy, double out[4]);

@@ -491,12 +491,22 @@ void tn_backward_seed(const tnace_tn *t, tnace_tn_ws *w, const double *seed) {
 
 void tn_grad_A(const tnace_tn *t, tnace_tn_ws *w, double *dEdA, int nmaxA, int lmaxA) {
   /* per label λ and species α: T = g_λ ((2l+1) × bb) · Ut_{αλ} (bb × nmax) = (∂E/∂A_{α,l})ᵀ, added into dEdA
-   * (this orientation has width nmax; the other would have the narrow, odd width 2l+1) */
+   * (this orientation has width nmax; the other would have the narrow, odd width 2l+1), then transposed
+   * into dEdA; for long blocks (bb ≥ 16) dot products along bb (tnace_mm_nt) instead */
   const int nlmA = (lmaxA + 1) * (lmaxA + 1), nmax = t->nmax;
   for (int k = 0; k < t->nu; k++) {
     const int bb = t->bond[3 * k] * t->bond[3 * k + 3], nl = t->fus.n_lambda[k];
     for (int lam = 0; lam < nl; lam++) {
       const int l = t->fus.lam_l[k][lam], nm = 2 * l + 1;
+      if (bb >= 16) {
+        /* long bond blocks (a middle copy, χ²): ∂E/∂A_{α,n,lm} = ⟨U^(k)[α][n][λ], g_λm⟩ as dot products
+         * straight into dEdA (rows n of U, stride n_lambda·bb), no product buffer and no scatter */
+        for (int a = 0; a < t->n_el; a++)
+          tnace_mm_nt(nmax, nm, bb, t->U[k] + ((size_t)a * nmax * nl + lam) * bb, nl * bb,
+                      w->g[k] + (size_t)t->fus.chan_off[k][lam] * bb, bb, dEdA + (size_t)a * nmaxA * nlmA + l * l,
+                      nlmA, 1);
+        continue;
+      }
       for (int a = 0; a < t->n_el; a++) {
         tnace_mm_nn(nm, nmax, bb, w->g[k] + (size_t)t->fus.chan_off[k][lam] * bb, bb, NULL,
                     t->Ut[k] + ((size_t)a * nl + lam) * bb * nmax, nmax, w->tmp, nmax, NULL, 0);

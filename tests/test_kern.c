@@ -81,6 +81,28 @@ static void test_tn(void) {
 }
 
 /* Batches against one call per group. */
+static void test_nt(void) {
+  enum { CAP = 1 << 16 };
+  double *A = malloc(CAP * sizeof(double)), *B = malloc(CAP * sizeof(double));
+  double *C = malloc(CAP * sizeof(double)), *R = malloc(CAP * sizeof(double));
+  double worst = 0.0;
+  for (int trial = 0; trial < 600; trial++) {
+    const int m = 1 + irand(14), n = 1 + irand(12), K = irand(90), acc = irand(2);
+    const int lda = K + irand(3), ldb = K + irand(3), ldc = n + irand(3);
+    for (int i = 0; i < CAP; i++) { A[i] = urand(); B[i] = urand(); C[i] = R[i] = urand(); }
+    for (int i = 0; i < m; i++)
+      for (int j = 0; j < n; j++) {
+        double s = 0.0;
+        for (int k = 0; k < K; k++) s += A[i * lda + k] * B[j * ldb + k];
+        R[i * ldc + j] = acc ? R[i * ldc + j] + s : s;
+      }
+    tnace_mm_nt(m, n, K, A, lda, B, ldb, C, ldc, acc);
+    worst = fmax(worst, rel_err(C, R, CAP)); /* also catches writes outside the m × n block */
+  }
+  CHECK(worst <= 1e-13, "tnace_mm_nt vs loops: %g", worst);
+  free(A); free(B); free(C); free(R);
+}
+
 static void test_batches(void) {
   enum { CAP = 1 << 15 };
   double *A = malloc(CAP * sizeof(double)), *B = malloc(CAP * sizeof(double));
@@ -141,6 +163,7 @@ int main(void) {
   printf("kernels: %s\n", tnace_kernels());
   test_nn();
   test_tn();
+  test_nt();
   test_batches();
   test_transpose_and_dots();
   return test_summary("test_kern");
