@@ -1,70 +1,113 @@
 #!/usr/bin/python3
-"""analyse_coexist.py — melting point from the NPH solid–liquid coexistence run of in.coexist.
+"""analyse_coexist.py — melting point from the solid–liquid coexistence runs of in.coexist.
 
-    /usr/bin/python3 analyse_coexist.py coexist.log [--natoms N]
+    /usr/bin/python3 analyse_coexist.py DIR [DIR2 ...]
 
-Reads the thermo lines (step temp press pe v_vpa lx ly lz c_nfcc) of the last run in the LAMMPS log (the NPH
-coexistence run), prints the temperature and the number of fcc atoms along the run, and the mean temperature and
-its standard error (from block averages over 5 blocks) over the second half. The estimate is valid only if both
-phases survived: the fcc count must stay well away from 0 (all liquid) and from the crystal value (all solid);
-the script says so when they do not.
+Each DIR is the -var dir of one in.coexist run, with coexist.log (the LAMMPS log, via -log), coexist.dat
+(step, T, V/atom, P, pe/atom every 1000 steps of the coexistence stage) and profile.dat (atoms and mean pe per
+slab along z over the last 2000 steps).
+
+ens nph (constant enthalpy): T drifts towards Tm while both phases are present. Printed: T along the run, the
+  mean T over the second half with a block-average error, and whether both phases survived.
+ens npt (constant T = tguess): below Tm the crystal grows (pe/atom and V fall), above Tm it melts (they rise).
+  Printed: the slope of pe/atom over the run after its first 2 ps (meV/atom per ps, with its standard error)
+  and the verdict. Several runs at different tguess bracket Tm; the last line gives the bracket.
+For both: the solid fraction at the end from profile.dat (slabs whose mean pe/atom lies below the mid-point
+between the lowest and highest slab values count as solid).
 """
-import argparse
+import os
+import re
 import sys
 
 import numpy as np
 
 
-def last_run(path):
-    runs, cur, cols = [], None, None
-    for line in open(path, errors="replace"):
-        t = line.split()
-        if t[:2] == ["Step", "Temp"]:
-            cols, cur = t, []
-            runs.append((cols, cur))
-            continue
-        if cur is not None:
-            if line.startswith("Loop time"):
-                cur = None
-                continue
+def ens_of(log):
+    ens, tguess = "nph", None
+    for line in open(log, errors="replace"):
+        m = re.match(r"\s*fix\s+int\s+all\s+(nph|npt)\s+(?:temp\s+(\S+))?", line)
+        if m:
+            ens = m.group(1)
             try:
-                cur.append([float(x) for x in t])
-            except ValueError:
+                tguess = float(m.group(2))
+            except (TypeError, ValueError):
                 pass
-    if not runs:
-        sys.exit("analyse_coexist: no thermo output in %s" % path)
-    cols, rows = runs[-1]
-    rows = [r for r in rows if len(r) == len(cols)]
-    return cols, np.array(rows)
+    return ens, tguess
+
+
+def solid_fraction(path):
+    if not os.path.exists(path):
+        return None
+    rows = [l.split() for l in open(path) if not l.startswith("#")]
+    rows = [r for r in rows if len(r) == 5]          # chunk coord count density pe
+    if not rows:
+        return None
+    n = np.array([float(r[2]) for r in rows])
+    pe = np.array([float(r[4]) for r in rows])
+    keep = n > 0.75 * np.median(n)                   # drop part-filled slabs at the box edges
+    n, pe = n[keep], pe[keep]
+    mid = 0.5 * (pe.min() + pe.max())
+    if pe.max() - pe.min() < 0.06:                   # no contrast: one phase only
+        return None
+    return n[pe < mid].sum() / n.sum()
+
+
+def analyse(d):
+    log = os.path.join(d, "coexist.log")
+    dat = np.loadtxt(os.path.join(d, "coexist.dat"), ndmin=2)
+    ens, tguess = ens_of(log)
+    step, T, V = dat[:, 0], dat[:, 1], dat[:, 2]
+    pe = dat[:, 4] if dat.shape[1] > 4 else np.full(len(T), np.nan)
+    fs = solid_fraction(os.path.join(d, "profile.dat"))
+    if not os.path.exists(os.path.join(d, "profile.dat")):
+        fs_txt = "no profile.dat"
+    elif fs is None:
+        fs_txt = "no solid/liquid contrast at the end (one phase)"
+    else:
+        fs_txt = "solid fraction at the end %.2f" % fs
+    if ens == "nph":
+        h = len(T) // 2
+        bm = np.array([b.mean() for b in np.array_split(T[h:], 5)])
+        err = bm.std(ddof=1) / np.sqrt(len(bm))
+        print("%s: NPH, T %s K; second half T = %.0f ± %.0f K; %s"
+              % (d, " ".join("%.0f" % t for t in T), T[h:].mean(), err, fs_txt))
+        return ("nph", T[h:].mean(), err, fs)
+    m = step > min(2000, 0.2 * step.max())   # skip the first 2 ps (less in short test runs)
+    t_ps = step[m] / 1000.0
+    A = np.vstack([t_ps, np.ones_like(t_ps)]).T
+    coef, res, *_ = np.linalg.lstsq(A, pe[m] * 1000.0, rcond=None)
+    dof = max(1, len(t_ps) - 2)
+    s2 = (res[0] / dof) if len(res) else 0.0
+    se = np.sqrt(s2 / ((t_ps - t_ps.mean()) ** 2).sum())
+    slope = coef[0]
+    if slope < -2 * se:
+        verdict = "freezing: T < Tm"
+    elif slope > 2 * se:
+        verdict = "melting: T > Tm"
+    else:
+        verdict = "no significant drift: T close to Tm"
+    print("%s: NPT at %.0f K (mean T %.0f K): pe/atom slope %+.3f ± %.3f meV/atom/ps, V/atom %.3f -> %.3f Å^3; %s; %s"
+          % (d, tguess or T.mean(), T[m].mean(), slope, se, V[m][0], V[m][-1], fs_txt, verdict))
+    return ("npt", tguess or T.mean(), slope, se, fs)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("log")
-    a = ap.parse_args()
-    cols, d = last_run(a.log)
-    if "c_nfcc" not in cols or len(d) < 10:
-        sys.exit("analyse_coexist: the last run of %s is not the coexistence run (or too short)" % a.log)
-    step, T, nf = d[:, 0], d[:, cols.index("Temp")], d[:, cols.index("c_nfcc")]
-    print("%8s %8s %8s" % ("step", "T (K)", "fcc"))
-    for k in range(0, len(d), max(1, len(d) // 20)):
-        print("%8d %8.0f %8d" % (step[k], T[k], nf[k]))
-    h = d[len(d) // 2:]
-    Th = h[:, cols.index("Temp")]
-    blocks = np.array_split(Th, 5)
-    bm = np.array([b.mean() for b in blocks])
-    err = bm.std(ddof=1) / np.sqrt(len(bm))
-    nfh = h[:, cols.index("c_nfcc")]
-    print("second half (steps %d-%d): T = %.0f ± %.0f K (block standard error), fcc atoms %.0f-%.0f (start of the run: %.0f)"
-          % (h[0, 0], h[-1, 0], Th.mean(), err, nfh.min(), nfh.max(), nf[0]))
-    frac = nfh.mean() / max(nf[0], 1)
-    if nfh.min() < 0.1 * nf[0]:
-        print("WARNING: the crystal (almost) melted: Tm is below this T; lower tguess and run again")
-    elif nfh.max() > 1.6 * nf[0]:
-        print("WARNING: the liquid (almost) froze: Tm is above this T; raise tguess and run again")
-    else:
-        print("both phases present (fcc count %.2f of its starting value)" % frac)
-    print("COEXIST_TM %.0f %.0f" % (Th.mean(), err))
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    res = [analyse(d) for d in sys.argv[1:]]
+    npt = sorted([r for r in res if r[0] == "npt"], key=lambda r: r[1])
+    if npt:
+        below = [r[1] for r in npt if r[2] < -2 * r[3]]
+        above = [r[1] for r in npt if r[2] > 2 * r[3]]
+        lo = max(below) if below else None
+        hi = min(above) if above else None
+        if lo is not None and hi is not None and lo < hi:
+            print("COEXIST_TM_BRACKET %.0f %.0f K  (estimate %.0f ± %.0f K)" % (lo, hi, 0.5 * (lo + hi), 0.5 * (hi - lo)))
+        else:
+            print("COEXIST_TM_BRACKET not bracketed: freezing at %s K, melting at %s K" % (below, above))
+    for r in res:
+        if r[0] == "nph":
+            print("COEXIST_TM_NPH %.0f %.0f" % (r[1], r[2]))
     return 0
 
 
