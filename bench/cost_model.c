@@ -73,7 +73,7 @@ static void cost_features(const tnace_potential *pot, cost_feat *f) {
       f->calls += tn->fus.n_lambda[0];
       continue;
     }
-    cost_add_route(tn, f);
+    cost_add_route(tn->rev && pot->spec[t].model != TNACE_MODEL_MPO ? tn->rev : tn, f); /* the trie evaluated */
     if (pot->spec[t].model == TNACE_MODEL_MPO) cost_add_route(&pot->tn_bra[t], f);
   }
   f->A = 2 * f->chan + f->pair;

@@ -477,3 +477,98 @@ out:
   if (rc) tnace_fusion_free(f);
   return rc;
 }
+
+/* One leaf of a reversed trie: its channels (copy order of the reversed trie) and coefficient. */
+typedef struct {
+  int ch[TNACE_MAX_NU];
+  double c;
+} rev_leaf;
+
+static int cmp_rev_n(const rev_leaf *a, const rev_leaf *b, int nu) {
+  for (int k = 0; k < nu; k++)
+    if (a->ch[k] != b->ch[k]) return a->ch[k] < b->ch[k] ? -1 : 1;
+  return 0;
+}
+
+static int copy_ints(int **dst, const int *src, int n) {
+  *dst = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
+  if (!*dst) return 1;
+  if (n > 0) memcpy(*dst, src, sizeof(int) * (size_t)n);
+  return 0;
+}
+
+/* Sort the leaves lexicographically by their channel tuples (merge sort: qsort has no context argument for nu). */
+static void sort_rev(rev_leaf *a, rev_leaf *tmp, size_t n, int nu) {
+  if (n < 2) return;
+  const size_t h = n / 2;
+  sort_rev(a, tmp, h, nu);
+  sort_rev(a + h, tmp, n - h, nu);
+  size_t i = 0, j = h, o = 0;
+  while (i < h && j < n) tmp[o++] = cmp_rev_n(&a[j], &a[i], nu) < 0 ? a[j++] : a[i++];
+  while (i < h) tmp[o++] = a[i++];
+  while (j < n) tmp[o++] = a[j++];
+  memcpy(a, tmp, n * sizeof *a);
+}
+
+int tnace_fusion_reverse(const tnace_fusion *f, tnace_fusion *r, char *err, size_t errlen) {
+  memset(r, 0, sizeof *r);
+  const int nu = f->nu, L = nu - 1;
+  const size_t nl = (size_t)f->n_nodes[L];
+  r->nu = nu;
+  r->lmax = f->lmax;
+  for (int k = 0; k < nu; k++) { /* copy k of r is copy L−k of f */
+    const int q = L - k, nlam = f->n_lambda[q], nch = f->n_chan[q];
+    r->n_lambda[k] = nlam;
+    r->n_chan[k] = nch;
+    if (copy_ints(&r->lam_l[k], f->lam_l[q], nlam) || copy_ints(&r->lam_L[k], f->lam_L[q], nlam) ||
+        copy_ints(&r->chan_off[k], f->chan_off[q], nlam + 1) || copy_ints(&r->chan_lam[k], f->chan_lam[q], nch) ||
+        copy_ints(&r->chan_lm[k], f->chan_lm[q], nch))
+      goto nomem;
+  }
+  rev_leaf *lv = malloc(sizeof *lv * (nl ? nl : 1)), *tmp = malloc(sizeof *tmp * (nl ? nl : 1));
+  if (!lv || !tmp) { free(lv); free(tmp); goto nomem; }
+  for (size_t j = 0; j < nl; j++) { /* walk each leaf up to the root; store its channels reversed */
+    int node = (int)j;
+    for (int k = L; k >= 0; k--) {
+      lv[j].ch[L - k] = f->chan[k][node];
+      node = f->parent[k][node];
+    }
+    lv[j].c = f->coef[j];
+  }
+  sort_rev(lv, tmp, nl, nu);
+  free(tmp);
+  /* the trie of the sorted tuples, as build_trie: a new prefix at level k where a leaf first differs */
+  int cnt[TNACE_MAX_NU] = {0};
+  for (size_t t = 0; t < nl; t++) {
+    int d = 0;
+    if (t > 0)
+      while (d < nu && lv[t].ch[d] == lv[t - 1].ch[d]) d++;
+    for (int k = d; k < nu; k++) cnt[k]++;
+  }
+  for (int k = 0; k < nu; k++) {
+    r->n_nodes[k] = cnt[k];
+    r->parent[k] = malloc(sizeof(int) * (size_t)(cnt[k] ? cnt[k] : 1));
+    r->chan[k] = malloc(sizeof(int) * (size_t)(cnt[k] ? cnt[k] : 1));
+    if (!r->parent[k] || !r->chan[k]) { free(lv); goto nomem; }
+  }
+  r->coef = malloc(sizeof(double) * (nl ? nl : 1));
+  if (!r->coef) { free(lv); goto nomem; }
+  int cur[TNACE_MAX_NU] = {0}, next[TNACE_MAX_NU] = {0};
+  for (size_t t = 0; t < nl; t++) {
+    int d = 0;
+    if (t > 0)
+      while (d < nu && lv[t].ch[d] == lv[t - 1].ch[d]) d++;
+    for (int k = d; k < nu; k++) {
+      cur[k] = next[k]++;
+      r->parent[k][cur[k]] = k ? cur[k - 1] : 0;
+      r->chan[k][cur[k]] = lv[t].ch[k];
+    }
+    r->coef[cur[L]] = lv[t].c;
+  }
+  free(lv);
+  return 0;
+nomem:
+  tnace_fusion_free(r);
+  snprintf(err, errlen, "fusion: out of memory");
+  return TNACE_ERR_NOMEM;
+}

@@ -48,5 +48,10 @@ typedef struct {
  * Returns 0, or TNACE_ERR_VALUE / TNACE_ERR_NOMEM with a message in err. On failure *f is left freed. */
 int tnace_fusion_build(tnace_fusion *f, int nu, int lmax, char *err, size_t errlen);
 void tnace_fusion_free(tnace_fusion *f);
+/* The same invariants with the copies in reverse order: r's copy k is f's copy ν−1−k (labels and channel
+ * tables copied), and r's trie holds the leaves (chan_{ν−1}, …, chan_0) of f with the same coefficients, as a
+ * prefix trie of the reversed tuples. A contraction right to left (tn.c) walks it; its middle levels can have
+ * fewer nodes than f's (e.g. ν = 3, l_max 4: 269 instead of 295). Returns 0 or TNACE_ERR_NOMEM (r freed). */
+int tnace_fusion_reverse(const tnace_fusion *f, tnace_fusion *r, char *err, size_t errlen);
 
 #endif

@@ -241,7 +241,7 @@ tnace_workspace *tnace_workspace_new(const tnace_potential *pot, int max_neigh) 
   }
   int kmax = 1;
   for (int i = 0; !bad && i < pot->n_el * pot->n_terms; i++) {
-    bad = tn_ws_reserve(&ws->tw, &pot->tn[i]) != 0;
+    bad = tn_ws_reserve(&ws->tw, &pot->tn[i]) != 0 || (pot->tn[i].rev && tn_ws_reserve(&ws->tw, pot->tn[i].rev) != 0);
     if (!bad && pot->spec[i % pot->n_terms].model == TNACE_MODEL_MPO) {
       bad = tn_ws_reserve(&ws->tw2, &pot->tn_bra[i]) != 0;
       if (pot->spec[i % pot->n_terms].rank > kmax) kmax = pot->spec[i % pot->n_terms].rank;
@@ -413,7 +413,9 @@ int tnace_atom_energy(const tnace_potential *pot, tnace_workspace *ws, int si, i
   if (dEdr) memset(ws->dEdA, 0, ws->A_size * sizeof(double));
   for (int t = 0; t < pot->n_terms; t++) {
     const tnace_tn *tn = &pot->tn[si * pot->n_terms + t];
-    if (!tn->S) tn_channels(tn, ws->A, nmax, lmax, &ws->tw, 0);
+    /* an MPS term is contracted right to left when that trie is cheaper (tn.h: rev) */
+    const tnace_tn *ev = pot->spec[t].model != TNACE_MODEL_MPO && tn->rev ? tn->rev : tn;
+    if (!tn->S) tn_channels(ev, ws->A, nmax, lmax, &ws->tw, 0);
     if (pot->spec[t].model == TNACE_MODEL_MPO) {
       /* E_t = Σ_b J_b J'_b; each layer's adjoint is seeded with the other layer's J */
       const tnace_tn *br = &pot->tn_bra[si * pot->n_terms + t];
@@ -434,10 +436,10 @@ int tnace_atom_energy(const tnace_potential *pot, tnace_workspace *ws, int si, i
       E += tn_pair_energy(tn, ws->A, nmax, lmax, &ws->tw, dEdr ? ws->dEdA : NULL);
       continue;
     }
-    E += tn_forward(tn, &ws->tw);
+    E += tn_forward(ev, &ws->tw);
     if (dEdr) {
-      tn_backward(tn, &ws->tw);
-      tn_grad_A(tn, &ws->tw, ws->dEdA, nmax, lmax);
+      tn_backward(ev, &ws->tw);
+      tn_grad_A(ev, &ws->tw, ws->dEdA, nmax, lmax);
     }
   }
   if (dEdr) {

@@ -49,6 +49,7 @@ void tn_free(tnace_tn *t) {
   }
   free(t->coef_cm); t->coef_cm = NULL;
   free(t->S); t->S = NULL;
+  if (t->rev) { tn_free(t->rev); free(t->rev); t->rev = NULL; }
   tnace_fusion_free(&t->fus);
 }
 
@@ -212,6 +213,66 @@ static int prepare_pair_form(tnace_tn *t) {
   return 0;
 }
 
+/* Ut: U with (n) and (bond pair) swapped, for ∂E/∂A as a product of width nmax (tn_grad_A). */
+static int make_Ut(tnace_tn *t, int k) {
+  const int nl = t->fus.n_lambda[k];
+  const size_t bb = (size_t)t->bond[3 * k] * t->bond[3 * k + 3], usz = (size_t)t->n_el * t->nmax * nl * bb;
+  free(t->Ut[k]);
+  t->Ut[k] = malloc(usz * sizeof(double));
+  if (!t->Ut[k]) return TNACE_ERR_NOMEM;
+  for (int a = 0; a < t->n_el; a++)
+    for (int l = 0; l < nl; l++)
+      tnace_transpose(t->nmax, (int)bb, t->U[k] + ((size_t)a * t->nmax * nl + l) * bb, nl * (int)bb,
+                      t->Ut[k] + ((size_t)a * nl + l) * bb * t->nmax);
+  return 0;
+}
+
+/* Multiply-adds of the trie levels between the first and the leaves (forward once, backward twice). */
+static double trie_cost(const tnace_fusion *f, const int *bond) {
+  double c = 0.0;
+  for (int k = 1; k < f->nu - 1; k++) c += (double)f->n_nodes[k] * bond[3 * k] * bond[3 * k + 3];
+  return c;
+}
+
+/* t->rev (tn.h): the right-to-left view, kept only when its trie is cheaper. */
+static int prepare_reverse(tnace_tn *t) {
+  const int nu = t->nu;
+  if (t->rev) { /* kept from an earlier prepare (the trie never changes): rebuilt if the bonds did (fit growth) */
+    int same = t->rev->nu == nu;
+    for (int s = 0; same && s <= 3 * nu; s++) same = t->rev->bond[s] == t->bond[3 * nu - s];
+    if (!same) { tn_free(t->rev); free(t->rev); t->rev = NULL; }
+  }
+  if (!t->rev) {
+    if (nu < 3 || t->model != TNACE_MODEL_MPS || t->bond[3 * nu] != 1) return 0;
+    tnace_tn *r = calloc(1, sizeof *r);
+    char err[64];
+    if (!r) return TNACE_ERR_NOMEM;
+    if (tnace_fusion_reverse(&t->fus, &r->fus, err, sizeof err)) { free(r); return TNACE_ERR_NOMEM; }
+    for (int s = 0; s <= 3 * nu; s++) r->bond[s] = t->bond[3 * nu - s]; /* inner site bonds are not used */
+    if (trie_cost(&r->fus, r->bond) > 0.97 * trie_cost(&t->fus, t->bond)) {
+      tnace_fusion_free(&r->fus);
+      free(r);
+      return 0;
+    }
+    r->nu = nu; r->lmax = t->lmax; r->nmax = t->nmax; r->n_el = t->n_el; r->model = TNACE_MODEL_MPS;
+    for (int s = 0; s < 3 * nu; s++) r->phys[s] = t->phys[3 * nu - 1 - s];
+    if (build_schedule(r)) { tn_free(r); free(r); return TNACE_ERR_NOMEM; }
+    t->rev = r;
+  }
+  tnace_tn *r = t->rev;
+  for (int k = 0; k < nu; k++) { /* U'^(k)[α][n][λ] = U^(ν−1−k)[α][n][λ]ᵀ */
+    const int q = nu - 1 - k, nl = t->fus.n_lambda[q], bl = t->bond[3 * q], br = t->bond[3 * q + 3];
+    const size_t bb = (size_t)bl * br, n = (size_t)t->n_el * t->nmax * nl;
+    free(r->U[k]);
+    r->U[k] = malloc(n * bb * sizeof(double));
+    if (!r->U[k]) return TNACE_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) tnace_transpose(bl, br, t->U[q] + i * bb, br, r->U[k] + i * bb);
+    r->c_size[k] = (size_t)r->fus.n_chan[k] * bb;
+    if (make_Ut(r, k)) return TNACE_ERR_NOMEM;
+  }
+  return 0;
+}
+
 int tn_prepare(tnace_tn *t) {
   for (int k = 0; k < t->nu; k++) {
     int b0 = t->bond[3 * k], b1 = t->bond[3 * k + 1], b2 = t->bond[3 * k + 2], b3 = t->bond[3 * k + 3];
@@ -233,17 +294,10 @@ int tn_prepare(tnace_tn *t) {
     }
     free(SN);
     t->c_size[k] = (size_t)t->fus.n_chan[k] * b0 * b3;
-    /* Ut: U with (n) and (bond pair) swapped, for ∂E/∂A as a product of width nmax (tn_grad_A) */
-    const size_t bb = (size_t)b0 * b3;
-    free(t->Ut[k]);
-    t->Ut[k] = malloc(usz * sizeof(double));
-    if (!t->Ut[k]) return TNACE_ERR_NOMEM;
-    for (int a = 0; a < t->n_el; a++)
-      for (int l = 0; l < nl; l++)
-        tnace_transpose(t->nmax, (int)bb, t->U[k] + ((size_t)a * t->nmax * nl + l) * bb, nl * (int)bb,
-                        t->Ut[k] + ((size_t)a * nl + l) * bb * t->nmax);
+    if (make_Ut(t, k)) return TNACE_ERR_NOMEM;
   }
-  return prepare_pair_form(t);
+  int rc = prepare_pair_form(t);
+  return rc ? rc : prepare_reverse(t);
 }
 
 static int grow(double **p, size_t *cap, size_t n) {

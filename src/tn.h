@@ -47,7 +47,7 @@
  *      bond dimension ≤ K χ²; its effective body order is 5 (two ν = 2 invariants). */
 enum { TNACE_MODEL_MPS = 0, TNACE_MODEL_MPO = 1 };
 
-typedef struct {
+typedef struct tnace_tn {
   int nu, lmax, nmax, n_el, model;
   tnace_fusion fus;
   int phys[TNACE_MAX_SITES];
@@ -66,6 +66,13 @@ typedef struct {
   double *Ut[TNACE_MAX_NU];        /* the same values as [n_el][n_lambda][bond[3k]·bond[3k+3]][nmax] */
   size_t c_size[TNACE_MAX_NU];     /* n_chan[k] * bond[3k] * bond[3k+3] */
   double *S;                       /* pair form (see above), [n_lambda][n_el·nmax][n_el·nmax], or NULL */
+  /* The same term contracted right to left, or NULL (MPS terms with ν ≥ 3 only): copies reversed (its copy
+   * k is copy ν−1−k here), fusion trie of the reversed leaf tuples (tnace_fusion_reverse), channel maps
+   * transposed (U'^(k) = U^(ν−1−k)ᵀ), no cores. tn_prepare builds it when its trie costs at least 3 % fewer
+   * multiply-adds (Σ over middle levels of nodes × bond_l × bond_r); it gives the same E and ∂E/∂A. The
+   * evaluator (tnace_atom_energy) contracts with it; the trainer, which needs the channels of each copy of
+   * this term, does not. */
+  struct tnace_tn *rev;
 } tnace_tn;
 
 /* Scratch for one term's contraction; sized by tn_ws_alloc for the largest term of a potential. */

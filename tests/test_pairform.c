@@ -1,10 +1,13 @@
 /*
- * test_pairform.c — the evaluator's pair form of ν = 2 terms (tn.h: tn_pair_energy, used by
- * tnace_atom_energy when tn_prepare set t->S) against the channel route (tn_channels, tn_forward,
- * tn_backward, tn_grad_A): energy and ∂E/∂A on random A, for one and two species; and the cost rule: the
- * pair form for few radial functions per bond dimension, the channel route otherwise. (The evaluator's
- * energies and forces with the pair form are also checked against dense references and finite
- * differences in test_potential.)
+ * test_pairform.c — the evaluator's alternative contractions against the channel route (tn_channels,
+ * tn_forward, tn_backward, tn_grad_A) of the term itself: energy and ∂E/∂A on random A, for one and two species.
+ *   - the pair form of ν = 2 terms (tn.h: tn_pair_energy, used by tnace_atom_energy when tn_prepare set
+ *     t->S), and its cost rule: the pair form for few radial functions per bond dimension, the channel
+ *     route otherwise;
+ *   - the right-to-left view of ν ≥ 3 terms (tn.h: t->rev, tnace_fusion_reverse), which tnace_atom_energy
+ *     uses when its trie is cheaper; also after the cores change and tn_prepare runs again.
+ * (The evaluator's energies and forces are also checked against dense references and finite differences in
+ * test_potential.)
  */
 #include "model.h"
 #include "testutil.h"
@@ -67,8 +70,63 @@ static void check_pair_form(int ne) {
   tnace_potential_free(p);
 }
 
+/* E and ∂E/∂A of term tn through the channel route of `ev` (tn itself or tn->rev). */
+static double route(const tnace_tn *ev, const double *A, int nmax, int lmax, double *g, size_t Asz) {
+  tnace_tn_ws w;
+  memset(&w, 0, sizeof w);
+  CHECK(tn_ws_reserve(&w, ev) == 0, "reserve");
+  memset(g, 0, Asz * sizeof(double));
+  tn_channels(ev, A, nmax, lmax, &w, 0);
+  const double E = tn_forward(ev, &w);
+  tn_backward(ev, &w);
+  tn_grad_A(ev, &w, g, nmax, lmax);
+  tn_ws_free(&w);
+  return E;
+}
+
+static void check_reverse(int ne) {
+  const char *el[] = {"Cu", "Ni"};
+  /* (nu, lmax, nmax, chi) and whether the reversed trie is expected to be cheaper (tn_prepare's 3 % rule):
+   * ν = 3, l_max 4: 269 middle nodes right to left against 295 */
+  const int shape[3][5] = {{3, 4, 6, 5, 1}, {3, 6, 4, 3, 1}, {4, 3, 3, 3, -1}};
+  for (int t = 0; t < 3; t++) {
+    tnace_term_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.nu = shape[t][0]; spec.lmax = shape[t][1]; spec.nmax = shape[t][2]; spec.chi = shape[t][3];
+    char err[256];
+    tnace_potential *p = NULL;
+    if (tnace_potential_create(&p, ne, el, 1, &spec, 5.0, 5.0, err, sizeof err)) {
+      CHECK(0, "create: %s", err);
+      continue;
+    }
+    const int nmax = p->nmax, lmax = p->lmax, nlm = (lmax + 1) * (lmax + 1);
+    const size_t Asz = (size_t)ne * nmax * nlm;
+    double *A = malloc(Asz * sizeof(double)), *g1 = malloc(Asz * sizeof(double)), *g2 = malloc(Asz * sizeof(double));
+    for (size_t i = 0; i < Asz; i++) A[i] = urand();
+    for (int round = 0; round < 2; round++) { /* round 1: new cores, prepare again (rev refreshed in place) */
+      const tnace_tn *tn = &p->tn[0];
+      for (int s = 0; s < 3 * tn->nu; s++)
+        for (size_t q = 0; q < tn_core_size(tn, s); q++) tn->core[s][q] = 0.6 * urand();
+      CHECK(tnace_potential_prepare(p, err, sizeof err) == 0, "prepare: %s", err);
+      if (shape[t][4] >= 0)
+        CHECK((tn->rev != NULL) == shape[t][4], "shape %d: right-to-left view %s", t, tn->rev ? "built" : "not built");
+      if (!tn->rev) continue;
+      const double E1 = route(tn, A, nmax, lmax, g1, Asz), E2 = route(tn->rev, A, nmax, lmax, g2, Asz);
+      CHECK(fabs(E1 - E2) <= 1e-12 * fmax(1.0, fabs(E1)), "reversed energy %.17g, forward %.17g (shape %d, n_el %d)",
+            E2, E1, t, ne);
+      double d = 0.0, mx = 0.0;
+      for (size_t i = 0; i < Asz; i++) { d = fmax(d, fabs(g1[i] - g2[i])); mx = fmax(mx, fabs(g1[i])); }
+      CHECK(d <= 1e-12 * fmax(1.0, mx) && mx > 0, "reversed dE/dA differs by %g (max %g), shape %d n_el %d", d, mx, t, ne);
+    }
+    free(A); free(g1); free(g2);
+    tnace_potential_free(p);
+  }
+}
+
 int main(void) {
   check_pair_form(1);
   check_pair_form(2);
+  check_reverse(1);
+  check_reverse(2);
   return test_summary("test_pairform");
 }
