@@ -241,7 +241,7 @@ tnace_workspace *tnace_workspace_new(const tnace_potential *pot, int max_neigh) 
   }
   int kmax = 1;
   for (int i = 0; !bad && i < pot->n_el * pot->n_terms; i++) {
-    bad = tn_ws_reserve(&ws->tw, &pot->tn[i]) != 0 || (pot->tn[i].rev && tn_ws_reserve(&ws->tw, pot->tn[i].rev) != 0);
+    bad = tn_ws_reserve(&ws->tw, &pot->tn[i]) != 0;
     if (!bad && pot->spec[i % pot->n_terms].model == TNACE_MODEL_MPO) {
       bad = tn_ws_reserve(&ws->tw2, &pot->tn_bra[i]) != 0;
       if (pot->spec[i % pot->n_terms].rank > kmax) kmax = pot->spec[i % pot->n_terms].rank;

@@ -88,6 +88,8 @@ static int build_schedule(tnace_tn *t) {
   return 0;
 }
 
+static int init_reverse(tnace_tn *t);
+
 int tn_init_bonds(tnace_tn *t, int nu, int lmax, int nmax, int n_el, const int *bond, char *err, size_t errlen) {
   memset(t, 0, sizeof *t);
   if (nu < 1 || nu > TNACE_MAX_NU || nmax < 1 || n_el < 1 || lmax < 0) {
@@ -121,7 +123,11 @@ int tn_init_bonds(tnace_tn *t, int nu, int lmax, int nmax, int n_el, const int *
     t->core[s] = calloc(tn_core_size(t, s), sizeof(double));
     if (!t->core[s]) { tn_free(t); snprintf(err, errlen, "term: out of memory"); return TNACE_ERR_NOMEM; }
   }
-  if (build_schedule(t)) { tn_free(t); snprintf(err, errlen, "term: out of memory"); return TNACE_ERR_NOMEM; }
+  if (build_schedule(t) || init_reverse(t)) {
+    tn_free(t);
+    snprintf(err, errlen, "term: out of memory");
+    return TNACE_ERR_NOMEM;
+  }
   return 0; /* the caller fills the cores, then tn_prepare (a prepare of zero cores here would be wasted) */
 }
 
@@ -234,40 +240,40 @@ static double trie_cost(const tnace_fusion *f, const int *bond) {
   return c;
 }
 
-/* t->rev (tn.h): the right-to-left view, kept only when its trie is cheaper. */
-static int prepare_reverse(tnace_tn *t) {
+/* t->rev (tn.h): the structure of the right-to-left view (reversed trie, bonds, schedule), built with the
+ * term, since it depends only on the trie and the bonds; kept only when its trie is cheaper. */
+static int init_reverse(tnace_tn *t) {
   const int nu = t->nu;
-  if (t->rev) { /* kept from an earlier prepare (the trie never changes): rebuilt if the bonds did (fit growth) */
-    int same = t->rev->nu == nu;
-    for (int s = 0; same && s <= 3 * nu; s++) same = t->rev->bond[s] == t->bond[3 * nu - s];
-    if (!same) { tn_free(t->rev); free(t->rev); t->rev = NULL; }
+  if (nu < 3 || t->model != TNACE_MODEL_MPS || t->bond[3 * nu] != 1) return 0;
+  tnace_tn *r = calloc(1, sizeof *r);
+  char err[64];
+  if (!r) return TNACE_ERR_NOMEM;
+  if (tnace_fusion_reverse(&t->fus, &r->fus, err, sizeof err)) { free(r); return TNACE_ERR_NOMEM; }
+  for (int s = 0; s <= 3 * nu; s++) r->bond[s] = t->bond[3 * nu - s]; /* inner site bonds are not used */
+  if (trie_cost(&r->fus, r->bond) > 0.97 * trie_cost(&t->fus, t->bond)) {
+    tnace_fusion_free(&r->fus);
+    free(r);
+    return 0;
   }
-  if (!t->rev) {
-    if (nu < 3 || t->model != TNACE_MODEL_MPS || t->bond[3 * nu] != 1) return 0;
-    tnace_tn *r = calloc(1, sizeof *r);
-    char err[64];
-    if (!r) return TNACE_ERR_NOMEM;
-    if (tnace_fusion_reverse(&t->fus, &r->fus, err, sizeof err)) { free(r); return TNACE_ERR_NOMEM; }
-    for (int s = 0; s <= 3 * nu; s++) r->bond[s] = t->bond[3 * nu - s]; /* inner site bonds are not used */
-    if (trie_cost(&r->fus, r->bond) > 0.97 * trie_cost(&t->fus, t->bond)) {
-      tnace_fusion_free(&r->fus);
-      free(r);
-      return 0;
-    }
-    r->nu = nu; r->lmax = t->lmax; r->nmax = t->nmax; r->n_el = t->n_el; r->model = TNACE_MODEL_MPS;
-    for (int s = 0; s < 3 * nu; s++) r->phys[s] = t->phys[3 * nu - 1 - s];
-    if (build_schedule(r)) { tn_free(r); free(r); return TNACE_ERR_NOMEM; }
-    t->rev = r;
-  }
+  r->nu = nu; r->lmax = t->lmax; r->nmax = t->nmax; r->n_el = t->n_el; r->model = TNACE_MODEL_MPS;
+  for (int s = 0; s < 3 * nu; s++) r->phys[s] = t->phys[3 * nu - 1 - s];
+  for (int k = 0; k < nu; k++) r->c_size[k] = (size_t)r->fus.n_chan[k] * r->bond[3 * k] * r->bond[3 * k + 3];
+  t->rev = r;
+  if (build_schedule(r)) return TNACE_ERR_NOMEM; /* r is freed with t */
+  return 0;
+}
+
+/* The channel maps of t->rev from t's: U'^(k)[α][n][λ] = U^(ν−1−k)[α][n][λ]ᵀ. */
+static int prepare_reverse(tnace_tn *t) {
   tnace_tn *r = t->rev;
-  for (int k = 0; k < nu; k++) { /* U'^(k)[α][n][λ] = U^(ν−1−k)[α][n][λ]ᵀ */
+  const int nu = t->nu;
+  for (int k = 0; r && k < nu; k++) {
     const int q = nu - 1 - k, nl = t->fus.n_lambda[q], bl = t->bond[3 * q], br = t->bond[3 * q + 3];
     const size_t bb = (size_t)bl * br, n = (size_t)t->n_el * t->nmax * nl;
     free(r->U[k]);
     r->U[k] = malloc(n * bb * sizeof(double));
     if (!r->U[k]) return TNACE_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) tnace_transpose(bl, br, t->U[q] + i * bb, br, r->U[k] + i * bb);
-    r->c_size[k] = (size_t)r->fus.n_chan[k] * bb;
     if (make_Ut(r, k)) return TNACE_ERR_NOMEM;
   }
   return 0;
@@ -310,6 +316,7 @@ static int grow(double **p, size_t *cap, size_t n) {
 }
 
 int tn_ws_reserve(tnace_tn_ws *w, const tnace_tn *t) {
+  if (t->rev && tn_ws_reserve(w, t->rev)) return TNACE_ERR_NOMEM; /* either view may be contracted with w */
   /* tmp: the transposed channels of a copy (level_adj), one label block of ∂E/∂A (tn_grad_A), or the pair
    * form's X and T */
   size_t nt = 0;

@@ -68,10 +68,11 @@ typedef struct tnace_tn {
   double *S;                       /* pair form (see above), [n_lambda][n_el·nmax][n_el·nmax], or NULL */
   /* The same term contracted right to left, or NULL (MPS terms with ν ≥ 3 only): copies reversed (its copy
    * k is copy ν−1−k here), fusion trie of the reversed leaf tuples (tnace_fusion_reverse), channel maps
-   * transposed (U'^(k) = U^(ν−1−k)ᵀ), no cores. tn_prepare builds it when its trie costs at least 3 % fewer
-   * multiply-adds (Σ over middle levels of nodes × bond_l × bond_r); it gives the same E and ∂E/∂A. The
-   * evaluator (tnace_atom_energy) contracts with it; the trainer, which needs the channels of each copy of
-   * this term, does not. */
+   * transposed (U'^(k) = U^(ν−1−k)ᵀ), no cores. tn_init* builds it when its trie costs at least 3 % fewer
+   * multiply-adds (Σ over middle levels of nodes × bond_l × bond_r), tn_prepare fills its channel maps, and
+   * tn_ws_reserve sizes a workspace for both views. It gives the same E and ∂E/∂A. The evaluator
+   * (tnace_atom_energy) contracts with it; the trainer, which needs the channels of each copy of this term,
+   * does not. */
   struct tnace_tn *rev;
 } tnace_tn;
 
@@ -109,8 +110,8 @@ size_t tn_n_params(const tnace_tn *t);
 /* Recompute the channel maps U^(k) from the cores; call after any core changes. Returns 0 or NOMEM. */
 int tn_prepare(tnace_tn *t);
 
-/* Grow `w` to hold term t's contraction (no-op when already large enough); t must be prepared
- * (tn_prepare). 0 or TNACE_ERR_NOMEM. */
+/* Grow `w` to hold term t's contraction, and that of its right-to-left view t->rev if it has one (no-op
+ * when already large enough); t must be prepared (tn_prepare). 0 or TNACE_ERR_NOMEM. */
 int tn_ws_reserve(tnace_tn_ws *w, const tnace_tn *t);
 void tn_ws_free(tnace_tn_ws *w);
 
