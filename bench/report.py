@@ -82,22 +82,30 @@ def scaling(d):
 
 
 def cost(d):
+    """Table 4. The per-row features are those of bench/cost_model.py (features()), which wrote the file;
+    files written before its current feature set (feat_nodes) use the old list."""
     names = d["features"]
+    if "feat_nodes" in d["shapes"][0]:
+        def feats(r):
+            return [r["neigh"] * r["basis_used"], r["neigh"] * r["nlm"], r["neigh"], r["feat_chan"], r["feat_trie"],
+                    r["feat_nodes"]]
+    else:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from cost_model import features as feats
     print(f"Measured {d['date'][:16].replace('T', ' ')} UTC; fcc Cu, {d['crystal'][2] ** 3 * 4} atoms, thread CPU "
-          f"time, median of {d['reps']} passes.")
+          f"time, {d.get('timing', 'median of %d passes' % d['reps'])}.")
     print()
     print("Coefficients (ns per unit): " + ", ".join(f"{n}: {c * 1e3:.3g}" for n, c in zip(names, d["coef_us"])))
     print()
-    print("| shape (ν, l_max, n_max, χ) | r_c | N | K | F_chan | F_trie | F_nodes | measured µs | model µs | error |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| shape (ν, l_max, n_max, χ) | r_c | N | " + " | ".join(names) + " | measured µs | model µs | error |")
+    print("|---|---|---|" + "---|" * len(names) + "---|---|---|")
 
     def row(r, name):
-        x = [r["neigh"] * r["basis_used"], r["neigh"] * r["nlm"], r["neigh"], r["feat_chan"], r["feat_trie"],
-             r["feat_nodes"]]
+        x = feats(r)
+        t = r.get("t_us", r["total_us"])
         p = sum(a * b for a, b in zip(x, d["coef_us"]))
-        print(f"| {name} | {r['rcut']:.1f} | {r['neigh']:.1f} | {r['basis_used']} | {r['feat_chan']:.0f} | "
-              f"{r['feat_trie']:.0f} | {r['feat_nodes']:.0f} | {r['total_us']:.1f} | {p:.1f} | "
-              f"{100 * (p / r['total_us'] - 1):+.1f}% |")
+        print(f"| {name} | {r['rcut']:.1f} | {r['neigh']:.1f} | " + " | ".join(f"{v:.0f}" for v in x) +
+              f" | {t:.1f} | {p:.1f} | {100 * (p / t - 1):+.1f}% |")
 
     for r in d["shapes"]:
         row(r, " + ".join("(%d, %d, %d, %d)" % tuple(t) for t in r["terms"]))

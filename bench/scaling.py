@@ -5,11 +5,11 @@
     must stay constant (linear scaling);
   * with MPI ranks: 1 vs 2 ranks at 32,000 atoms: parallel efficiency t1 / (2 t2), from the loop wall time
     per step (and from the slowest rank's Pair time);
-  * with OpenMP threads: 1 vs 2 threads at 32,000 atoms (--threads, or automatically once
-    lammps-plugin/pair_tnace.cpp contains an OpenMP pragma); today pair_style tnace is not threaded.
+  * with OpenMP threads: 1 vs 2 threads at 32,000 atoms (automatically when lammps-plugin/pair_tnace.cpp
+    has its OpenMP loop, `pair_style tnace threads N`; --threads forces the run).
 
 Same settings as bench/run_lammps.py (300 K, NVE, neighbor 1.0 bin, OMP_NUM_THREADS=1), fewer steps for
-the large systems; runs interleaved, medians of --reps. About 2 minutes on a 2-core machine.
+the large systems; runs interleaved, medians of --reps. About 40 s on an idle 2-core machine.
 
     bench/scaling.py [--reps 3] [--quick] [--element Cu]
 Results: table on stdout, raw timings in bench/results/<UTC date-time>-scaling.json.
@@ -122,7 +122,7 @@ def main():
         print(f"2 OpenMP threads at N={one['atoms']}: speed-up {one['loop_us'] / thr[0]['loop_us']:.2f}, "
               f"efficiency {summary['thread_efficiency_loop']:.2f}")
     else:
-        print("OpenMP threads: not measured (pair_style tnace is not threaded; --threads forces the run)")
+        print("OpenMP threads: not measured (the plugin was built without its OpenMP loop; --threads forces the run)")
     print(f"total benchmark time {elapsed:.0f} s; load average now {os.getloadavg()[0]:.2f}")
     out = args.out
     if not out:
