@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/run_all.sh — every tnace benchmark, in the order BENCHMARKS.md reports them (about 6 minutes on an idle
-# a 2-core machine with six potentials). Needs the project build (build/, with the LAMMPS plugin) and
+# 2-core machine with six potentials). Needs the project build (build/, with the LAMMPS plugin) and
 # tools/setup's LAMMPS; builds only the two small C drivers in bench/build/.
 #
 #   bench/run_all.sh            # full
