@@ -24,6 +24,10 @@
  * (nodes of ch) × bond[3k] times bond[3k] × bond[3k+3], with the parents' rows gathered in place
  * (kern.h). The level-0 "nodes" are the rows of c^(0) themselves.
  *
+ * Right to left: E is also Σ_leaves coef · c^(ν−1)ᵀ … c^(0)ᵀ, the same chain over the reversed tuples
+ * (tnace_fusion_reverse); for ν ≥ 3 its prefix trie can have fewer middle nodes, and the term then keeps a
+ * reversed view (rev, below) that the evaluator contracts instead.
+ *
  * Pair form: a ν = 2 MPS term is a quadratic form in A (its leaves pair each channel ch = (λ, m) with
  * itself, coefficient coef_ch),
  *   E = ½ Σ_ch coef_ch A_chᵀ S_λ A_ch,  S_λ = U0_λ U1_λᵀ + U1_λ U0_λᵀ   ((n_el·nmax)² per label λ),
