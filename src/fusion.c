@@ -340,31 +340,28 @@ static int build_labels(ctx *c, tnace_fusion *f, int k, int *raw2chan) {
   return 0;
 }
 
-/* The trie from the sorted, merged terms (channels already mapped). */
-static int build_trie(ctx *c, tnace_fusion *f) {
-  const int nu = c->nu;
-  const term *T = c->terms;
-  /* pass 1: count distinct prefixes per level (a new prefix at level k starts where a term first
-   * differs from its predecessor at some copy ≤ k) */
-  size_t cnt[TNACE_MAX_NU] = {0};
-  for (size_t t = 0; t < c->n_terms; t++) {
+/* The prefix trie (parent, chan, coef of f) of n sorted terms T over nu copies (channels already mapped):
+ * a new prefix at level k starts where a term first differs from its predecessor at some copy ≤ k.
+ * Returns 0, TNACE_ERR_VALUE (more than INT_MAX nodes on a level) or TNACE_ERR_NOMEM. */
+static int trie_of_terms(tnace_fusion *f, int nu, const term *T, size_t n) {
+  size_t cnt[TNACE_MAX_NU] = {0}; /* pass 1: count */
+  for (size_t t = 0; t < n; t++) {
     int d = 0;
     if (t > 0)
       while (d < nu && T[t].ch[d] == T[t - 1].ch[d]) d++;
     for (int k = d; k < nu; k++) cnt[k]++;
   }
   for (int k = 0; k < nu; k++) {
-    if (cnt[k] > (size_t)INT_MAX) return fail(c, TNACE_ERR_VALUE, "fusion: trie too large (%zu nodes)", cnt[k]);
+    if (cnt[k] > (size_t)INT_MAX) return TNACE_ERR_VALUE;
     f->n_nodes[k] = (int)cnt[k];
     f->parent[k] = malloc(sizeof(int) * (cnt[k] ? cnt[k] : 1));
     f->chan[k] = malloc(sizeof(int) * (cnt[k] ? cnt[k] : 1));
-    if (!f->parent[k] || !f->chan[k]) return fail(c, TNACE_ERR_NOMEM, "fusion: out of memory");
+    if (!f->parent[k] || !f->chan[k]) return TNACE_ERR_NOMEM;
   }
   f->coef = malloc(sizeof(double) * (cnt[nu - 1] ? cnt[nu - 1] : 1));
-  if (!f->coef) return fail(c, TNACE_ERR_NOMEM, "fusion: out of memory");
-  /* pass 2: fill */
-  int cur[TNACE_MAX_NU] = {0}, next[TNACE_MAX_NU] = {0};
-  for (size_t t = 0; t < c->n_terms; t++) {
+  if (!f->coef) return TNACE_ERR_NOMEM;
+  int cur[TNACE_MAX_NU] = {0}, next[TNACE_MAX_NU] = {0}; /* pass 2: fill */
+  for (size_t t = 0; t < n; t++) {
     int d = 0;
     if (t > 0)
       while (d < nu && T[t].ch[d] == T[t - 1].ch[d]) d++;
@@ -375,6 +372,14 @@ static int build_trie(ctx *c, tnace_fusion *f) {
     }
     f->coef[cur[nu - 1]] = T[t].c;
   }
+  return 0;
+}
+
+/* The trie from the sorted, merged terms of the build. */
+static int build_trie(ctx *c, tnace_fusion *f) {
+  const int rc = trie_of_terms(f, c->nu, c->terms, c->n_terms);
+  if (rc == TNACE_ERR_VALUE) return fail(c, rc, "fusion: trie too large (more than %d nodes on a level)", INT_MAX);
+  if (rc) return fail(c, rc, "fusion: out of memory");
   return 0;
 }
 
@@ -478,13 +483,7 @@ out:
   return rc;
 }
 
-/* One leaf of a reversed trie: its channels (copy order of the reversed trie) and coefficient. */
-typedef struct {
-  int ch[TNACE_MAX_NU];
-  double c;
-} rev_leaf;
-
-static int cmp_rev_n(const rev_leaf *a, const rev_leaf *b, int nu) {
+static int cmp_term_n(const term *a, const term *b, int nu) {
   for (int k = 0; k < nu; k++)
     if (a->ch[k] != b->ch[k]) return a->ch[k] < b->ch[k] ? -1 : 1;
   return 0;
@@ -498,13 +497,13 @@ static int copy_ints(int **dst, const int *src, int n) {
 }
 
 /* Sort the leaves lexicographically by their channel tuples (merge sort: qsort has no context argument for nu). */
-static void sort_rev(rev_leaf *a, rev_leaf *tmp, size_t n, int nu) {
+static void sort_rev(term *a, term *tmp, size_t n, int nu) {
   if (n < 2) return;
   const size_t h = n / 2;
   sort_rev(a, tmp, h, nu);
   sort_rev(a + h, tmp, n - h, nu);
   size_t i = 0, j = h, o = 0;
-  while (i < h && j < n) tmp[o++] = cmp_rev_n(&a[j], &a[i], nu) < 0 ? a[j++] : a[i++];
+  while (i < h && j < n) tmp[o++] = cmp_term_n(&a[j], &a[i], nu) < 0 ? a[j++] : a[i++];
   while (i < h) tmp[o++] = a[i++];
   while (j < n) tmp[o++] = a[j++];
   memcpy(a, tmp, n * sizeof *a);
@@ -525,7 +524,7 @@ int tnace_fusion_reverse(const tnace_fusion *f, tnace_fusion *r, char *err, size
         copy_ints(&r->chan_lm[k], f->chan_lm[q], nch))
       goto nomem;
   }
-  rev_leaf *lv = malloc(sizeof *lv * (nl ? nl : 1)), *tmp = malloc(sizeof *tmp * (nl ? nl : 1));
+  term *lv = malloc(sizeof *lv * (nl ? nl : 1)), *tmp = malloc(sizeof *tmp * (nl ? nl : 1));
   if (!lv || !tmp) { free(lv); free(tmp); goto nomem; }
   for (size_t j = 0; j < nl; j++) { /* walk each leaf up to the root; store its channels reversed */
     int node = (int)j;
@@ -537,35 +536,9 @@ int tnace_fusion_reverse(const tnace_fusion *f, tnace_fusion *r, char *err, size
   }
   sort_rev(lv, tmp, nl, nu);
   free(tmp);
-  /* the trie of the sorted tuples, as build_trie: a new prefix at level k where a leaf first differs */
-  int cnt[TNACE_MAX_NU] = {0};
-  for (size_t t = 0; t < nl; t++) {
-    int d = 0;
-    if (t > 0)
-      while (d < nu && lv[t].ch[d] == lv[t - 1].ch[d]) d++;
-    for (int k = d; k < nu; k++) cnt[k]++;
-  }
-  for (int k = 0; k < nu; k++) {
-    r->n_nodes[k] = cnt[k];
-    r->parent[k] = malloc(sizeof(int) * (size_t)(cnt[k] ? cnt[k] : 1));
-    r->chan[k] = malloc(sizeof(int) * (size_t)(cnt[k] ? cnt[k] : 1));
-    if (!r->parent[k] || !r->chan[k]) { free(lv); goto nomem; }
-  }
-  r->coef = malloc(sizeof(double) * (nl ? nl : 1));
-  if (!r->coef) { free(lv); goto nomem; }
-  int cur[TNACE_MAX_NU] = {0}, next[TNACE_MAX_NU] = {0};
-  for (size_t t = 0; t < nl; t++) {
-    int d = 0;
-    if (t > 0)
-      while (d < nu && lv[t].ch[d] == lv[t - 1].ch[d]) d++;
-    for (int k = d; k < nu; k++) {
-      cur[k] = next[k]++;
-      r->parent[k][cur[k]] = k ? cur[k - 1] : 0;
-      r->chan[k][cur[k]] = lv[t].ch[k];
-    }
-    r->coef[cur[L]] = lv[t].c;
-  }
+  const int rc = trie_of_terms(r, nu, lv, nl); /* ≤ nl nodes per level, and nl fits in an int */
   free(lv);
+  if (rc) goto nomem;
   return 0;
 nomem:
   tnace_fusion_free(r);
