@@ -89,6 +89,20 @@ static void randomize(tnace_potential *p, double scale) {
   tnace_potential_prepare(p, err, sizeof err);
 }
 
+/* Fit options of the exact-recovery tests: every force row, annealing from λ = 1e-6 to `lambda` over `anneal`
+ * sweeps, then up to `sweeps` sweeps in all with no early stop. */
+static tnace_fit_opts recovery_opts(double lambda, int anneal, int sweeps) {
+  tnace_fit_opts o;
+  tnace_fit_opts_default(&o);
+  o.force_fraction = 1.0;
+  o.lambda = lambda;
+  o.lambda_start = 1e-6;
+  o.anneal_sweeps = anneal;
+  o.max_sweeps = sweeps;
+  o.patience = sweeps;
+  return o;
+}
+
 /* The fitted MPS has larger bonds than the truth: rank-exact ALS can stall in swamps, and the
  * recovered function, not the cores, is what must match. */
 static void test_recovery(int with_stress) {
@@ -103,14 +117,7 @@ static void test_recovery(int with_stress) {
   tnace_potential *fit = make(fspec, 2, 4.0);
   char err[512];
   CHECK(tnace_fit_init(fit, 7, err, sizeof err) == 0, "%s", err);
-  tnace_fit_opts o;
-  tnace_fit_opts_default(&o);
-  o.force_fraction = 1.0;
-  o.lambda = 1e-14;
-  o.lambda_start = 1e-6;
-  o.anneal_sweeps = 4;
-  o.max_sweeps = 20;
-  o.patience = 20;
+  tnace_fit_opts o = recovery_opts(1e-14, 4, 20);
   o.kappa_s = 1.0;
   tnace_metrics mt, mv;
   int st = tnace_fit(fit, &train, &valid, &o, getenv("TNACE_TEST_VERBOSE") ? stdout : NULL, &mt, &mv, err, sizeof err);
@@ -214,14 +221,7 @@ static void test_recovery_mpo(void) {
   tnace_potential *fit = make(fspec, 2, 4.0);
   char err[512];
   CHECK(tnace_fit_init(fit, 7, err, sizeof err) == 0, "%s", err);
-  tnace_fit_opts o;
-  tnace_fit_opts_default(&o);
-  o.force_fraction = 1.0;
-  o.lambda = 1e-14;
-  o.lambda_start = 1e-6;
-  o.anneal_sweeps = 4;
-  o.max_sweeps = 18;
-  o.patience = 18;
+  tnace_fit_opts o = recovery_opts(1e-14, 4, 18);
   o.kappa_s = 1.0;
   tnace_metrics mt, mv;
   CHECK(tnace_fit(fit, &train, &valid, &o, getenv("TNACE_TEST_VERBOSE") ? stdout : NULL, &mt, &mv, err, sizeof err) == 0,
@@ -278,14 +278,7 @@ static void fit_binaries(int srank, int scopies, const tnace_dataset *train, con
   tnace_potential *fit = NULL;
   CHECK(tnace_potential_create(&fit, 3, el, 2, fspec, 4.0, 5.0, err, sizeof err) == 0, "create: %s", err);
   CHECK(tnace_fit_init(fit, 7, err, sizeof err) == 0, "%s", err);
-  tnace_fit_opts o;
-  tnace_fit_opts_default(&o);
-  o.force_fraction = 1.0;
-  o.lambda = 1e-12;
-  o.lambda_start = 1e-6;
-  o.anneal_sweeps = 4;
-  o.max_sweeps = 16;
-  o.patience = 16;
+  tnace_fit_opts o = recovery_opts(1e-12, 4, 16);
   sweep_hist h = {0, {0}};
   o.on_sweep = record_sweep;
   o.on_sweep_ctx = &h;
@@ -421,14 +414,7 @@ static void test_recovery_growth(void) {
   memcpy(target, tnace_layer(fit, 0, 1, 0)->bond, sizeof target);
   char err[512];
   CHECK(tnace_fit_init(fit, 7, err, sizeof err) == 0, "%s", err);
-  tnace_fit_opts o;
-  tnace_fit_opts_default(&o);
-  o.force_fraction = 1.0;
-  o.lambda = 1e-14;
-  o.lambda_start = 1e-6;
-  o.anneal_sweeps = 2;
-  o.max_sweeps = 40;
-  o.patience = 40;
+  tnace_fit_opts o = recovery_opts(1e-14, 2, 40);
   o.chi_start = 3;
   o.grow_every = 2;
   sweep_hist h = {0, {0}};
