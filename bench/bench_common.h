@@ -4,7 +4,7 @@
  * monotonic clock, medians, and per-atom timing loops that call libtnace's own functions (no physics is
  * reimplemented here).
  *
- * The phase breakdown replays the call sequence of tnace_atom_energy() in src/potential.c (basis → per
+ * The phase breakdown replays the call sequence of tnace_atom_energy() in src/tnace/potential.c (basis → per
  * term: channels, forward, backward, grad_A → force pass) stage by stage (see bench_pass).
  */
 #ifndef TNACE_BENCH_COMMON_H
@@ -111,7 +111,7 @@ static double bench_mean_neigh(const tnace_nlist *nl, double r) {
 }
 
 /* Passes over all atoms (species 0). BENCH_ENERGY / BENCH_FORCES: tnace_atom_energy without / with
- * forces. BENCH_BASIS .. BENCH_GRADA: the call sequence of tnace_atom_energy with forces (src/potential.c)
+ * forces. BENCH_BASIS .. BENCH_GRADA: the call sequence of tnace_atom_energy with forces (src/tnace/potential.c)
  * up to and including that stage: tnace_atom_basis, then for every term tn_channels, tn_forward,
  * tn_backward, tn_grad_A (for a term in pair form, tn.h, tn_pair_energy instead: energy only in the
  * forward and backward stages, with ∂E/∂A in the grad_A stage, which thus holds only the extra cost of

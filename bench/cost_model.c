@@ -20,7 +20,7 @@
 #include "bench_common.h"
 
 /* Operation counts of tnace_atom_energy with forces for a centre of species 0, beyond the per-neighbour
- * work (src/potential.c, src/tn.c). Per term, with χ_l·χ_r = bond[3k]·bond[3k+3] copy k's bond block,
+ * work (src/tnace/potential.c, src/tnace/tn.c). Per term, with χ_l·χ_r = bond[3k]·bond[3k+3] copy k's bond block,
  * L = ν−1 the leaf copy, K = bond[3ν] (1 for an MPS term):
  * a term NOT in pair form (t->S == NULL) runs tn_channels, tn_forward, tn_backward, tn_grad_A:
  *   chan   Σ_k n_el·nmax·n_chan[k]·χ_l·χ_r       multiply-adds of the channels c = U·A; ∂E/∂A = ⟨U, g⟩

@@ -2,7 +2,7 @@
    pair_style tnace: tensor-network ACE potentials (libtnace) in LAMMPS.
 
    A thin adapter: the per-atom energy E_i and its derivatives dE_i/dr_ij
-   come from tnace_atom_energy() (src/tnace.h); this class gathers the
+   come from tnace_atom_energy() (src/tnace/tnace.h); this class gathers the
    neighbours of each local atom from a full neighbour list, scatters the
    forces to i and to its (possibly ghost) neighbours and tallies energy
    and virial. Ghost forces are summed back by LAMMPS (newton_pair on).

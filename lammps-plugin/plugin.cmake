@@ -158,10 +158,10 @@ if(NOT _tnace_fmt_dir STREQUAL _tnace_lmp_src)
   target_include_directories(tnaceplugin SYSTEM PRIVATE "${_tnace_fmt_dir}")
 endif()
 # The adapter is a client of the public API only: it gets a private folder holding just tnace.h (copied
-# at configure time) and links libtnace by file, so no internal libtnace header (src/*.h) can shadow a
+# at configure time) and links libtnace by file, so no internal libtnace header (src/tnace/*.h) can shadow a
 # LAMMPS header of the same name (a target link would put -I src/ ahead of the LAMMPS headers).
 set(_tnace_plugin_inc "${CMAKE_BINARY_DIR}/lammps-plugin/include")
-configure_file(${CMAKE_SOURCE_DIR}/src/tnace.h ${_tnace_plugin_inc}/tnace.h COPYONLY)
+configure_file(${CMAKE_SOURCE_DIR}/src/tnace/tnace.h ${_tnace_plugin_inc}/tnace.h COPYONLY)
 target_include_directories(tnaceplugin PRIVATE ${CMAKE_SOURCE_DIR}/lammps-plugin ${_tnace_plugin_inc})
 target_compile_definitions(tnaceplugin PRIVATE ${_tnace_lmp_defs}
                            TNACE_LAMMPS_VERSION=${TNACE_LAMMPS_VERSION}

@@ -1,5 +1,5 @@
 /*
- * test_fitconfig.c — the tnace-fit configuration (src/fitconfig.h):
+ * test_fitconfig.c — the tnace-fit configuration (src/fit/fitconfig.h):
  *  - every malformed config in tests/data/fitconfig/ is rejected with the right code and a message
  *    "<file>:<line>: <key path>: <what>" (unknown keys at every level, types, ranges, elements, files, ...);
  *  - full.yaml (every key set) and minimal.yaml (defaults) parse into the expected struct, and the config

@@ -1,5 +1,5 @@
 /*
- * test_kern.c — the small matrix kernels (src/kern.h) against plain loops: NN and TN products with and
+ * test_kern.c — the small matrix kernels (src/tnace/kern.h) against plain loops: NN and TN products with and
  * without row-offset tables, overwrite and accumulate, batches with empty groups, the transpose and the
  * force-pass dot products, over the shapes the evaluator uses (1–20 rows, 1–70 columns, K = 0–70).
  * ctest also runs it with TNACE_KERNELS=baseline, so both builds of the kernels are checked on AVX2 hosts.

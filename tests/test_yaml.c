@@ -1,6 +1,6 @@
 /*
- * test_yaml.c — potential files (src/potential_yaml.c, docs/potential-format.md) and metadata trees
- * (src/meta.c):
+ * test_yaml.c — potential files (src/tnace/potential_yaml.c, docs/potential-format.md) and metadata trees
+ * (src/tnace/meta.c):
  *  - tnace_meta: set keeps insertion order and replaces in place, get, append, clone, free;
  *  - save → load → save of a 2-element potential with ν = 1, 2, 3 terms, a cutoff matrix, ZBL and awkward
  *    metadata strings: the two files are byte-identical and every number comes back bit-exact;
