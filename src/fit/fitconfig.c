@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "util.h"
 #include "ylm.h"
 
 #define MAX_DEPTH 64

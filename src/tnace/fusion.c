@@ -40,9 +40,6 @@
 
 #define COEF_DROP 1e-14 /* coefficients below this are treated as exact zeros */
 #define IMAG_TOL 1e-12  /* allowed |Im| / max|Qr| of a path that should be real */
-/* Refuse trees with more raw terms than this (24 bytes each) instead of exhausting memory: ν = 4 at
- * lmax ≈ 14 and beyond. ν = 4, lmax = 10 has 5.9e6 leaves; ν = 3, lmax = 20 has 3.6e5. */
-#define MAX_TERMS ((size_t)1 << 26)
 
 typedef struct {
   int ch[TNACE_MAX_NU]; /* raw channel code per copy (see raw_code), later the trie channel */
@@ -153,9 +150,9 @@ static int enum_mu(ctx *c, const path *p, int k, int *mu, int M, double q) {
 }
 
 static int push_term(ctx *c, const term *t) {
-  if (c->n_terms >= MAX_TERMS)
+  if (c->n_terms >= TNACE_MAX_FUSION_TERMS)
     return fail(c, TNACE_ERR_VALUE, "fusion: tree for nu = %d, lmax = %d has more than %zu terms; reduce lmax", c->nu,
-                c->lmax, (size_t)MAX_TERMS);
+                c->lmax, (size_t)TNACE_MAX_FUSION_TERMS);
   if (c->n_terms == c->cap_terms) {
     size_t cap = c->cap_terms ? 2 * c->cap_terms : 1024;
     term *nt = realloc(c->terms, cap * sizeof(term));

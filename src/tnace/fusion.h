@@ -26,7 +26,7 @@
 
 #include <stddef.h>
 
-#define TNACE_MAX_NU 4
+#include "tnace_limits.h"
 
 typedef struct {
   int nu;                        /* correlation order, 1..TNACE_MAX_NU */

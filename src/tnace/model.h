@@ -11,8 +11,7 @@
 #include "tn.h"
 #include "ylm.h"
 
-#define TNACE_MAX_ELEMENTS 16
-#define TNACE_MAX_TERMS 8
+#include "tnace_limits.h"
 
 /* Free-form metadata: a small YAML tree (maps keep insertion order; scalars are kept as text, with
  * `quoted` set when the scalar must be written quoted to stay a string). */
@@ -100,9 +99,6 @@ static inline tnace_tn *tnace_layer(const tnace_potential *pot, int a, int t, in
 static inline int tnace_n_layers(const tnace_potential *pot, int t) {
   return pot->spec[t].model == TNACE_MODEL_MPO ? 2 : 1;
 }
-
-/* Atomic number of a chemical symbol, 0 if unknown. */
-int tnace_atomic_number(const char *sym);
 
 /* Per-atom workspace (tnace.h). The per-neighbour basis values are kept for the force pass and for the
  * trainer: for neighbour j' (only those inside the cutoff, in input order, `idx[j']` = input index)

@@ -5,6 +5,7 @@
 #include "kern.h"
 #include "model.h"
 #include "radial.h"
+#include "util.h"
 #include "ylm.h"
 
 #include <math.h>
@@ -13,22 +14,6 @@
 #include <string.h>
 
 #define TNACE_PI 3.14159265358979323846
-
-static const char *const ELEMENTS[] = {
-    "H",  "He", "Li", "Be", "B",  "C",  "N",  "O",  "F",  "Ne", "Na", "Mg", "Al", "Si", "P",  "S",  "Cl",
-    "Ar", "K",  "Ca", "Sc", "Ti", "V",  "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge", "As", "Se",
-    "Br", "Kr", "Rb", "Sr", "Y",  "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd", "In", "Sn", "Sb",
-    "Te", "I",  "Xe", "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er",
-    "Tm", "Yb", "Lu", "Hf", "Ta", "W",  "Re", "Os", "Ir", "Pt", "Au", "Hg", "Tl", "Pb", "Bi", "Po", "At",
-    "Rn", "Fr", "Ra", "Ac", "Th", "Pa", "U",  "Np", "Pu", "Am", "Cm", "Bk", "Cf", "Es", "Fm", "Md", "No",
-    "Lr", "Rf", "Db", "Sg", "Bh", "Hs", "Mt", "Ds", "Rg", "Cn", "Nh", "Fl", "Mc", "Lv", "Ts", "Og"};
-
-int tnace_atomic_number(const char *sym) {
-  if (!sym) return 0;
-  for (int z = 0; z < (int)(sizeof ELEMENTS / sizeof ELEMENTS[0]); z++)
-    if (strcmp(sym, ELEMENTS[z]) == 0) return z + 1;
-  return 0;
-}
 
 void tnace_potential_free(tnace_potential *pot) {
   if (!pot) return;

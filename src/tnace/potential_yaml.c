@@ -24,6 +24,7 @@
 #include <yaml.h>
 
 #include "model.h"
+#include "util.h"
 #include "ylm.h"
 
 /* meta.c */

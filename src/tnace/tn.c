@@ -112,7 +112,7 @@ int tn_init_bonds(tnace_tn *t, int nu, int lmax, int nmax, int n_el, const int *
     return TNACE_ERR_VALUE;
   }
   for (int s = 0; s <= ns; s++) {
-    if (bond[s] < 1 || bond[s] > 4096) {
+    if (bond[s] < 1 || bond[s] > TNACE_MAX_BOND) {
       snprintf(err, errlen, "term: bond dimension %d out of range at bond %d", bond[s], s);
       tn_free(t);
       return TNACE_ERR_VALUE;

@@ -14,8 +14,7 @@
 #ifndef TNACE_YLM_H
 #define TNACE_YLM_H
 
-/* Largest l supported. */
-#define TNACE_LMAX_LIMIT 20
+#include "tnace_limits.h"
 
 /* Y_lm(r̂) for l = 0..lmax at the direction of the vector r (any length > 0, Å).
  *   Y:  out, [(lmax+1)^2]

@@ -1,0 +1,26 @@
+/*
+ * tnace_limits.h — every size limit of a tnace model, in one place. The fit-config reader (fitconfig.c), the
+ * potential reader (potential_yaml.c) and the layers that allocate (fusion.c, tn.c) check against these
+ * same numbers, so a shape one of them accepts is never refused later by another. docs/fit-config.md
+ * and docs/potential-format.md list them.
+ */
+#ifndef TNACE_LIMITS_H
+#define TNACE_LIMITS_H
+
+/* Body order ν of a term: fixed-size per-copy arrays (fusion tries, tangents) are sized by it. */
+#define TNACE_MAX_NU 4
+/* Elements of one potential: per-species arrays (E0, cutoffs, species factors) are sized by it. */
+#define TNACE_MAX_ELEMENTS 16
+/* Terms of one potential (each an MPS, or an MPO of two layers). */
+#define TNACE_MAX_TERMS 8
+/* Largest angular momentum l of the Y_lm tables and CG coefficients. */
+#define TNACE_LMAX_LIMIT 20
+/* Radial functions per term: the Chebyshev recursion and the radial cores are sized by it. */
+#define TNACE_MAX_NMAX 1000
+/* Bond dimension χ of any bond (and an MPO's rank): a core of 3 bonds of this size is already 10^11. */
+#define TNACE_MAX_BOND 4096
+/* Raw terms (24 bytes each) of one fusion tree: larger trees are refused instead of exhausting memory
+ * (ν = 4 at l_max ≈ 14 and beyond; ν = 4, l_max = 10 has 5.9e6 leaves; ν = 3, l_max = 20 has 3.6e5). */
+#define TNACE_MAX_FUSION_TERMS ((size_t)1 << 26)
+
+#endif
