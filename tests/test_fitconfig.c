@@ -4,8 +4,8 @@
  *    "<file>:<line>: <key path>: <what>" (unknown keys at every level, types, ranges, elements, files, ...);
  *  - full.yaml (every key set) and minimal.yaml (defaults) parse into the expected struct, and the config
  *    is kept as a metadata tree; the example config examples/configs/example-fit.yaml parses;
- *  - the helpers: potential from the config, metrics path, output check, seeded validation split, E0 of
- *    isolated atoms, extxyz key names (tnace_dataset_read_keys).
+ *  - the helpers of fit_setup.h: potential from the config, metrics path, output check, seeded validation
+ *    split, E0 of isolated atoms; extxyz key names (tnace_dataset_read_keys).
  *
  * With arguments `--check-fit CONFIG POTENTIAL METRICS` it instead checks the result of a real tnace-fit run
  * (tests/fitcli.cmake): the potential loads, its metadata holds the fit provenance, and its errors on the
@@ -13,6 +13,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "dataset.h"
+#include "fit_setup.h"
 #include "fitconfig.h"
 #include "testutil.h"
 
@@ -23,6 +24,9 @@
 #include <sys/stat.h>
 
 #define DATA TNACE_SOURCE_DIR "/tests/data/fitconfig/"
+/* A limit of tnace_limits.h as text, for expected messages. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 typedef struct {
   const char *file;
@@ -62,8 +66,16 @@ static const bad_case BAD[] = {
     {"missing_lmax.yaml", TNACE_ERR_PARSE, "missing_lmax.yaml:6: terms[1].lmax: missing required key (nu = 2)"},
     {"lmax_range.yaml", TNACE_ERR_VALUE, "lmax_range.yaml:6: terms[1].lmax: 21 is out of range (0..20)"},
     {"nu1_lmax.yaml", TNACE_ERR_VALUE, "nu1_lmax.yaml:5: terms[0].lmax: a nu = 1 term has only l = 0"},
-    {"nmax_zero.yaml", TNACE_ERR_VALUE, "nmax_zero.yaml:5: terms[0].nmax: 0 is out of range (1..1000)"},
+    {"nmax_zero.yaml", TNACE_ERR_VALUE,
+     "nmax_zero.yaml:5: terms[0].nmax: 0 is out of range (1.." STR(TNACE_MAX_NMAX) ")"},
     {"chi_zero.yaml", TNACE_ERR_VALUE, "chi_zero.yaml:6: terms[1].chi: 0 is out of range (1.."},
+    /* model sizes are bounded by tnace_limits.h, as in the potential reader */
+    {"chi_too_big.yaml", TNACE_ERR_VALUE,
+     "chi_too_big.yaml:6: terms[1].chi: 5000 is out of range (1.." STR(TNACE_MAX_BOND) ")"},
+    {"rank_too_big.yaml", TNACE_ERR_VALUE,
+     "rank_too_big.yaml:6: terms[1].rank: 5000 is out of range (1.." STR(TNACE_MAX_BOND) ")"},
+    {"chi_start_too_big.yaml", TNACE_ERR_VALUE,
+     "chi_start_too_big.yaml:10: fit.chi_start: 5000 is out of range (1.." STR(TNACE_MAX_BOND) ")"},
     {"bad_model.yaml", TNACE_ERR_VALUE, "bad_model.yaml:6: terms[1].model: unknown model 'peps' (supported: mps, mpo)"},
     {"bad_mpo_nu.yaml", TNACE_ERR_VALUE, "bad_mpo_nu.yaml:6: terms[1].model: an mpo term acts on the nu = 2 invariant (got nu = 3)"},
     {"too_many_terms.yaml", TNACE_ERR_VALUE, "too_many_terms.yaml:13: terms: too many terms (at most 8)"},

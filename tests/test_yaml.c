@@ -1,6 +1,6 @@
 /*
- * test_yaml.c — potential files (src/tnace/potential_yaml.c, docs/potential-format.md) and metadata trees
- * (src/tnace/meta.c):
+ * test_yaml.c — potential files (src/tnace/potential_{yaml,load,save}.c, docs/potential-format.md) and
+ * metadata trees (src/tnace/meta.c):
  *  - tnace_meta: set keeps insertion order and replaces in place, get, append, clone, free;
  *  - save → load → save of a 2-element potential with ν = 1, 2, 3 terms, a cutoff matrix, ZBL and awkward
  *    metadata strings: the two files are byte-identical and every number comes back bit-exact;
@@ -24,6 +24,9 @@
 #define TNACE_SOURCE_DIR "."
 #endif
 #define DATA_DIR TNACE_SOURCE_DIR "/tests/data/yaml/"
+/* A limit of tnace_limits.h as text, for expected messages. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static unsigned long long rng = 0x2545F4914F6CDD1DULL;
 
@@ -349,6 +352,13 @@ static const bad_case bad_cases[] = {
   {"not_a_mapping", TNACE_ERR_PARSE, ":1:", NULL, "expected a mapping"},
   {"rmin_too_big", TNACE_ERR_VALUE, ":9:", "r_min", "smaller than the cutoff"},
   {"bad_utf8", TNACE_ERR_PARSE, ":28:", NULL, "invalid leading UTF-8 octet"},
+  /* sizes above tnace_limits.h are refused while reading, before the data of the core is allocated */
+  {"bond_too_big", TNACE_ERR_VALUE, ":16:", "cores[0].bonds[2]",
+   "5000 is out of range (1.." STR(TNACE_MAX_BOND) ")"},
+  {"nmax_too_big", TNACE_ERR_VALUE, ":12:", "terms[0].nmax",
+   "2000 is out of range (1.." STR(TNACE_MAX_NMAX) ")"},
+  {"chi_too_big", TNACE_ERR_VALUE, ":12:", "terms[0].chi",
+   "5000 is out of range (1.." STR(TNACE_MAX_BOND) ")"},
 };
 
 static void test_malformed(void) {

@@ -1,7 +1,6 @@
 /*
- * fitconfig.c — reading and validating the tnace-fit configuration (fitconfig.h, docs/fit-config.md),
- * and the command-independent steps of a fit (potential from the config, validation split, E0 of isolated
- * atoms, early output check).
+ * fitconfig.c — reading and validating the tnace-fit configuration (fitconfig.h, docs/fit-config.md). The
+ * steps of a fit that use a config (potential, validation split, E0 of isolated atoms) are in fit_setup.c.
  *
  * A config file is small, so it is read in two passes: libyaml parser events → a private tree of nodes that
  * remember their line numbers (cnode), then the tree is walked key by key, checking types, ranges and
@@ -15,7 +14,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,13 +23,16 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "tnace_limits.h"
 #include "util.h"
-#include "ylm.h"
 
+/* Limits of the fit settings, not of the model (those are tnace_limits.h, shared with the potential
+ * reader and the tensor networks, so that a config accepted here gives a potential they accept). */
+/* Nesting of the config tree: a bound keeps a hostile file from exhausting the stack. */
 #define MAX_DEPTH 64
-#define MAX_NMAX 1000
-#define MAX_CHI 100000
+/* Sweeps, patience, annealing and growth intervals: far beyond any useful fit, and safely an int. */
 #define MAX_SWEEPS 100000
+/* OpenMP threads: more than any one node has; a typo such as 40960 is refused instead of oversubscribing. */
 #define MAX_THREADS 4096
 
 enum { C_SCALAR = 0, C_MAP = 1, C_SEQ = 2 };
@@ -112,13 +113,6 @@ typedef struct {
   ectx *e;
 } prs;
 
-static int offset_line(FILE *f, size_t offset) {
-  int line = 1, c;
-  if (!f || fseek(f, 0, SEEK_SET) != 0) return 0;
-  for (size_t i = 0; i < offset && (c = getc(f)) != EOF; i++) line += c == '\n';
-  return line;
-}
-
 static int ev_line(const prs *P) { return (int)P->ev.start_mark.line + 1; }
 
 static int next_ev(prs *P, const char *key) {
@@ -128,16 +122,11 @@ static int next_ev(prs *P, const char *key) {
   }
   if (P->e->rc) return P->e->rc;
   if (!yaml_parser_parse(&P->p, &P->ev)) {
-    const yaml_parser_t *p = &P->p;
-    if (p->error == YAML_MEMORY_ERROR) return fail(P->e, TNACE_ERR_NOMEM, 0, NULL, "out of memory");
-    if (p->error == YAML_READER_ERROR)
-      return fail(P->e, TNACE_ERR_PARSE, offset_line(P->f, p->problem_offset), NULL, "cannot read file: %s (byte %zu)",
-                  p->problem ? p->problem : "read error", p->problem_offset);
-    int line = (int)p->problem_mark.line + 1;
-    if (p->context)
-      return fail(P->e, TNACE_ERR_PARSE, line, key, "YAML syntax error: %s (%s at line %d)",
-                  p->problem ? p->problem : "?", p->context, (int)p->context_mark.line + 1);
-    return fail(P->e, TNACE_ERR_PARSE, line, key, "YAML syntax error: %s", p->problem ? p->problem : "?");
+    char msg[320];
+    int line = 0, code = tnace_yaml_parser_error(&P->p, P->f, &line, msg, sizeof msg);
+    /* only a syntax error has a place in the document to name; reader and memory errors have none */
+    const int syntax = P->p.error == YAML_SCANNER_ERROR || P->p.error == YAML_PARSER_ERROR;
+    return fail(P->e, code, line, syntax ? key : NULL, "%s", msg);
   }
   P->has_ev = 1;
   if (P->ev.type == YAML_ALIAS_EVENT)
@@ -373,19 +362,6 @@ static int positive(ectx *e, const cnode *n, const char *path, double v) {
   return 0;
 }
 
-/* Numbers in the "C" locale whatever the host program set, for this thread only. */
-typedef struct { locale_t c, old; } cloc;
-static cloc cloc_push(void) {
-  cloc l = {newlocale(LC_NUMERIC_MASK, "C", (locale_t)0), (locale_t)0};
-  if (l.c) l.old = uselocale(l.c);
-  return l;
-}
-static void cloc_pop(cloc l) {
-  if (!l.c) return;
-  uselocale(l.old);
-  freelocale(l.c);
-}
-
 /* ---- pass 2: sections ------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -414,7 +390,8 @@ static int read_elements(rd *R, const cnode *n) {
     if (i >= TNACE_MAX_ELEMENTS)
       return fail(e, TNACE_ERR_VALUE, s->line, "elements", "too many elements (at most %d)", TNACE_MAX_ELEMENTS);
     if (strlen(sym) > 3 || tnace_atomic_number(sym) == 0) {
-      const char *hint = strlen(sym) <= 3 ? tnace_xyz_element_symbol(tnace_xyz_atomic_number(sym)) : NULL;
+      /* "cu" or "CU": the element meant, to suggest */
+      const char *hint = tnace_element_symbol(tnace_atomic_number_nocase(sym, strlen(sym)));
       if (hint) return fail(e, TNACE_ERR_ELEMENT, s->line, key, "unknown element '%s' (did you mean '%s'?)", sym, hint);
       return fail(e, TNACE_ERR_ELEMENT, s->line, key, "unknown element '%.40s'", sym);
     }
@@ -579,9 +556,11 @@ static int read_terms(rd *R, const cnode *n) {
       return fail(e, TNACE_ERR_PARSE, t->line, subkey(kb2, sizeof kb2, ctx, "lmax"), "missing required key (nu = %d)",
                   sp->nu);
     }
-    if (require(e, t, ctx, "nmax", &v) || get_int(e, v, subkey(kb2, sizeof kb2, ctx, "nmax"), 1, MAX_NMAX, &sp->nmax))
+    if (require(e, t, ctx, "nmax", &v) ||
+        get_int(e, v, subkey(kb2, sizeof kb2, ctx, "nmax"), 1, TNACE_MAX_NMAX, &sp->nmax))
       return e->rc;
-    if (require(e, t, ctx, "chi", &v) || get_int(e, v, subkey(kb2, sizeof kb2, ctx, "chi"), 1, MAX_CHI, &sp->chi))
+    if (require(e, t, ctx, "chi", &v) ||
+        get_int(e, v, subkey(kb2, sizeof kb2, ctx, "chi"), 1, TNACE_MAX_BOND, &sp->chi))
       return e->rc;
     if ((v = get(t, "model"))) {
       const char *s = NULL;
@@ -598,7 +577,7 @@ static int read_terms(rd *R, const cnode *n) {
       if (sp->model != TNACE_MODEL_MPO)
         return fail(e, TNACE_ERR_VALUE, v->line, subkey(kb2, sizeof kb2, ctx, "rank"),
                     "rank is the bond joining the two layers of an mpo term (model: mpo)");
-      if (get_int(e, v, subkey(kb2, sizeof kb2, ctx, "rank"), 1, MAX_CHI, &sp->rank)) return e->rc;
+      if (get_int(e, v, subkey(kb2, sizeof kb2, ctx, "rank"), 1, TNACE_MAX_BOND, &sp->rank)) return e->rc;
     }
     if ((v = get(t, "species_rank")) &&
         get_int(e, v, subkey(kb2, sizeof kb2, ctx, "species_rank"), 1, TNACE_MAX_ELEMENTS, &sp->srank))
@@ -789,7 +768,7 @@ static int read_fit(rd *R, const cnode *n) {
   if ((v = get(n, "max_rows_mb")) &&
       (get_double(e, v, "fit.max_rows_mb", &o->max_rows_mb) || positive(e, v, "fit.max_rows_mb", o->max_rows_mb)))
     return e->rc;
-  if ((v = get(n, "chi_start")) && get_int(e, v, "fit.chi_start", 1, MAX_CHI, &o->chi_start)) return e->rc;
+  if ((v = get(n, "chi_start")) && get_int(e, v, "fit.chi_start", 1, TNACE_MAX_BOND, &o->chi_start)) return e->rc;
   if ((v = get(n, "grow_every")) && get_int(e, v, "fit.grow_every", 1, MAX_SWEEPS, &o->grow_every)) return e->rc;
   return 0;
 }
@@ -927,7 +906,7 @@ int tnace_fitconfig_read(const char *path, tnace_fitconfig *cfg, char *err, size
   P->e = &e;
   yaml_parser_set_input_file(&P->p, f);
   cnode *root = NULL;
-  cloc loc = cloc_push();
+  tnace_cloc loc = tnace_cloc_push();
   int rc = parse_file(P, &root);
   if (P->has_ev) yaml_event_delete(&P->ev);
   yaml_parser_delete(&P->p);
@@ -945,164 +924,10 @@ int tnace_fitconfig_read(const char *path, tnace_fitconfig *cfg, char *err, size
     if (!rc) rc = read_config(R, root);
     if (!rc && !(cfg->config_path = dupstr(path))) rc = fail(&e, TNACE_ERR_NOMEM, 0, NULL, "out of memory");
   }
-  cloc_pop(loc);
+  tnace_cloc_pop(loc);
   cnode_free(root);
   free(P);
   free(R);
   if (rc) tnace_fitconfig_free(cfg);
   return rc;
-}
-
-int tnace_fitconfig_make_potential(const tnace_fitconfig *cfg, tnace_potential **out, char *err, size_t errlen) {
-  const char *names[TNACE_MAX_ELEMENTS];
-  *out = NULL;
-  for (int a = 0; a < cfg->n_el; a++) names[a] = cfg->elem[a];
-  tnace_potential *p = NULL;
-  int rc = tnace_potential_create(&p, cfg->n_el, names, cfg->n_terms, cfg->spec, cfg->rcut[0][0], cfg->lambda, err, errlen);
-  if (rc) return rc;
-  for (int a = 0; a < cfg->n_el; a++) {
-    for (int b = 0; b < cfg->n_el; b++) p->rcut[a][b] = cfg->rcut[a][b];
-    p->e0[a] = cfg->e0_mode == TNACE_E0_FIXED ? cfg->e0[a] : 0.0;
-  }
-  p->r_min = cfg->r_min;
-  p->rep_type = cfg->rep_type;
-  p->rep_inner = cfg->rep_type == TNACE_REP_ZBL ? cfg->rep_inner : 0.0;
-  p->rep_outer = cfg->rep_type == TNACE_REP_ZBL ? cfg->rep_outer : 0.0;
-  if ((rc = tnace_potential_prepare(p, err, errlen))) {
-    tnace_potential_free(p);
-    return rc;
-  }
-  *out = p;
-  return 0;
-}
-
-const char *tnace_fitconfig_metrics_path(const tnace_fitconfig *cfg, const char *potential, char *buf, size_t len) {
-  if (!buf || !len) return NULL;
-  if (cfg && cfg->out_metrics) {
-    snprintf(buf, len, "%s", cfg->out_metrics);
-    return buf;
-  }
-  if ((cfg && cfg->metrics_set) || !potential) return NULL;
-  size_t n = strlen(potential);
-  const char *base = strrchr(potential, '/');
-  base = base ? base + 1 : potential;
-  if (n > 5 && !strcmp(potential + n - 5, ".yaml") && potential + n - 5 > base) n -= 5;
-  else if (n > 4 && !strcmp(potential + n - 4, ".yml") && potential + n - 4 > base) n -= 4;
-  snprintf(buf, len, "%.*s.metrics.json", (int)n, potential);
-  return buf;
-}
-
-int tnace_check_writable(const char *path, char *err, size_t errlen) {
-  struct stat st;
-  if (!path || !*path) {
-    snprintf(err, errlen, "cannot write '': empty file name");
-    return TNACE_ERR_IO;
-  }
-  const int existed = stat(path, &st) == 0;
-  if (existed && S_ISDIR(st.st_mode)) {
-    snprintf(err, errlen, "cannot write '%s': is a directory", path);
-    return TNACE_ERR_IO;
-  }
-  FILE *f = fopen(path, "a");
-  if (!f) {
-    snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-    return TNACE_ERR_IO;
-  }
-  fclose(f);
-  if (!existed) remove(path);
-  return 0;
-}
-
-/* splitmix64 */
-static unsigned long long mix64(unsigned long long *x) {
-  unsigned long long z = (*x += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-int tnace_fitconfig_split(tnace_dataset *train, tnace_dataset *valid, double fraction, unsigned long long seed,
-                          char *err, size_t errlen) {
-  if (!(fraction >= 0 && fraction < 1)) {
-    snprintf(err, errlen, "validation fraction %g is not in [0, 1)", fraction);
-    return TNACE_ERR_VALUE;
-  }
-  const int n = train->n;
-  if (fraction == 0 || n == 0) return 0;
-  if (n < 2) {
-    snprintf(err, errlen, "cannot split a validation fraction off %d training structure%s", n, n == 1 ? "" : "s");
-    return TNACE_ERR_VALUE;
-  }
-  int m = (int)floor(fraction * n + 0.5);
-  if (m < 1) m = 1;
-  if (m > n - 1) m = n - 1;
-  int *perm = malloc((size_t)n * sizeof *perm);
-  unsigned char *to_valid = calloc((size_t)n, 1);
-  tnace_struct *tr = malloc((size_t)(n - m) * sizeof *tr);
-  tnace_struct *va = realloc(valid->s, (size_t)(valid->n + m) * sizeof *va);
-  if (va) valid->s = va;
-  if (!perm || !to_valid || !tr || !va) {
-    free(perm);
-    free(to_valid);
-    free(tr);
-    snprintf(err, errlen, "out of memory");
-    return TNACE_ERR_NOMEM;
-  }
-  unsigned long long state = seed;
-  for (int i = 0; i < n; i++) perm[i] = i;
-  for (int i = n - 1; i > 0; i--) {
-    int j = (int)(mix64(&state) % (unsigned long long)(i + 1));
-    int t = perm[i];
-    perm[i] = perm[j];
-    perm[j] = t;
-  }
-  for (int i = 0; i < m; i++) to_valid[perm[i]] = 1;
-  int it = 0, iv = valid->n;
-  for (int i = 0; i < n; i++) {
-    if (to_valid[i]) va[iv++] = train->s[i];
-    else tr[it++] = train->s[i];
-  }
-  free(train->s);
-  train->s = tr;
-  train->n = n - m;
-  valid->n += m;
-  free(perm);
-  free(to_valid);
-  return 0;
-}
-
-int tnace_fitconfig_isolated_e0(const tnace_dataset *ds, int n_el, const char (*elem)[4], double *e0, int *n_found,
-                                char *err, size_t errlen) {
-  double sum[TNACE_MAX_ELEMENTS] = {0};
-  int cnt[TNACE_MAX_ELEMENTS] = {0};
-  if (n_el < 1 || n_el > TNACE_MAX_ELEMENTS) {
-    snprintf(err, errlen, "bad number of elements %d", n_el);
-    return TNACE_ERR_ARG;
-  }
-  for (int i = 0; ds && i < ds->n; i++) {
-    const tnace_struct *s = &ds->s[i];
-    if (s->n != 1 || !s->has_energy || s->off[1] - s->off[0] != 0) continue;
-    const int a = s->species[0];
-    if (a < 0 || a >= n_el) continue;
-    sum[a] += s->energy;
-    cnt[a]++;
-  }
-  char missing[128] = "";
-  size_t len = 0;
-  for (int a = 0; a < n_el; a++) {
-    if (n_found) n_found[a] = cnt[a];
-    e0[a] = cnt[a] ? sum[a] / cnt[a] : 0.0;
-    if (!cnt[a] && len < sizeof missing) {
-      int w = snprintf(missing + len, sizeof missing - len, "%s%s", len ? ", " : "", elem[a]);
-      if (w > 0) len += (size_t)w;
-    }
-  }
-  if (len) {
-    snprintf(err, errlen,
-             "no isolated-atom frame for %s in the training data (a frame with one atom, an energy and no neighbour "
-             "within the cutoff)",
-             missing);
-    return TNACE_ERR_VALUE;
-  }
-  return 0;
 }

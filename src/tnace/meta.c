@@ -1,21 +1,18 @@
 /*
  * meta.c — free-form potential metadata (model.h: tnace_meta): a small YAML tree of maps, sequences and
  * scalars kept as text. Maps keep insertion order; setting an existing key replaces its node in place
- * (same position). Read from / written to the `metadata:` key of a potential file by potential_yaml.c.
+ * (same position). Read from / written to the `metadata:` key of a potential file by potential_yaml.c and
+ * potential_save.c, which also use the scalar formatting below (declared in potential_file.h).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "model.h"
-
-/* Used by potential_yaml.c too (not part of model.h). */
-int tnace_meta_scalar_needs_quotes(const char *s);
-void tnace_meta_format_double(double v, char *buf, size_t len);
-size_t tnace_fix_exponent(char *buf, size_t n);
+#include "potential_file.h"
+#include "util.h"
 
 static char *dupstr(const char *s) {
   size_t n = strlen(s) + 1;
@@ -67,17 +64,13 @@ void tnace_meta_format_double(double v, char *buf, size_t len) {
   if (isnan(v)) { snprintf(buf, len, ".nan"); return; }
   if (isinf(v)) { snprintf(buf, len, v > 0 ? ".inf" : "-.inf"); return; }
   /* "C" numbers whatever the host program's LC_NUMERIC (this thread only) */
-  locale_t c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0), old = (locale_t)0;
-  if (c) old = uselocale(c);
+  tnace_cloc loc = tnace_cloc_push();
   int n = 0;
   for (int prec = 15; prec <= 17; prec++) {
     n = snprintf(buf, len, "%.*g", prec, v);
     if (strtod(buf, NULL) == v) break;
   }
-  if (c) {
-    uselocale(old);
-    freelocale(c);
-  }
+  tnace_cloc_pop(loc);
   if (n > 0 && (size_t)n + 2 < len) tnace_fix_exponent(buf, (size_t)n);
 }
 

@@ -1,0 +1,168 @@
+/*
+ * fit_setup.c — the steps of a fit that use a config but not the command line (fit_setup.h): the
+ * potential the config describes, the metrics path, the early output check, the seeded validation split
+ * and E0 from isolated atoms.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "fit_setup.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int tnace_fitconfig_make_potential(const tnace_fitconfig *cfg, tnace_potential **out, char *err, size_t errlen) {
+  const char *names[TNACE_MAX_ELEMENTS];
+  *out = NULL;
+  for (int a = 0; a < cfg->n_el; a++) names[a] = cfg->elem[a];
+  tnace_potential *p = NULL;
+  int rc = tnace_potential_create(&p, cfg->n_el, names, cfg->n_terms, cfg->spec, cfg->rcut[0][0], cfg->lambda, err, errlen);
+  if (rc) return rc;
+  for (int a = 0; a < cfg->n_el; a++) {
+    for (int b = 0; b < cfg->n_el; b++) p->rcut[a][b] = cfg->rcut[a][b];
+    p->e0[a] = cfg->e0_mode == TNACE_E0_FIXED ? cfg->e0[a] : 0.0;
+  }
+  p->r_min = cfg->r_min;
+  p->rep_type = cfg->rep_type;
+  p->rep_inner = cfg->rep_type == TNACE_REP_ZBL ? cfg->rep_inner : 0.0;
+  p->rep_outer = cfg->rep_type == TNACE_REP_ZBL ? cfg->rep_outer : 0.0;
+  if ((rc = tnace_potential_prepare(p, err, errlen))) {
+    tnace_potential_free(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
+}
+
+const char *tnace_fitconfig_metrics_path(const tnace_fitconfig *cfg, const char *potential, char *buf, size_t len) {
+  if (!buf || !len) return NULL;
+  if (cfg && cfg->out_metrics) {
+    snprintf(buf, len, "%s", cfg->out_metrics);
+    return buf;
+  }
+  if ((cfg && cfg->metrics_set) || !potential) return NULL;
+  size_t n = strlen(potential);
+  const char *base = strrchr(potential, '/');
+  base = base ? base + 1 : potential;
+  if (n > 5 && !strcmp(potential + n - 5, ".yaml") && potential + n - 5 > base) n -= 5;
+  else if (n > 4 && !strcmp(potential + n - 4, ".yml") && potential + n - 4 > base) n -= 4;
+  snprintf(buf, len, "%.*s.metrics.json", (int)n, potential);
+  return buf;
+}
+
+int tnace_check_writable(const char *path, char *err, size_t errlen) {
+  struct stat st;
+  if (!path || !*path) {
+    snprintf(err, errlen, "cannot write '': empty file name");
+    return TNACE_ERR_IO;
+  }
+  const int existed = stat(path, &st) == 0;
+  if (existed && S_ISDIR(st.st_mode)) {
+    snprintf(err, errlen, "cannot write '%s': is a directory", path);
+    return TNACE_ERR_IO;
+  }
+  FILE *f = fopen(path, "a");
+  if (!f) {
+    snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+    return TNACE_ERR_IO;
+  }
+  fclose(f);
+  if (!existed) remove(path);
+  return 0;
+}
+
+/* splitmix64 */
+static unsigned long long mix64(unsigned long long *x) {
+  unsigned long long z = (*x += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+int tnace_fitconfig_split(tnace_dataset *train, tnace_dataset *valid, double fraction, unsigned long long seed,
+                          char *err, size_t errlen) {
+  if (!(fraction >= 0 && fraction < 1)) {
+    snprintf(err, errlen, "validation fraction %g is not in [0, 1)", fraction);
+    return TNACE_ERR_VALUE;
+  }
+  const int n = train->n;
+  if (fraction == 0 || n == 0) return 0;
+  if (n < 2) {
+    snprintf(err, errlen, "cannot split a validation fraction off %d training structure%s", n, n == 1 ? "" : "s");
+    return TNACE_ERR_VALUE;
+  }
+  int m = (int)floor(fraction * n + 0.5);
+  if (m < 1) m = 1;
+  if (m > n - 1) m = n - 1;
+  int *perm = malloc((size_t)n * sizeof *perm);
+  unsigned char *to_valid = calloc((size_t)n, 1);
+  tnace_struct *tr = malloc((size_t)(n - m) * sizeof *tr);
+  tnace_struct *va = realloc(valid->s, (size_t)(valid->n + m) * sizeof *va);
+  if (va) valid->s = va;
+  if (!perm || !to_valid || !tr || !va) {
+    free(perm);
+    free(to_valid);
+    free(tr);
+    snprintf(err, errlen, "out of memory");
+    return TNACE_ERR_NOMEM;
+  }
+  unsigned long long state = seed;
+  for (int i = 0; i < n; i++) perm[i] = i;
+  for (int i = n - 1; i > 0; i--) {
+    int j = (int)(mix64(&state) % (unsigned long long)(i + 1));
+    int t = perm[i];
+    perm[i] = perm[j];
+    perm[j] = t;
+  }
+  for (int i = 0; i < m; i++) to_valid[perm[i]] = 1;
+  int it = 0, iv = valid->n;
+  for (int i = 0; i < n; i++) {
+    if (to_valid[i]) va[iv++] = train->s[i];
+    else tr[it++] = train->s[i];
+  }
+  free(train->s);
+  train->s = tr;
+  train->n = n - m;
+  valid->n += m;
+  free(perm);
+  free(to_valid);
+  return 0;
+}
+
+int tnace_fitconfig_isolated_e0(const tnace_dataset *ds, int n_el, const char (*elem)[4], double *e0, int *n_found,
+                                char *err, size_t errlen) {
+  double sum[TNACE_MAX_ELEMENTS] = {0};
+  int cnt[TNACE_MAX_ELEMENTS] = {0};
+  if (n_el < 1 || n_el > TNACE_MAX_ELEMENTS) {
+    snprintf(err, errlen, "bad number of elements %d", n_el);
+    return TNACE_ERR_ARG;
+  }
+  for (int i = 0; ds && i < ds->n; i++) {
+    const tnace_struct *s = &ds->s[i];
+    if (s->n != 1 || !s->has_energy || s->off[1] - s->off[0] != 0) continue;
+    const int a = s->species[0];
+    if (a < 0 || a >= n_el) continue;
+    sum[a] += s->energy;
+    cnt[a]++;
+  }
+  char missing[128] = "";
+  size_t len = 0;
+  for (int a = 0; a < n_el; a++) {
+    if (n_found) n_found[a] = cnt[a];
+    e0[a] = cnt[a] ? sum[a] / cnt[a] : 0.0;
+    if (!cnt[a] && len < sizeof missing) {
+      int w = snprintf(missing + len, sizeof missing - len, "%s%s", len ? ", " : "", elem[a]);
+      if (w > 0) len += (size_t)w;
+    }
+  }
+  if (len) {
+    snprintf(err, errlen,
+             "no isolated-atom frame for %s in the training data (a frame with one atom, an energy and no neighbour "
+             "within the cutoff)",
+             missing);
+    return TNACE_ERR_VALUE;
+  }
+  return 0;
+}
