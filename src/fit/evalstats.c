@@ -7,6 +7,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Initial neighbour capacity of an evaluation workspace: tnace_struct_eval grows it per structure. */
+#define WS_NEIGH0 64
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -48,7 +51,7 @@ int tnace_eval_predict(const tnace_potential *pot, const tnace_dataset *ds, int 
   (void)n_threads;
 #endif
   {
-    tnace_workspace *ws = tnace_workspace_new(pot, 64);
+    tnace_workspace *ws = tnace_workspace_new(pot, WS_NEIGH0);
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, 1)
 #endif
@@ -116,7 +119,7 @@ static void sum_add(tnace_errsum *a, const tnace_errsum *b) {
   a->n_e += b->n_e;
   a->n_f += b->n_f;
   a->n_s += b->n_s;
-  /* only the parts that are present, so that the sums are those of tnace_metrics_compute */
+  /* only the parts that are present (a NaN of an absent energy never enters) */
   if (b->n_e) { a->e_abs += b->e_abs; a->e_sq += b->e_sq; }
   a->f_abs += b->f_abs; a->f_sq += b->f_sq;
   a->s_abs += b->s_abs; a->s_sq += b->s_sq;
@@ -141,7 +144,7 @@ int tnace_evalstats_add(tnace_evalstats *st, const tnace_eval_record *r) {
     snprintf(st->g[k].name, sizeof st->g[k].name, "%s", key);
     st->n_groups++;
   }
-  /* this structure's sums, in the order of tnace_metrics_compute */
+  /* this structure's sums first, then added to the group: independent of the order of the groups */
   tnace_errsum one;
   memset(&one, 0, sizeof one);
   one.n_struct = 1;
@@ -351,4 +354,36 @@ int tnace_evalstats_write_table(FILE *f, const tnace_evalstats *st) {
   table_row(f, w, "overall", &st->all);
   for (int k = 0; k < st->n_groups; k++) table_row(f, w, st->g[k].name, &st->g[k].sum);
   return ferror(f) ? TNACE_ERR_IO : 0;
+}
+
+/* ---- overall errors in the trainer's units ------------------------------------------------------ */
+
+static void metrics_of(const tnace_errsum *all, tnace_metrics *m) {
+  const tnace_errstat e = tnace_errsum_stat(all);
+  m->n_struct = (int)e.n_struct;
+  m->n_atoms = (int)e.n_atoms;
+  m->n_force_comp = (int)e.n_f;
+  m->n_stress = (int)e.n_s;
+  m->e_mae = e.n_e ? e.e_mae : 0.0;
+  m->e_rmse = e.n_e ? e.e_rmse : 0.0;
+  m->f_mae = e.n_f ? e.f_mae : 0.0;
+  m->f_rmse = e.n_f ? e.f_rmse : 0.0;
+  m->s_mae = e.n_s ? e.s_mae : 0.0;
+  m->s_rmse = e.n_s ? e.s_rmse : 0.0;
+}
+
+int tnace_metrics_compute(const tnace_potential *pot, const tnace_dataset *ds, int n_threads, tnace_metrics *m,
+                          char *err, size_t errlen) {
+  memset(m, 0, sizeof *m);
+  if (!ds || ds->n == 0) return 0;
+  tnace_eval_pred *p = NULL;
+  int rc = tnace_eval_predict(pot, ds, n_threads, &p, err, errlen);
+  tnace_evalstats st;
+  tnace_evalstats_init(&st);
+  for (int i = 0; !rc && i < ds->n; i++)
+    if ((rc = tnace_evalstats_add_struct(&st, &ds->s[i], &p[i]))) snprintf(err, errlen, "out of memory");
+  if (!rc) metrics_of(&st.all, m);
+  tnace_evalstats_free(&st);
+  tnace_eval_pred_free(p, p ? ds->n : 0);
+  return rc;
 }

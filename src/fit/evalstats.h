@@ -3,14 +3,14 @@
  * tnace-eval (and anyone else who wants them): evaluation of a whole dataset (OpenMP over structures),
  * MAE/RMSE accumulation per group, and a plain-text table / JSON report.
  *
- * Units and definitions agree exactly with the trainer's tnace_metrics_compute (fit.h):
+ * The trainer's errors (tnace_metrics_compute, below) are computed here too, so there is one definition:
  *   energy   per structure  ΔE/N = (E_pred − E_ref) / N_atoms       in meV/atom, over structures with energy
  *   forces   per Cartesian component  F_pred − F_ref                 in eV/Å, over structures with forces
  *   stress   per independent component (xx yy zz yz xz xy)           in GPa, over structures with stress
  *            (1 eV/Å^3 = TNACE_EV_A3_TO_GPA GPa)
  *   MAE = Σ|d| / n,  RMSE = sqrt(Σ d² / n)
- * Sums are accumulated per structure first and then added to the group in the order of the calls, as
- * tnace_metrics_compute does, so the overall numbers of a dataset added in order are the same doubles.
+ * Sums are accumulated per structure first and then added to the group in the order of the calls, so
+ * the numbers do not depend on the thread count.
  *
  * No global state. A tnace_evalstats is not thread-safe: add to it from one thread.
  */
@@ -19,8 +19,8 @@
 
 #include <stdio.h>
 #include "dataset.h"
+#include "util.h"
 
-#define TNACE_EV_A3_TO_GPA 160.21766208
 /* Name of the group of structures without (or with an empty) config_type. */
 #define TNACE_EVAL_NO_CONFIG_TYPE "(none)"
 
@@ -133,5 +133,22 @@ int tnace_evalstats_write_json(FILE *f, const tnace_evalstats *st, const char *p
  * columns group, n_struct, n_atoms, E_MAE, E_RMSE (meV/atom), F_MAE, F_RMSE (eV/Å), S_MAE, S_RMSE (GPa);
  * "-" where the group has no such value. Numbers with %.6g. Returns 0 or TNACE_ERR_IO. */
 int tnace_evalstats_write_table(FILE *f, const tnace_evalstats *st);
+
+/* ---- overall errors in the trainer's units ---------------------------------------------------- */
+
+typedef struct tnace_metrics tnace_metrics;
+struct tnace_metrics {
+  int n_struct, n_atoms, n_force_comp, n_stress;
+  double e_mae, e_rmse;     /* meV/atom */
+  double f_mae, f_rmse;     /* eV/Å per component */
+  double s_mae, s_rmse;     /* GPa per component (only structures with stress) */
+};
+
+/* Errors of the potential on a dataset, overall (structures without the reference quantity are skipped
+ * for that quantity; 0 where there is none): tnace_eval_predict + tnace_evalstats, summarised. This is what
+ * the trainer reports after each sweep. Returns 0, or the first failing structure's error code (e.g.
+ * TNACE_ERR_VALUE for atoms closer than r_min, TNACE_ERR_NOMEM) with "source: message". */
+int tnace_metrics_compute(const tnace_potential *pot, const tnace_dataset *ds, int n_threads, tnace_metrics *m,
+                          char *err, size_t errlen);
 
 #endif

@@ -21,11 +21,10 @@
 
 #include <stdio.h>
 #include "dataset.h"
+#include "evalstats.h"
 #include "model.h"
 
 #define TNACE_FIT_MAX_CT 64
-
-typedef struct tnace_metrics tnace_metrics;
 
 /* What tnace_fit reports after each sweep (final = 0) and once at the end (final = 1, sweep = the kept
  * sweep, metrics of the kept potential). */
@@ -61,18 +60,6 @@ typedef struct {
 /* Defaults: κ_E 1, κ_F 0.01, κ_σ 0.01, λ 1e-6 annealed from 1e-2 over 3 sweeps, 10 sweeps, patience 3,
  * force_fraction 0.25, seed 1, fit_e0 1, max_rows_mb 4000, chi_start 0 (no growth), grow_every 2. */
 void tnace_fit_opts_default(tnace_fit_opts *o);
-
-struct tnace_metrics {
-  int n_struct, n_atoms, n_force_comp, n_stress;
-  double e_mae, e_rmse;     /* meV/atom */
-  double f_mae, f_rmse;     /* eV/Å per component */
-  double s_mae, s_rmse;     /* GPa per component (only structures with stress) */
-};
-
-/* Errors of the potential on a dataset (structures without the reference quantity are skipped for that
- * quantity). Returns 0 or an evaluation error with a message. */
-int tnace_metrics_compute(const tnace_potential *pot, const tnace_dataset *ds, int n_threads, tnace_metrics *m,
-                          char *err, size_t errlen);
 
 /* Randomise the cores of every term (seeded), bring each MPS into right-canonical form and zero its
  * centre core, so an unfitted term predicts 0 and every core's rows are well scaled. */

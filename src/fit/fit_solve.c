@@ -1,0 +1,317 @@
+/*
+ * fit_solve.c — the linear algebra of one sweep step (fit.h): the ridge solve (equilibrated Cholesky with
+ * an eigen-decomposition fallback), E0 by least squares, and the joint solve of one site of every chain
+ * from the rows of fit_rows.c, including the two-step solve of rank-constrained species sites.
+ */
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fit_priv.h"
+
+/* Eigenvalues below this fraction of the largest are dropped when H is not numerically positive definite
+ * (about 1000 × machine epsilon: what Cholesky could not resolve either). */
+#define EIG_DROP 1e-13
+/* Ridge on E0: tiny, only keeps the E0 of an element absent from the energies at 0. */
+#define E0_RIDGE 1e-10
+/* Alternations G ↔ Ẽ per site step of a rank-constrained species site: the bilinear fit settles in ~3. */
+#define SP_INNER 3
+
+/* Solve (H + diag λ) x = b for symmetric H (upper triangle used, row-major). The system is first
+ * equilibrated, D (H + λ) D z = D b with D = diag(H_ii + λ_i)^(−1/2), x = D z — the same solution, but
+ * Cholesky keeps its precision when column scales differ by orders of magnitude (cores of different
+ * terms, E0). Cholesky (dposv); if H is not numerically positive definite, an eigendecomposition
+ * (dsyevd) that drops directions with eigenvalues ≤ EIG_DROP·max. */
+int fit_ridge_solve(int n, double *H, double *b, const double *lambda) {
+  double *Hc = malloc((size_t)n * n * sizeof(double)), *bc = malloc((size_t)n * sizeof(double));
+  double *d = malloc((size_t)n * sizeof(double));
+  if (!Hc || !bc || !d) { free(Hc); free(bc); free(d); return TNACE_ERR_NOMEM; }
+  for (int i = 0; i < n; i++) {
+    H[(size_t)i * n + i] += lambda[i];
+    const double h = H[(size_t)i * n + i];
+    d[i] = h > 0 ? 1.0 / sqrt(h) : 1.0;
+  }
+  for (int i = 0; i < n; i++) {
+    for (int j = i; j < n; j++) H[(size_t)i * n + j] *= d[i] * d[j];
+    b[i] *= d[i];
+  }
+  memcpy(Hc, H, (size_t)n * n * sizeof(double));
+  memcpy(bc, b, (size_t)n * sizeof(double));
+  int info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', n, 1, Hc, n, bc, 1);
+  if (info == 0) {
+    memcpy(b, bc, (size_t)n * sizeof(double));
+  } else {
+    double *w = malloc((size_t)n * sizeof(double));
+    if (!w) { free(Hc); free(bc); free(d); return TNACE_ERR_NOMEM; }
+    memcpy(Hc, H, (size_t)n * n * sizeof(double));
+    info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', n, Hc, n, w);
+    if (info == 0) {
+      const double wmax = fabs(w[n - 1]);
+      for (int j = 0; j < n; j++) {
+        double c = 0.0;
+        if (w[j] > EIG_DROP * wmax)
+          for (int i = 0; i < n; i++) c += Hc[(size_t)i * n + j] * b[i];
+        bc[j] = w[j] > EIG_DROP * wmax ? c / w[j] : 0.0;
+      }
+      for (int i = 0; i < n; i++) {
+        double v = 0.0;
+        for (int j = 0; j < n; j++) v += Hc[(size_t)i * n + j] * bc[j];
+        b[i] = v;
+      }
+    }
+    free(w);
+  }
+  for (int i = 0; i < n; i++) b[i] *= d[i];
+  free(Hc);
+  free(bc);
+  free(d);
+  return info ? TNACE_ERR_NUMERIC : 0;
+}
+
+int fit_e0(tnace_potential *pot, const tnace_dataset *ds) {
+  const int ne = pot->n_el;
+  double H[TNACE_MAX_ELEMENTS * TNACE_MAX_ELEMENTS] = {0}, b[TNACE_MAX_ELEMENTS] = {0};
+  int any = 0;
+  for (int i = 0; i < ds->n; i++) {
+    const tnace_struct *s = &ds->s[i];
+    if (!s->has_energy) continue;
+    double cnt[TNACE_MAX_ELEMENTS] = {0};
+    for (int a = 0; a < s->n; a++) cnt[s->species[a]] += 1.0;
+    const double w = 1.0 / ((double)s->n * s->n); /* per-atom residuals */
+    for (int p = 0; p < ne; p++) {
+      b[p] += w * cnt[p] * s->energy;
+      for (int q = 0; q < ne; q++) H[p * ne + q] += w * cnt[p] * cnt[q];
+    }
+    any = 1;
+  }
+  if (!any) return 0;
+  double lam[TNACE_MAX_ELEMENTS];
+  for (int p = 0; p < ne; p++) lam[p] = E0_RIDGE;
+  int rc = fit_ridge_solve(ne, H, b, lam);
+  if (rc) return rc;
+  for (int p = 0; p < ne; p++) pot->e0[p] = b[p];
+  return 0;
+}
+
+
+/* ---- one site step: the joint solve of site q of every chain at one copy level ---------------------- */
+
+/* Column layout of a site step: chain c solves its site st[c] in mode fm[c] — 0: the plain core; 1: G of a
+ * rank-d species site with E fixed (S = E G); 2: Ẽ of that site with G fixed (S = Ẽ Gt) — centre species a
+ * at columns [coff[c][a], coff[c][a+1]); then n_e0 E0 columns at ce0; Dc columns in all. */
+typedef struct {
+  int st[TNACE_MAX_CHAINS], fm[TNACE_MAX_CHAINS];
+  size_t coff[TNACE_MAX_CHAINS][TNACE_MAX_ELEMENTS + 1];
+  size_t ce0, Dc;
+  int n_e0;
+} site_layout;
+
+/* Site of chain c solved at copy level p, step q (a chain already in its last copy keeps its last site). */
+static int site_of(const fit_ctx *F, int c, int p, int q) {
+  const int nu = fit_chain(F, 0, c)->nu;
+  return p < nu ? 3 * p + q : 3 * nu - 1;
+}
+
+/* Does any chain solve a rank-constrained species site (with a free factor E) at this step? */
+static int has_free_factor(const fit_ctx *F, const copy_level *L, int q) {
+  for (int c = 0; c < F->n_chains; c++) {
+    const int st = site_of(F, c, L->p, q);
+    if (st % 3 == 0 && F->Ef[c][0][st / 3] && !F->sfix[c][st / 3]) return 1;
+  }
+  return 0;
+}
+
+static void layout_site(const fit_ctx *F, const copy_level *L, int q, int sub, site_layout *S) {
+  const int ne = F->pot->n_el;
+  S->Dc = 0;
+  for (int c = 0; c < F->n_chains; c++) {
+    const int st = S->st[c] = site_of(F, c, L->p, q);
+    /* a species-blind site (E fixed) only ever solves G; a free factor alternates G and Ẽ */
+    S->fm[c] = st % 3 == 0 && F->Ef[c][0][st / 3] ? (F->sfix[c][st / 3] ? 1 : 1 + sub % 2) : 0;
+    for (int a = 0; a < ne; a++) {
+      const tnace_tn *tn = fit_chain(F, a, c);
+      const size_t m = (size_t)tn->bond[st] * tn->bond[st + 1];
+      const int d = F->sd[c][st / 3];
+      S->coff[c][a] = S->Dc;
+      S->Dc += S->fm[c] == 1 ? (size_t)d * m : S->fm[c] == 2 ? (size_t)ne * d : tn_core_size(tn, st);
+    }
+    S->coff[c][ne] = S->Dc;
+  }
+  S->ce0 = S->Dc;
+  S->n_e0 = F->o->fit_e0 ? ne : 0; /* a fixed E0 moves into the targets */
+  S->Dc += (size_t)S->n_e0;
+}
+
+/* The current values x_old of the unknowns. For mode 2 the SVD S = U Σ Vᵀ gives Ẽ = U Σ (ne × d) and
+ * Gt[c][a] = the rows of Vᵀ (d × m), fixed in this step. */
+static int gather_x(fit_ctx *F, const site_layout *S, double *xold) {
+  const int ne = F->pot->n_el;
+  for (int c = 0; c < F->n_chains; c++)
+    for (int a = 0; a < ne; a++) {
+      const tnace_tn *tn = fit_chain(F, a, c);
+      const int st = S->st[c], d = F->sd[c][st / 3];
+      const size_t m = (size_t)tn->bond[st] * tn->bond[st + 1];
+      double *x = xold + S->coff[c][a];
+      if (S->fm[c] == 1) {
+        fit_sp_project(F->Ef[c][a][st / 3], ne, d, tn->core[st], m, x);
+      } else if (S->fm[c] == 2) {
+        double *A = F->Sbuf, *U = F->Sbuf + (size_t)ne * m, *sv = U + (size_t)ne * ne, *sup = sv + ne;
+        memcpy(A, tn->core[st], (size_t)ne * m * sizeof(double));
+        const int kk = ne < (int)m ? ne : (int)m;
+        if (LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'S', 'S', ne, (int)m, A, (int)m, sv, U, kk, F->Gt[c][a], (int)m, sup))
+          return TNACE_ERR_NUMERIC;
+        for (int i = 0; i < ne; i++)
+          for (int j = 0; j < d; j++) x[(size_t)i * d + j] = U[(size_t)i * kk + j] * sv[j];
+      } else {
+        memcpy(x, tn->core[st], (S->coff[c][a + 1] - S->coff[c][a]) * sizeof(double));
+      }
+    }
+  for (int a = 0; a < S->n_e0; a++) xold[S->ce0 + a] = F->pot->e0[a];
+  return 0;
+}
+
+/* Refresh the stacked U maps and E0 that the targets use (a previous site step changed them). */
+static void refresh_Ucat(fit_ctx *F, const copy_level *L) {
+  for (int c = 0; c < F->n_chains; c++)
+    for (int a = 0; a < F->pot->n_el; a++) {
+      const tnace_tn *tn = fit_chain(F, a, c);
+      memcpy(F->Ucat + L->uoff[c][a], tn->U[L->kt[c]], fit_U_dim(tn, L->kt[c]) * sizeof(double));
+    }
+  memcpy(F->Ucat + L->e0off, F->pot->e0, (size_t)F->pot->n_el * sizeof(double));
+}
+
+/* The site rows J (nr × Dc) from the U-space rows: each block by fit_map_rows, a species site's by the
+ * chain rule through its factor (rows of G: Eᵀ J_S; rows of Ẽ: J_S Gtᵀ); then the E0 columns. */
+static int site_rows(fit_ctx *F, const copy_level *L, const site_layout *S, int nr) {
+  const int ne = F->pot->n_el;
+  const size_t D = L->D, Dc = S->Dc;
+  for (int ch = 0; ch < F->n_chains; ch++)
+    for (int a = 0; a < ne; a++) {
+      const tnace_tn *tn = fit_chain(F, a, ch);
+      const int st = S->st[ch], k = L->kt[ch];
+      const double *U = F->rows + L->uoff[ch][a];
+      if (!S->fm[ch]) {
+        int rc = fit_map_rows(tn, k, st, U, D, nr, F->J + S->coff[ch][a], Dc, F->nthreads);
+        if (rc) return rc;
+        continue;
+      }
+      const int d = F->sd[ch][st / 3];
+      const size_t m = (size_t)tn->bond[st] * tn->bond[st + 1], w = (size_t)ne * m;
+      int rc = fit_map_rows(tn, k, st, U, D, nr, F->Jsp, w, F->nthreads);
+      if (rc) return rc;
+      for (int r = 0; r < nr; r++) {
+        double *dst = F->J + (size_t)r * Dc + S->coff[ch][a];
+        if (S->fm[ch] == 1)
+          fit_sp_project(F->Ef[ch][a][st / 3], ne, d, F->Jsp + (size_t)r * w, m, dst);
+        else
+          cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ne, d, (int)m, 1.0, F->Jsp + (size_t)r * w, (int)m,
+                      F->Gt[ch][a], (int)m, 0.0, dst, d);
+      }
+    }
+  for (int r = 0; r < nr; r++)
+    for (int a = 0; a < S->n_e0; a++) F->J[(size_t)r * Dc + S->ce0 + a] = F->rows[(size_t)r * D + L->e0off + a];
+  return 0;
+}
+
+/* Normal equations of chunk c added to H, b: H += Jᵀ J, b += Jᵀ (y − J x_old) (the first chunk sets them).
+ * The rows are rebuilt by a copy pass when they are not at hand: always with several chunks, and at the
+ * first step of a copy level with one (the rows of a copy level serve its three sites). */
+static int add_chunk(fit_ctx *F, const copy_level *L, const site_layout *S, int c, int first, char *err,
+                     size_t errlen) {
+  const int s0 = F->chunk_s0[c], s1 = F->chunk_s0[c + 1], ne = F->pot->n_el;
+  const int nr = (s1 < F->ds->n ? F->sr[s1].row0 : F->n_rows) - F->sr[s0].row0;
+  const size_t D = L->D, Dc = S->Dc;
+  if (F->n_chunks > 1 || first) {
+    if (!first && c == 0) refresh_Ucat(F, L);
+    int rc = fit_copy_pass(F, L, s0, s1, F->rows, F->y, err, errlen);
+    if (rc) return rc;
+    if (!F->o->fit_e0)
+      for (int r = 0; r < nr; r++)
+        for (int a = 0; a < ne; a++) F->y[r] -= F->rows[(size_t)r * D + L->e0off + a] * F->pot->e0[a];
+  }
+  int rc = site_rows(F, L, S, nr);
+  if (rc) { snprintf(err, errlen, "out of memory mapping rows"); return rc; }
+  memcpy(F->resid, F->y, (size_t)nr * sizeof(double));
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, nr, (int)Dc, -1.0, F->J, (int)Dc, F->xold, 1, 1.0, F->resid, 1);
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)Dc, nr, 1.0, F->J, (int)Dc, c ? 1.0 : 0.0, F->H, (int)Dc);
+  cblas_dgemv(CblasRowMajor, CblasTrans, nr, (int)Dc, 1.0, F->J, (int)Dc, F->resid, 1, c ? 1.0 : 0.0, F->b, 1);
+  return 0;
+}
+
+/* Write the solution x back: cores, species factors (S = E G; or S = Ẽ Gt and E = orth(Ẽ), so that
+ * S = E Eᵀ S still holds), E0. */
+static int scatter_x(fit_ctx *F, const site_layout *S, const double *x) {
+  const int ne = F->pot->n_el;
+  for (int c = 0; c < F->n_chains; c++)
+    for (int a = 0; a < ne; a++) {
+      tnace_tn *tn = fit_chain(F, a, c);
+      const int st = S->st[c], d = F->sd[c][st / 3];
+      const size_t m = (size_t)tn->bond[st] * tn->bond[st + 1];
+      int rc = 0;
+      if (S->fm[c] == 1) {
+        fit_sp_expand(F->Ef[c][a][st / 3], ne, d, x + S->coff[c][a], m, tn->core[st]);
+      } else if (S->fm[c] == 2) {
+        double *E = F->Ef[c][a][st / 3];
+        fit_sp_expand(x + S->coff[c][a], ne, d, F->Gt[c][a], m, tn->core[st]);
+        memcpy(E, x + S->coff[c][a], (size_t)ne * d * sizeof(double));
+        rc = fit_sp_orthonormalize(E, ne, d);
+      } else {
+        memcpy(tn->core[st], x + S->coff[c][a], (S->coff[c][a + 1] - S->coff[c][a]) * sizeof(double));
+      }
+      if (rc || (rc = tn_prepare(tn))) return rc;
+    }
+  for (int a = 0; a < S->n_e0; a++) F->pot->e0[a] = x[S->ce0 + a];
+  return 0;
+}
+
+/* One exact least-squares step of site q of every chain (sub: which half of a species factor's
+ * alternation). The unknowns are solved as an update δ = x − x_old from the residual,
+ * (H + λ) δ = Jᵀ(y − J x_old) − λ x_old: the normal equations' rounding error then scales with |δ|, not
+ * |x| (iterative refinement). E0 is not penalised: its tiny ridge only keeps an absent element at 0. */
+static int site_step(fit_ctx *F, const copy_level *L, int q, int sub, double lam, char *err, size_t errlen) {
+  site_layout S;
+  layout_site(F, L, q, sub, &S);
+  for (size_t c = 0; c < S.Dc; c++) F->lamv[c] = c < S.ce0 ? lam : E0_RIDGE;
+  int rc = gather_x(F, &S, F->xold);
+  if (rc) { snprintf(err, errlen, "SVD of a species core failed"); return rc; }
+  for (int c = 0; c < F->n_chunks; c++)
+    if ((rc = add_chunk(F, L, &S, c, q == 0 && sub == 0, err, errlen))) return rc;
+  for (size_t c = 0; c < S.Dc; c++) F->b[c] -= F->lamv[c] * F->xold[c];
+  if ((rc = fit_ridge_solve((int)S.Dc, F->H, F->b, F->lamv))) {
+    snprintf(err, errlen, "least-squares solve failed (copy %d, site %d)%s", L->p, q,
+             rc == TNACE_ERR_NOMEM ? ": out of memory" : "");
+    return rc;
+  }
+  for (size_t c = 0; c < S.Dc; c++) F->b[c] += F->xold[c];
+  if ((rc = scatter_x(F, &S, F->b)))
+    snprintf(err, errlen, "copy %d, site %d: %s", L->p, q, rc == TNACE_ERR_NOMEM ? "out of memory" : "QR failed");
+  return rc;
+}
+
+int fit_solve_site(fit_ctx *F, const copy_level *L, int q, double lam, char *err, size_t errlen) {
+  /* A species site of rank d is solved in two exact linear steps: G with E fixed (S = E G, E orthonormal),
+   * then Ẽ with G fixed (S = Ẽ Vᵀ from the SVD of S, V orthonormal), SP_INNER times. In both the ridge on
+   * the unknowns equals the ridge on S. The other chains' cores are re-solved along (same rows). */
+  const int n_sub = has_free_factor(F, L, q) ? 2 * SP_INNER : 1;
+  for (int sub = 0; sub < n_sub; sub++) {
+    int rc = site_step(F, L, q, sub, lam, err, errlen);
+    if (rc) return rc;
+  }
+  /* the centre moves right past the solved site of every chain */
+  for (int c = 0; c < F->n_chains; c++)
+    for (int a = 0; a < F->pot->n_el; a++) {
+      tnace_tn *tn = fit_chain(F, a, c);
+      const int st = site_of(F, c, L->p, q);
+      const double *E = st % 3 == 0 ? F->Ef[c][a][st / 3] : NULL;
+      int rc = st < 3 * tn->nu - 1 ? fit_move_right(tn, st, E, F->sd[c][st / 3]) : 0;
+      if (rc || (rc = tn_prepare(tn))) {
+        snprintf(err, errlen, "moving the centre (copy %d, site %d): %s", L->p, q,
+                 rc == TNACE_ERR_NOMEM ? "out of memory" : "QR failed");
+        return rc;
+      }
+    }
+  return 0;
+}
