@@ -1,5 +1,6 @@
 /* test_extxyz.c — the extended-XYZ reader on small files in tests/data/extxyz/ (ASE-style headers, extra columns,
- * Voigt stress, virial, quoting, booleans, alternative key names, weights) and on every error case.
+ * Voigt stress, virial, quoting, booleans, alternative key names, weights) and on every error case; datasets
+ * (dataset.h) built from frames: an isolated atom without any pair, and failed neighbour lists.
  *
  * Extra modes (used by tests/extxyz_ase.cmake and for benchmarks):
  *   test_extxyz --dump FILE K     print the first K frames (K = 0: all) in the format of tools/extxyz_dump.py
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dataset.h"
 #include "extxyz.h"
 #include "nlist.h"
 #include "testutil.h"
@@ -436,6 +438,69 @@ static void test_fuzz(void) {
   remove(path);
 }
 
+/* ---- datasets ------------------------------------------------------------------------------------ */
+
+static int occurrences(const char *s, const char *sub) {
+  int k = 0;
+  for (const char *p = strstr(s, sub); p; p = strstr(p + 1, sub)) k++;
+  return k;
+}
+
+/* tnace_struct_build on a structure without any neighbour pair (an isolated atom, as `e0: isolated` builds:
+ * the neighbour list has no pair arrays at all) and on builds whose neighbour list fails (the list's memory
+ * must be freed: run under ASan/UBSan, see TNACE_SANITIZE); then the same through tnace_dataset_read, whose
+ * message names the frame and says "neighbour list" once. */
+static void test_dataset(void) {
+  char err[512];
+  const int sp[2] = {0, 0}, pbc_t[3] = {1, 1, 1}, pbc_f[3] = {0, 0, 0};
+  const double pos1[1][3] = {{1.0, 2.0, 3.0}}, box[3][3] = {{20, 0, 0}, {0, 20, 0}, {0, 0, 20}};
+  for (int p = 0; p < 2; p++) {
+    tnace_struct s;
+    int rc = tnace_struct_build(&s, 1, sp, pos1, box, p ? pbc_f : pbc_t, 5.0, "isolated", err, sizeof err);
+    CHECK(rc == 0, "isolated atom (periodic %d): %d '%s'", !p, rc, err);
+    if (rc) continue;
+    CHECK(s.n == 1 && s.off[0] == 0 && s.off[1] == 0 && s.max_neigh == 0 && s.species[0] == 0,
+          "isolated atom (periodic %d): n %d, %d pairs, max_neigh %d", !p, s.n, s.off[1], s.max_neigh);
+    CHECK(s.nj && s.nsp && s.d, "isolated atom: pair arrays allocated (one slot)");
+    CHECK(p ? s.volume == 0.0 : fabs(s.volume - 8000.0) < 1e-9, "isolated atom: volume %g", s.volume);
+    tnace_struct_free(&s);
+    CHECK(s.off == NULL && s.species == NULL && s.n == 0, "tnace_struct_free zeroes");
+  }
+  /* failed builds: a flat periodic cell, a non-finite position (both after the list allocated its offsets) */
+  const double pos2[2][3] = {{0, 0, 0}, {1, 1, 1}}, nanpos[2][3] = {{0, 0, 0}, {NAN, 1, 1}};
+  const double flat[3][3] = {{4, 0, 0}, {0, 4, 0}, {2, 2, 0}};
+  tnace_struct s;
+  int rc = tnace_struct_build(&s, 2, sp, pos2, flat, pbc_t, 3.0, "flat", err, sizeof err);
+  CHECK(rc == TNACE_ERR_VALUE && strncmp(err, "flat: neighbour list: periodic cell has (near-)zero volume", 58) == 0 &&
+            occurrences(err, "neighbour list") == 1,
+        "flat cell: %d '%s'", rc, err);
+  CHECK(s.species == NULL && s.off == NULL && s.nj == NULL && s.d == NULL, "failed build holds no memory");
+  rc = tnace_struct_build(&s, 2, sp, nanpos, box, pbc_t, 3.0, "nan", err, sizeof err);
+  CHECK(rc == TNACE_ERR_VALUE && strstr(err, "nan: neighbour list: atom 1") == err, "NaN position: %d '%s'", rc, err);
+  CHECK(s.species == NULL && s.off == NULL, "failed build holds no memory");
+  rc = tnace_struct_build(&s, 0, sp, pos1, box, pbc_t, 3.0, "none", err, sizeof err);
+  CHECK(rc == TNACE_ERR_PARSE && strstr(err, "no atoms"), "no atoms: %d '%s'", rc, err);
+  /* through a file: frame 1 (line 1) has a flat cell, frame 2 (line 5) is an isolated atom */
+  const char elem[1][4] = {"Cu"};
+  tnace_dataset ds = {0};
+  rc = tnace_dataset_read(&ds, DATA "dataset_nlist.xyz", 1, elem, 5.0, 0, err, sizeof err);
+  CHECK(rc == TNACE_ERR_VALUE && strstr(err, "dataset_nlist.xyz:1: neighbour list: periodic cell") &&
+            occurrences(err, "neighbour list") == 1,
+        "dataset, flat cell: %d '%s'", rc, err);
+  tnace_dataset_free(&ds);
+  rc = tnace_dataset_read(&ds, DATA "dataset_nlist.xyz", 1, elem, 5.0, 1, err, sizeof err);
+  CHECK(rc == 0 && ds.n == 1 && ds.n_skipped == 1, "dataset, skip_bad: %d, %d read, %d skipped '%s'", rc, ds.n,
+        ds.n_skipped, err);
+  if (rc == 0 && ds.n == 1) {
+    const tnace_struct *t = &ds.s[0];
+    CHECK(t->n == 1 && t->off[1] == 0 && t->max_neigh == 0 && t->has_energy && t->energy == -0.25 &&
+              strcmp(t->config_type, "isolated") == 0 && strstr(t->source, "dataset_nlist.xyz:5"),
+          "dataset, isolated atom: n %d, %d pairs, E %g, '%s' from %s", t->n, t->off[1], t->energy, t->config_type,
+          t->source);
+  }
+  tnace_dataset_free(&ds);
+}
+
 int main(int argc, char **argv) {
   if (argc == 4 && strcmp(argv[1], "--dump") == 0) return dump_main(argv[2], atol(argv[3]));
   if (argc == 4 && strcmp(argv[1], "--bench") == 0) return bench_main(argv[2], atof(argv[3]));
@@ -450,5 +515,6 @@ int main(int argc, char **argv) {
   test_numbers();
   test_errors();
   test_fuzz();
+  test_dataset();
   return test_summary("test_extxyz");
 }

@@ -45,7 +45,9 @@ int tnace_struct_build(tnace_struct *s, int n, const int *species, const double 
   char nerr[256];
   int rc2 = tnace_nlist_build(&nl, n, pos, cell, pbc, rc, nerr, sizeof nerr);
   if (rc2) {
-    snprintf(err, errlen, "%s: neighbour list: %s", s->source, nerr);
+    /* nerr already says "neighbour list: ..." */
+    snprintf(err, errlen, "%s: %s", s->source, nerr);
+    tnace_nlist_free(&nl); /* a failed build may still hold memory */
     tnace_struct_free(s);
     return rc2;
   }
@@ -56,8 +58,10 @@ int tnace_struct_build(tnace_struct *s, int n, const int *species, const double 
   s->d = malloc((size_t)(np ? np : 1) * sizeof *s->d);
   if (!s->off || !s->nj || !s->nsp || !s->d) { tnace_nlist_free(&nl); goto nomem; }
   memcpy(s->off, nl.offset, (size_t)(n + 1) * sizeof(int));
-  memcpy(s->nj, nl.j, (size_t)np * sizeof(int));
-  memcpy(s->d, nl.d, (size_t)np * sizeof *s->d);
+  if (np > 0) { /* without pairs (an isolated atom) nl.j and nl.d are NULL: memcpy from NULL is undefined */
+    memcpy(s->nj, nl.j, (size_t)np * sizeof(int));
+    memcpy(s->d, nl.d, (size_t)np * sizeof *s->d);
+  }
   for (int k = 0; k < np; k++) s->nsp[k] = s->species[s->nj[k]];
   s->max_neigh = nl.max_neigh;
   tnace_nlist_free(&nl);

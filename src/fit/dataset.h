@@ -39,8 +39,12 @@ typedef struct {
   int n_skipped;                /* bad frames skipped with skip_bad */
 } tnace_dataset;
 
-/* Build a structure from positions (Å) and species indices, with neighbour lists for cutoff rc; no
- * reference data (has_* = 0, weights 1). `source` names it in messages. Returns 0 or an error. */
+/* Build a structure from n positions pos [n][3] (Å) and species indices species [n], with neighbour lists
+ * for cutoff rc (Å) in cell (rows = lattice vectors, Å) with periodicity pbc [3]; no reference data
+ * (has_* = 0, weights 1). A structure without any pair (an isolated atom) is valid: off[] all 0, max_neigh 0.
+ * `source` names it in messages. Returns 0, or TNACE_ERR_PARSE (n < 1), the neighbour list's code (bad cell
+ * or position: message "SOURCE: neighbour list: ...") or TNACE_ERR_NOMEM, with the message in err; on error
+ * *s holds no memory (no need to free it). */
 int tnace_struct_build(tnace_struct *s, int n, const int *species, const double (*pos)[3], const double cell[3][3],
                        const int pbc[3], double rc, const char *source, char *err, size_t errlen);
 

@@ -1,213 +1,33 @@
 /*
- * extxyz.c — streaming extended-XYZ reader (see extxyz.h for the format and the API).
+ * extxyz.c — streaming extended-XYZ reader (see extxyz.h for the format and the API): the file, frame
+ * boundaries, resynchronisation after a bad frame and the frame's arrays. The text of a frame (comment
+ * line, Properties, atom lines, numbers) is parsed in extxyz_parse.c.
  *
- * One getline() per line, one pass over each line; numbers use an exact fast path (Clinger: at most 19
- * significant digits with mantissa ≤ 2^53 and |exponent| ≤ 22 is one correctly rounded multiply or
- * divide) and fall back to strtod, so results equal strtod's (and Python's float()) bit for bit.
+ * One getline() per line, one pass over each line.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "extxyz.h"
+#include "extxyz_priv.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 
+#include "util.h"
+
 /* ---- elements ------------------------------------------------------------------------------- */
 
-static const char *const ELEM[119] = {
-    "",   "H",  "He", "Li", "Be", "B",  "C",  "N",  "O",  "F",  "Ne", "Na", "Mg", "Al", "Si", "P",
-    "S",  "Cl", "Ar", "K",  "Ca", "Sc", "Ti", "V",  "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga",
-    "Ge", "As", "Se", "Br", "Kr", "Rb", "Sr", "Y",  "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag",
-    "Cd", "In", "Sn", "Sb", "Te", "I",  "Xe", "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu",
-    "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Hf", "Ta", "W",  "Re", "Os", "Ir", "Pt", "Au",
-    "Hg", "Tl", "Pb", "Bi", "Po", "At", "Rn", "Fr", "Ra", "Ac", "Th", "Pa", "U",  "Np", "Pu", "Am",
-    "Cm", "Bk", "Cf", "Es", "Fm", "Md", "No", "Lr", "Rf", "Db", "Sg", "Bh", "Hs", "Mt", "Ds", "Rg",
-    "Cn", "Nh", "Fl", "Mc", "Lv", "Ts", "Og"};
+int tnace_xyz_atomic_number(const char *sym) { return sym ? tnace_atomic_number_nocase(sym, strlen(sym)) : 0; }
 
-static int atomic_number_n(const char *sym, size_t n) {
-  if (n < 1 || n > 3) return 0;
-  char s[4];
-  s[0] = (char)toupper((unsigned char)sym[0]);
-  for (size_t k = 1; k < n; k++) s[k] = (char)tolower((unsigned char)sym[k]);
-  s[n] = 0;
-  for (int z = 1; z <= 118; z++)
-    if (strcmp(s, ELEM[z]) == 0) return z;
-  return 0;
-}
-
-int tnace_xyz_atomic_number(const char *sym) { return sym ? atomic_number_n(sym, strlen(sym)) : 0; }
-
-const char *tnace_xyz_element_symbol(int z) { return (z >= 1 && z <= 118) ? ELEM[z] : NULL; }
-
-/* ---- numbers -------------------------------------------------------------------------------- */
-
-static const double P10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                               1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
-static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
-
-/* Parse [s, e) as a double (accepts 1e3, 1E3, 1D3, 1d3, nan, inf). 0 = ok, -1 = not a number. */
-static int parse_num(const char *s, const char *e, double *out) {
-  const char *p = s;
-  int neg = 0, any = 0, ok = 1, nd = 0;
-  long exp10 = 0;
-  uint64_t m = 0;
-  if (p < e && (*p == '+' || *p == '-')) neg = (*p++ == '-');
-  for (; p < e && *p >= '0' && *p <= '9'; p++) {
-    any = 1;
-    if (m == 0 && *p == '0') continue;
-    if (nd < 19) { m = m * 10 + (uint64_t)(*p - '0'); nd++; } else { ok = 0; }
-  }
-  if (p < e && *p == '.') {
-    for (p++; p < e && *p >= '0' && *p <= '9'; p++) {
-      any = 1;
-      if (m == 0 && *p == '0') { exp10--; continue; }
-      if (nd < 19) { m = m * 10 + (uint64_t)(*p - '0'); nd++; exp10--; } else { ok = 0; }
-    }
-  }
-  if (!any) goto slow;
-  if (p < e && (*p == 'e' || *p == 'E' || *p == 'd' || *p == 'D')) {
-    int eneg = 0;
-    long ev = 0;
-    p++;
-    if (p < e && (*p == '+' || *p == '-')) eneg = (*p++ == '-');
-    if (p >= e || *p < '0' || *p > '9') return -1;
-    for (; p < e && *p >= '0' && *p <= '9'; p++)
-      if (ev < 100000) ev = ev * 10 + (*p - '0');
-    exp10 += eneg ? -ev : ev;
-  }
-  if (p != e) goto slow;
-  if (!ok || m > (1ULL << 53)) goto slow;
-  {
-    double v = (double)m;
-    if (m != 0) {
-      if (exp10 < 0) {
-        if (exp10 < -22) goto slow;
-        v /= P10[-exp10];
-      } else {
-        if (exp10 > 22) goto slow;
-        v *= P10[exp10];
-      }
-    }
-    *out = neg ? -v : v;
-    return 0;
-  }
-slow: {
-  char buf[72];
-  size_t n = (size_t)(e - s);
-  if (n == 0 || n >= sizeof buf) return -1;
-  for (size_t k = 0; k < n; k++) {
-    char c = s[k];
-    if (c == 'x' || c == 'X' || c == 'p' || c == 'P') return -1;  /* no hexadecimal floats */
-    buf[k] = (c == 'd' || c == 'D') ? 'e' : c;
-  }
-  buf[n] = 0;
-  char *end;
-  errno = 0;
-  double v = strtod(buf, &end);
-  if (end != buf + n) return -1;
-  *out = v;
-  return 0;
-}
-}
-
-/* Integer token [s, e): 0 = ok. */
-static int parse_long(const char *s, const char *e, long *out) {
-  const char *p = s;
-  int neg = 0;
-  long v = 0;
-  if (p < e && (*p == '+' || *p == '-')) neg = (*p++ == '-');
-  if (p >= e) return -1;
-  for (; p < e; p++) {
-    if (*p < '0' || *p > '9') return -1;
-    if (v > (LONG_MAX - 9) / 10) return -1;
-    v = v * 10 + (*p - '0');
-  }
-  *out = neg ? -v : v;
-  return 0;
-}
-
-/* Next token of a value list, separated by whitespace or commas (like ASE's [^\s,]+). */
-static const char *next_tok(const char *p, const char **te) {
-  while (*p && (is_ws(*p) || *p == ',')) p++;
-  if (!*p) return NULL;
-  const char *s = p;
-  while (*p && !is_ws(*p) && *p != ',') p++;
-  *te = p;
-  return s;
-}
-
-/* ---- key lists ------------------------------------------------------------------------------ */
-
-#define MAX_ALT 16
-typedef struct {
-  char *buf;
-  const char *name[MAX_ALT];
-  int n;
-} keylist;
-
-static int keylist_init(keylist *kl, const char *spec, const char *def) {
-  kl->buf = strdup(spec ? spec : def);
-  kl->n = 0;
-  if (!kl->buf) return -1;
-  char *p = kl->buf;
-  while (*p && kl->n < MAX_ALT) {
-    while (*p && (is_ws(*p) || *p == ',')) *p++ = 0;
-    if (!*p) break;
-    kl->name[kl->n++] = p;
-    while (*p && !is_ws(*p) && *p != ',') p++;
-  }
-  return 0;
-}
-
-static int keylist_rank(const keylist *kl, const char *key) {
-  for (int k = 0; k < kl->n; k++)
-    if (strcmp(kl->name[k], key) == 0) return k;
-  return -1;
-}
+const char *tnace_xyz_element_symbol(int z) { return tnace_element_symbol(z); }
 
 /* ---- reader --------------------------------------------------------------------------------- */
 
-typedef struct {
-  int koff, voff; /* offsets into cbuf; voff < 0: bare key (value "T") */
-} kvpair;
-
-enum { ACT_SKIP = 0, ACT_SPECIES, ACT_Z, ACT_POS, ACT_FORCE = ACT_POS + 3 };
-
-struct tnace_xyz_reader {
-  FILE *fp;
-  char *path;
-  char *line;
-  size_t cap;
-  long len;
-  long lineno;
-  int pushed, eof, ioerr;
-  long n_headers;   /* frame headers seen (good or bad) */
-  long skip_lines;  /* resync: lines of a bad frame still to skip */
-  int scan;         /* resync: skip to the next line holding a lone integer */
-  keylist k_energy, k_forces, k_stress, k_virial, k_config;
-  char *cbuf;       /* unescaped comment line */
-  size_t ccap;
-  kvpair *pairs;
-  int pcap;
-  char *pbuf;       /* copy of the Properties descriptor, split at ':' */
-  size_t pbcap;
-  int *act;         /* per-column action */
-  const char **colname;
-  int acap;
-  char last_sym[4]; /* one-entry cache for the species lookup */
-  int last_z;
-};
-
-static int rfail(const tnace_xyz_reader *r, char *err, size_t errlen, int code, long line, const char *fmt,
-                 ...) {
+int xyz_fail(const tnace_xyz_reader *r, char *err, size_t errlen, int code, long line, const char *fmt, ...) {
   if (err && errlen) {
     int k = line > 0 ? snprintf(err, errlen, "%s:%ld: ", r->path, line) : snprintf(err, errlen, "%s: ", r->path);
     if (k >= 0 && (size_t)k < errlen) {
@@ -254,7 +74,7 @@ static int lone_integer(const char *s, long *v) {
   const char *e = s;
   while (is_ws(*s)) s++;
   if (*s || b == e) return 0;
-  return parse_long(b, e, v) == 0;
+  return xyz_parse_long(b, e, v) == 0;
 }
 
 static tnace_xyz_reader *reader_open(const char *path, const tnace_xyz_keys *keys, int *code, char *err,
@@ -270,11 +90,11 @@ static tnace_xyz_reader *reader_open(const char *path, const tnace_xyz_keys *key
   if (!r) goto nomem;
   r->path = strdup(path);
   if (!r->path) goto nomem;
-  if (keylist_init(&r->k_energy, keys ? keys->energy : NULL, "energy REF_energy dft_energy DFT_energy") ||
-      keylist_init(&r->k_forces, keys ? keys->forces : NULL, "forces force REF_forces dft_forces DFT_force") ||
-      keylist_init(&r->k_stress, keys ? keys->stress : NULL, "stress REF_stress dft_stress") ||
-      keylist_init(&r->k_virial, keys ? keys->virial : NULL, "virial REF_virial dft_virial") ||
-      keylist_init(&r->k_config, keys ? keys->config_type : NULL, "config_type"))
+  if (xyz_keylist_init(&r->k_energy, keys ? keys->energy : NULL, "energy REF_energy dft_energy DFT_energy") ||
+      xyz_keylist_init(&r->k_forces, keys ? keys->forces : NULL, "forces force REF_forces dft_forces DFT_force") ||
+      xyz_keylist_init(&r->k_stress, keys ? keys->stress : NULL, "stress REF_stress dft_stress") ||
+      xyz_keylist_init(&r->k_virial, keys ? keys->virial : NULL, "virial REF_virial dft_virial") ||
+      xyz_keylist_init(&r->k_config, keys ? keys->config_type : NULL, "config_type"))
     goto nomem;
   r->fp = fopen(path, "r");
   if (!r->fp) {
@@ -340,286 +160,6 @@ static double det3(const double c[3][3]) {
 
 double tnace_frame_volume(const tnace_frame *f) { return (f && f->has_cell) ? fabs(det3(f->cell)) : 0.0; }
 
-/* Split the comment line into key/value pairs (ase.io.extxyz.key_val_str_to_dict semantics).
- * Returns the number of pairs, TNACE_ERR_NOMEM, or TNACE_ERR_PARSE (message in err). */
-static int split_comment(tnace_xyz_reader *r, long lineno, char *err, size_t errlen) {
-  const char *s = r->line;
-  size_t len = (size_t)r->len;
-  size_t need = len + 8;
-  if (need > r->ccap) {
-    char *nb = realloc(r->cbuf, need);
-    if (!nb) return rfail(r, err, errlen, TNACE_ERR_NOMEM, lineno, "out of memory");
-    r->cbuf = nb;
-    r->ccap = need;
-  }
-  char *o = r->cbuf;
-  size_t op = 0;
-  int np = 0, cur = -1, cur_done = 0, in_val = 0, touched = 0, esc = 0;
-  char delim = 0;
-#define NEW_PAIR()                                                                    \
-  do {                                                                                \
-    if (np >= r->pcap) {                                                              \
-      int nc = r->pcap ? 2 * r->pcap : 32;                                            \
-      kvpair *pp = realloc(r->pairs, (size_t)nc * sizeof *pp);                        \
-      if (!pp) return rfail(r, err, errlen, TNACE_ERR_NOMEM, lineno, "out of memory"); \
-      r->pairs = pp;                                                                  \
-      r->pcap = nc;                                                                   \
-    }                                                                                 \
-    r->pairs[np].koff = (int)op;                                                      \
-    r->pairs[np].voff = -1;                                                           \
-    cur = np++;                                                                       \
-    cur_done = 0;                                                                     \
-    in_val = 0;                                                                       \
-    touched = 0;                                                                      \
-  } while (0)
-  for (size_t k = 0; k < len; k++) {
-    char c = s[k];
-    if (esc) {
-      if (cur < 0 || cur_done) NEW_PAIR();
-      o[op++] = c;
-      touched = 1;
-      esc = 0;
-    } else if (c == '\\') {
-      esc = 1;
-    } else if (delim) {
-      if (c == delim) delim = 0;
-      else o[op++] = c;
-    } else if (c == '"' || c == '\'' || c == '{' || c == '[') {
-      if (cur < 0 || cur_done) NEW_PAIR();
-      delim = c == '{' ? '}' : c == '[' ? ']' : c;
-      touched = 1;
-    } else if (is_ws(c)) {
-      if (cur < 0 || cur_done || !touched) continue;
-      o[op++] = 0;
-      cur_done = 1;
-    } else if (c == '=') {
-      if (cur < 0) {
-        NEW_PAIR();
-        o[op++] = 0;
-        r->pairs[cur].voff = (int)op;
-        in_val = 1;
-      } else if (cur_done) { /* "key =value": attach to the previous key */
-        cur_done = 0;
-        touched = 0;
-        if (in_val) {
-          o[op - 1] = '=';
-        } else {
-          r->pairs[cur].voff = (int)op;
-          in_val = 1;
-        }
-      } else if (!in_val) {
-        o[op++] = 0;
-        r->pairs[cur].voff = (int)op;
-        in_val = 1;
-        touched = 0;
-      } else {
-        o[op++] = '=';
-      }
-    } else {
-      if (cur < 0 || cur_done) NEW_PAIR();
-      o[op++] = c;
-      touched = 1;
-    }
-  }
-#undef NEW_PAIR
-  if (delim) return rfail(r, err, errlen, TNACE_ERR_PARSE, lineno, "comment line: unterminated quote %c", delim);
-  if (cur >= 0 && !cur_done) o[op++] = 0;
-  for (int k = 0; k < np; k++)
-    if (o[r->pairs[k].koff] == 0)
-      return rfail(r, err, errlen, TNACE_ERR_PARSE, lineno, "comment line: '=' without a key");
-  return np;
-}
-
-static const char *pair_key(const tnace_xyz_reader *r, int k) { return r->cbuf + r->pairs[k].koff; }
-static const char *pair_val(const tnace_xyz_reader *r, int k) {
-  return r->pairs[k].voff < 0 ? "T" : r->cbuf + r->pairs[k].voff;
-}
-
-/* Parse a list of numbers. Returns the count (≤ maxn), or -1 (bad token → *bad), -2 (more than maxn). */
-static int parse_numlist(const char *s, double *v, int maxn, const char **bad, int *badlen) {
-  int n = 0;
-  const char *te;
-  for (const char *t = next_tok(s, &te); t; t = next_tok(te, &te)) {
-    if (n >= maxn) return -2;
-    if (parse_num(t, te, &v[n])) {
-      *bad = t;
-      *badlen = (int)(te - t);
-      return -1;
-    }
-    n++;
-  }
-  return n;
-}
-
-/* Numbers of key `key` with one of the allowed counts (cnt_a or cnt_b). Returns the count or an error. */
-static int key_numbers(const tnace_xyz_reader *r, long lineno, const char *key, const char *val, double *v, int cnt_a,
-                       int cnt_b, char *err, size_t errlen) {
-  const char *bad = NULL;
-  int badlen = 0;
-  int n = parse_numlist(val, v, cnt_a > cnt_b ? cnt_a : cnt_b, &bad, &badlen);
-  if (n == -1)
-    return rfail(r, err, errlen, TNACE_ERR_PARSE, lineno, "key '%s': cannot parse '%.*s' as a number", key,
-                 badlen > 40 ? 40 : badlen, bad);
-  if (n == -2 || (n != cnt_a && n != cnt_b)) {
-    if (cnt_b > 0 && cnt_b != cnt_a)
-      return rfail(r, err, errlen, TNACE_ERR_PARSE, lineno, "key '%s': expected %d or %d numbers, got %s", key,
-                   cnt_a, cnt_b, n == -2 ? "more" : (n == 0 ? "none" : "a different count"));
-    return rfail(r, err, errlen, TNACE_ERR_PARSE, lineno, "key '%s': expected %d number%s, got %s", key, cnt_a,
-                 cnt_a == 1 ? "" : "s", n == -2 ? "more" : (n == 0 ? "none" : "fewer"));
-  }
-  for (int k = 0; k < n; k++)
-    if (!isfinite(v[k]))
-      return rfail(r, err, errlen, TNACE_ERR_VALUE, lineno, "key '%s': non-finite value (component %d)", key, k + 1);
-  return n;
-}
-
-static int parse_bool_tok(const char *t, const char *te, int *b) {
-  size_t n = (size_t)(te - t);
-  static const char *const T[] = {"T", "True", "true", "TRUE", "1"};
-  static const char *const F[] = {"F", "False", "false", "FALSE", "0"};
-  for (int k = 0; k < 5; k++) {
-    if (strlen(T[k]) == n && strncmp(t, T[k], n) == 0) { *b = 1; return 0; }
-    if (strlen(F[k]) == n && strncmp(t, F[k], n) == 0) { *b = 0; return 0; }
-  }
-  return -1;
-}
-
-/* 9 numbers (ASE: column-major) or 6 Voigt (xx yy zz yz xz xy) into a 3x3 matrix. */
-static void to_3x3(const double *v, int n, double m[3][3]) {
-  if (n == 9) {
-    for (int i = 0; i < 3; i++)
-      for (int j = 0; j < 3; j++) m[i][j] = v[i + 3 * j];
-  } else {
-    m[0][0] = v[0]; m[1][1] = v[1]; m[2][2] = v[2];
-    m[1][2] = m[2][1] = v[3];
-    m[0][2] = m[2][0] = v[4];
-    m[0][1] = m[1][0] = v[5];
-  }
-}
-
-static int ensure_cols(tnace_xyz_reader *r, int ncols) {
-  if (ncols <= r->acap) return 0;
-  int *a = realloc(r->act, (size_t)ncols * sizeof *a);
-  if (!a) return -1;
-  r->act = a;
-  const char **c = realloc(r->colname, (size_t)ncols * sizeof *c);
-  if (!c) return -1;
-  r->colname = c;
-  r->acap = ncols;
-  return 0;
-}
-
-/* Parse the Properties descriptor into r->act / r->colname. Returns the column count or an error. */
-static int parse_properties(tnace_xyz_reader *r, long lineno, const char *desc, int *has_forces, int *has_species,
-                            const char **forces_name, char *err, size_t errlen) {
-  size_t dl = strlen(desc);
-  if (dl + 1 > r->pbcap) {
-    char *nb = realloc(r->pbuf, dl + 1);
-    if (!nb) return rfail(r, err, errlen, TNACE_ERR_NOMEM, lineno, "out of memory");
-    r->pbuf = nb;
-    r->pbcap = dl + 1;
-  }
-  memcpy(r->pbuf, desc, dl + 1);
-  /* count fields */
-  int nf = 1;
-  for (char *p = r->pbuf; *p; p++)
-    if (*p == ':') nf++;
-  if (dl == 0 || nf % 3 != 0)
-    return rfail(r, err, errlen, TNACE_ERR_PARSE, lineno,
-                 "key 'Properties': expected name:type:count triples, got %d field%s", dl ? nf : 0, nf == 1 ? "" : "s");
-  int nprop = nf / 3, ncols = 0;
-  int species_col = -1, z_col = -1, pos_col = -1, force_col = -1, force_rank = MAX_ALT;
-  char *p = r->pbuf;
-  /* first pass: validate, count columns */
-  char *fld[3];
-  for (int q = 0; q < nprop; q++) {
-    for (int k = 0; k < 3; k++) {
-      fld[k] = p;
-      while (*p && *p != ':') p++;
-      if (*p) *p++ = 0;
-    }
-    const char *name = fld[0], *type = fld[1];
-    long cnt;
-    if (!*name) return rfail(r, err, errlen, TNACE_ERR_PARSE, lineno, "key 'Properties': empty column name");
-    if (strlen(type) != 1 || !strchr("SRILsril", type[0]))
-      return rfail(r, err, errlen, TNACE_ERR_PARSE, lineno, "key 'Properties': column '%s' has unknown type '%s'",
-                   name, type);
-    if (parse_long(fld[2], fld[2] + strlen(fld[2]), &cnt) || cnt < 1 || cnt > 10000)
-      return rfail(r, err, errlen, TNACE_ERR_PARSE, lineno, "key 'Properties': column '%s' has bad count '%s'", name,
-                   fld[2]);
-    char t = (char)toupper((unsigned char)type[0]);
-    /* duplicate names */
-    {
-      const char *q2 = r->pbuf;
-      for (int k = 0; k < q; k++) {
-        if (strcmp(q2, name) == 0)
-          return rfail(r, err, errlen, TNACE_ERR_PARSE, lineno, "key 'Properties': column '%s' appears twice", name);
-        for (int s = 0; s < 3; s++) q2 += strlen(q2) + 1;
-      }
-    }
-    if (strcmp(name, "species") == 0 || strcmp(name, "symbols") == 0) {
-      if (t != 'S' || cnt != 1)
-        return rfail(r, err, errlen, TNACE_ERR_PARSE, lineno, "key 'Properties': column '%s' must be S:1", name);
-      if (species_col < 0) species_col = ncols;
-    } else if (strcmp(name, "Z") == 0 || strcmp(name, "numbers") == 0) {
-      if (t == 'I' && cnt == 1 && z_col < 0) z_col = ncols;
-    } else if (strcmp(name, "pos") == 0 || strcmp(name, "positions") == 0) {
-      if (t != 'R' || cnt != 3)
-        return rfail(r, err, errlen, TNACE_ERR_PARSE, lineno, "key 'Properties': column '%s' must be R:3", name);
-      if (pos_col < 0) pos_col = ncols;
-    } else {
-      int rk = keylist_rank(&r->k_forces, name);
-      if (rk >= 0 && rk < force_rank) {
-        if (t != 'R' || cnt != 3)
-          return rfail(r, err, errlen, TNACE_ERR_PARSE, lineno, "key 'Properties': column '%s' must be R:3", name);
-        force_rank = rk;
-        force_col = ncols;
-        *forces_name = r->k_forces.name[rk];
-      }
-    }
-    if (ensure_cols(r, ncols + (int)cnt)) return rfail(r, err, errlen, TNACE_ERR_NOMEM, lineno, "out of memory");
-    for (long k = 0; k < cnt; k++) {
-      r->act[ncols + k] = ACT_SKIP;
-      r->colname[ncols + k] = name;
-    }
-    ncols += (int)cnt;
-  }
-  if (species_col < 0 && z_col < 0)
-    return rfail(r, err, errlen, TNACE_ERR_PARSE, lineno, "key 'Properties': no 'species' column (%s)", desc);
-  if (pos_col < 0) return rfail(r, err, errlen, TNACE_ERR_PARSE, lineno, "key 'Properties': no 'pos' column (%s)", desc);
-  if (species_col >= 0) r->act[species_col] = ACT_SPECIES;
-  else r->act[z_col] = ACT_Z;
-  *has_species = species_col >= 0;
-  for (int k = 0; k < 3; k++) r->act[pos_col + k] = ACT_POS + k;
-  *has_forces = force_col >= 0;
-  if (force_col >= 0)
-    for (int k = 0; k < 3; k++) r->act[force_col + k] = ACT_FORCE + k;
-  return ncols;
-}
-
-/* Copy the comment pairs into the frame's info block. */
-static int store_info(const tnace_xyz_reader *r, int np, tnace_frame *f) {
-  size_t bytes = 0;
-  for (int k = 0; k < np; k++) bytes += strlen(pair_key(r, k)) + strlen(pair_val(r, k)) + 2;
-  size_t head = (size_t)(2 * (np > 0 ? np : 1)) * sizeof(char *);
-  char **blk = malloc(head + bytes);
-  if (!blk) return -1;
-  char *s = (char *)blk + head;
-  f->n_info = np;
-  f->info_key = blk;
-  f->info_val = blk + np;
-  for (int k = 0; k < np; k++) {
-    size_t lk = strlen(pair_key(r, k)) + 1, lv = strlen(pair_val(r, k)) + 1;
-    memcpy(s, pair_key(r, k), lk);
-    f->info_key[k] = s;
-    s += lk;
-    memcpy(s, pair_val(r, k), lv);
-    f->info_val[k] = s;
-    s += lv;
-  }
-  return 0;
-}
-
 static int grow_atoms(tnace_frame *f, int need_forces, int *cap, int n) {
   int nc = *cap ? 2 * *cap : (n < 1024 ? n : 1024);
   if (nc > n) nc = n;
@@ -639,159 +179,95 @@ static int grow_atoms(tnace_frame *f, int need_forces, int *cap, int n) {
   return 0;
 }
 
-/* Parse one atom line into atom a of f. */
-static int parse_atom(tnace_xyz_reader *r, tnace_frame *f, int a, int ncols, char *err, size_t errlen) {
-  const char *p = r->line;
-  long ln = r->lineno;
-  for (int c = 0; c < ncols; c++) {
-    while (is_ws(*p)) p++;
-    if (!*p)
-      return rfail(r, err, errlen, TNACE_ERR_PARSE, ln,
-                   "column '%s': too few columns (line has %d field%s, Properties needs %d)", r->colname[c], c,
-                   c == 1 ? "" : "s", ncols);
-    const char *t = p;
-    while (*p && !is_ws(*p)) p++;
-    int act = r->act[c];
-    if (act == ACT_SKIP) continue;
-    size_t tl = (size_t)(p - t);
-    if (act == ACT_SPECIES) {
-      int z = 0;
-      if (tl <= 3) {
-        if (r->last_z && strlen(r->last_sym) == tl && memcmp(r->last_sym, t, tl) == 0) {
-          z = r->last_z;
-        } else {
-          z = atomic_number_n(t, tl);
-          if (z) {
-            memcpy(r->last_sym, t, tl);
-            r->last_sym[tl] = 0;
-            r->last_z = z;
-          }
-        }
-      }
-      if (!z)
-        return rfail(r, err, errlen, TNACE_ERR_ELEMENT, ln, "column '%s' (field %d): '%.*s' is not a chemical element",
-                     r->colname[c], c + 1, (int)(tl > 20 ? 20 : tl), t);
-      f->number[a] = z;
-      strcpy(f->symbol[a], ELEM[z]);
-    } else if (act == ACT_Z) {
-      long z;
-      if (parse_long(t, p, &z) || z < 1 || z > 118)
-        return rfail(r, err, errlen, TNACE_ERR_ELEMENT, ln, "column '%s' (field %d): '%.*s' is not an atomic number",
-                     r->colname[c], c + 1, (int)(tl > 20 ? 20 : tl), t);
-      f->number[a] = (int)z;
-      strcpy(f->symbol[a], ELEM[z]);
-    } else {
-      double v;
-      if (parse_num(t, p, &v))
-        return rfail(r, err, errlen, TNACE_ERR_PARSE, ln, "column '%s' (field %d): cannot parse '%.*s' as a number",
-                     r->colname[c], c + 1, (int)(tl > 40 ? 40 : tl), t);
-      if (!isfinite(v))
-        return rfail(r, err, errlen, TNACE_ERR_VALUE, ln, "column '%s' (field %d): non-finite value '%.*s'",
-                     r->colname[c], c + 1, (int)(tl > 40 ? 40 : tl), t);
-      if (act < ACT_FORCE) f->pos[a][act - ACT_POS] = v;
-      else f->forces[a][act - ACT_FORCE] = v;
-    }
-  }
-  while (is_ws(*p)) p++;
-  if (*p) {
-    int extra = 0;
-    while (*p) {
-      while (*p && !is_ws(*p)) p++;
-      while (is_ws(*p)) p++;
-      extra++;
-    }
-    return rfail(r, err, errlen, TNACE_ERR_PARSE, ln, "atom line has %d field%s, Properties declares %d", ncols + extra,
-                 ncols + extra == 1 ? "" : "s", ncols);
-  }
-  return 0;
+static int read_error(const tnace_xyz_reader *r, char *err, size_t errlen) {
+  return xyz_fail(r, err, errlen, TNACE_ERR_IO, r->lineno, "read error: %s", strerror(r->ioerr));
 }
 
-/* Interpret the comment line (already split into np pairs). Returns the column count or an error. */
-static int parse_comment(tnace_xyz_reader *r, tnace_frame *f, int np, long ln, int *want_forces, char *err,
-                         size_t errlen) {
-  int e_idx = -1, e_rank = MAX_ALT, s_idx = -1, s_rank = MAX_ALT, v_idx = -1, v_rank = MAX_ALT;
-  int c_idx = -1, c_rank = MAX_ALT, props_idx = -1, pbc_idx = -1, lat_idx = -1;
-  double v[9];
-  for (int k = 0; k < np; k++) {
-    const char *key = pair_key(r, k);
-    int rk;
-    if (strcmp(key, "Properties") == 0) props_idx = k;
-    else if (strcmp(key, "Lattice") == 0) lat_idx = k;
-    else if (strcmp(key, "pbc") == 0) pbc_idx = k;
-    if ((rk = keylist_rank(&r->k_energy, key)) >= 0 && rk <= e_rank) { e_rank = rk; e_idx = k; }
-    if ((rk = keylist_rank(&r->k_stress, key)) >= 0 && rk <= s_rank) { s_rank = rk; s_idx = k; }
-    if ((rk = keylist_rank(&r->k_virial, key)) >= 0 && rk <= v_rank) { v_rank = rk; v_idx = k; }
-    if ((rk = keylist_rank(&r->k_config, key)) >= 0 && rk <= c_rank) { c_rank = rk; c_idx = k; }
-    double *wt = NULL;
-    if (strcmp(key, "config_weight") == 0) wt = &f->weight;
-    else if (strcmp(key, "energy_weight") == 0) wt = &f->energy_weight;
-    else if (strcmp(key, "forces_weight") == 0) wt = &f->forces_weight;
-    else if (strcmp(key, "stress_weight") == 0 || strcmp(key, "virial_weight") == 0) wt = &f->stress_weight;
-    if (wt) {
-      int rc = key_numbers(r, ln, key, pair_val(r, k), v, 1, 1, err, errlen);
-      if (rc < 0) return rc;
-      if (v[0] < 0) return rfail(r, err, errlen, TNACE_ERR_VALUE, ln, "key '%s': negative weight %g", key, v[0]);
-      *wt = v[0];
+/* After a bad frame: skip its remaining lines, or (after a bad atom count) up to the next line holding a
+ * lone integer, left pushed back. Returns 1 = at the next frame, 0 = end of file, < 0 = read error. */
+static int resync(tnace_xyz_reader *r, char *err, size_t errlen) {
+  long len;
+  while (r->skip_lines > 0) {
+    len = rd(r);
+    if (len == -2) return read_error(r, err, errlen);
+    if (len < 0) { r->skip_lines = 0; return 0; }
+    r->skip_lines--;
+  }
+  if (r->scan) {
+    long v;
+    for (;;) {
+      len = rd(r);
+      if (len == -2) return read_error(r, err, errlen);
+      if (len < 0) { r->scan = 0; return 0; }
+      if (lone_integer(r->line, &v)) { r->pushed = 1; break; }
+    }
+    r->scan = 0;
+  }
+  return 1;
+}
+
+/* The atom count line (after blank lines) into f (line, index, n_atoms, default weights). Returns 1,
+ * 0 = end of file, or an error (a bad count sets r->scan to resynchronise). */
+static int read_header(tnace_xyz_reader *r, tnace_frame *f, char *err, size_t errlen) {
+  long len;
+  do {
+    len = rd(r);
+    if (len == -2) return read_error(r, err, errlen);
+    if (len == -1) {
+      if (r->n_headers == 0) return xyz_fail(r, err, errlen, TNACE_ERR_PARSE, 0, "no frames (empty file)");
+      return 0;
+    }
+  } while (is_blank(r->line));
+  long hdr = r->lineno, nat;
+  r->n_headers++;
+  if (!lone_integer(r->line, &nat)) {
+    r->scan = 1;
+    return xyz_fail(r, err, errlen, TNACE_ERR_PARSE, hdr, "key 'atom count': expected an integer, got '%.40s'",
+                    r->line);
+  }
+  if (nat < 1 || nat > INT_MAX / 4) {
+    r->scan = 1;
+    return xyz_fail(r, err, errlen, TNACE_ERR_PARSE, hdr, "key 'atom count': %ld is not a valid number of atoms", nat);
+  }
+  f->line = hdr;
+  f->index = r->n_headers - 1;
+  f->n_atoms = (int)nat;
+  f->weight = f->energy_weight = f->forces_weight = f->stress_weight = 1.0;
+  return 1;
+}
+
+/* The n atom lines of frame f (header at line hdr). Returns 0 or an error, with r set to resume at the
+ * next frame. */
+static int read_atoms(tnace_xyz_reader *r, tnace_frame *f, int ncols, int want_forces, char *err, size_t errlen) {
+  const int n = f->n_atoms;
+  const long hdr = f->line;
+  int cap = 0;
+  for (int a = 0; a < n; a++) {
+    long len = rd(r);
+    if (len == -2) return read_error(r, err, errlen);
+    if (len == -1)
+      return xyz_fail(r, err, errlen, TNACE_ERR_PARSE, hdr,
+                      "truncated frame: declares %d atoms but the file ends after %d atom line%s (line %ld)", n, a,
+                      a == 1 ? "" : "s", r->lineno);
+    if (a >= cap && grow_atoms(f, want_forces, &cap, n)) {
+      r->skip_lines = n - a - 1;
+      return xyz_fail(r, err, errlen, TNACE_ERR_NOMEM, r->lineno, "out of memory (%d atoms)", n);
+    }
+    int rc = xyz_parse_atom(r, f, a, ncols, err, errlen);
+    if (rc < 0) {
+      long v;
+      if (!lone_integer(r->line, &v)) {
+        r->skip_lines = n - a - 1;
+        return rc;
+      }
+      /* the frame is shorter than declared and the next frame starts here */
+      r->pushed = 1;
+      return xyz_fail(r, err, errlen, TNACE_ERR_PARSE, r->lineno,
+                      "frame at line %ld declares %d atoms but has only %d atom lines before this new atom count", hdr,
+                      n, a);
     }
   }
-  if (lat_idx >= 0) {
-    int rc = key_numbers(r, ln, "Lattice", pair_val(r, lat_idx), v, 9, 9, err, errlen);
-    if (rc < 0) return rc;
-    for (int i = 0; i < 3; i++)
-      for (int j = 0; j < 3; j++) f->cell[i][j] = v[3 * i + j];
-    f->has_cell = 1;
-    f->pbc[0] = f->pbc[1] = f->pbc[2] = 1;
-  }
-  if (pbc_idx >= 0) {
-    int b[3], nb = 0;
-    const char *te, *val = pair_val(r, pbc_idx);
-    for (const char *t = next_tok(val, &te); t; t = next_tok(te, &te)) {
-      if (nb >= 3 || parse_bool_tok(t, te, &b[nb]))
-        return rfail(r, err, errlen, TNACE_ERR_PARSE, ln, "key 'pbc': expected 3 booleans (T/F), got '%s'", val);
-      nb++;
-    }
-    if (nb == 1) b[1] = b[2] = b[0];
-    else if (nb != 3)
-      return rfail(r, err, errlen, TNACE_ERR_PARSE, ln, "key 'pbc': expected 3 booleans (T/F), got '%s'", val);
-    for (int k = 0; k < 3; k++) f->pbc[k] = b[k];
-  }
-  if (e_idx >= 0) {
-    int rc = key_numbers(r, ln, pair_key(r, e_idx), pair_val(r, e_idx), v, 1, 1, err, errlen);
-    if (rc < 0) return rc;
-    f->energy = v[0];
-    f->has_energy = 1;
-  }
-  if (s_idx >= 0) {
-    int rc = key_numbers(r, ln, pair_key(r, s_idx), pair_val(r, s_idx), v, 9, 6, err, errlen);
-    if (rc < 0) return rc;
-    to_3x3(v, rc, f->stress);
-    f->has_stress = 1;
-  } else if (v_idx >= 0) {
-    const char *key = pair_key(r, v_idx);
-    int rc = key_numbers(r, ln, key, pair_val(r, v_idx), v, 9, 6, err, errlen);
-    if (rc < 0) return rc;
-    double vol = f->has_cell ? fabs(det3((const double (*)[3])f->cell)) : 0.0;
-    if (!(vol > 1e-8))
-      return rfail(r, err, errlen, TNACE_ERR_VALUE, ln,
-                   "key '%s': cannot convert a virial to stress without a Lattice of non-zero volume", key);
-    double m[3][3];
-    to_3x3(v, rc, m);
-    for (int i = 0; i < 3; i++)
-      for (int j = 0; j < 3; j++) f->stress[i][j] = -m[i][j] / vol;
-    f->has_stress = 1;
-    f->stress_from_virial = 1;
-  }
-  if (c_idx >= 0) {
-    const char *val = pair_val(r, c_idx);
-    if (strlen(val) >= sizeof f->config_type)
-      return rfail(r, err, errlen, TNACE_ERR_PARSE, ln, "key '%s': value longer than %d characters", pair_key(r, c_idx),
-                   (int)sizeof f->config_type - 1);
-    strcpy(f->config_type, val);
-  }
-  if (props_idx < 0) return rfail(r, err, errlen, TNACE_ERR_PARSE, ln, "key 'Properties': missing");
-  int has_species = 0;
-  const char *fname = NULL;
-  return parse_properties(r, ln, pair_val(r, props_idx), want_forces, &has_species, &fname, err, errlen);
+  return 0;
 }
 
 int tnace_xyz_next(tnace_xyz_reader *r, tnace_frame *f, char *err, size_t errlen) {
@@ -801,91 +277,30 @@ int tnace_xyz_next(tnace_xyz_reader *r, tnace_frame *f, char *err, size_t errlen
     return TNACE_ERR_ARG;
   }
   memset(f, 0, sizeof *f);
-  long len;
-  /* resynchronise after a bad frame */
-  while (r->skip_lines > 0) {
-    len = rd(r);
-    if (len == -2) return rfail(r, err, errlen, TNACE_ERR_IO, r->lineno, "read error: %s", strerror(r->ioerr));
-    if (len < 0) { r->skip_lines = 0; return 0; }
-    r->skip_lines--;
-  }
-  if (r->scan) {
-    long v;
-    for (;;) {
-      len = rd(r);
-      if (len == -2) return rfail(r, err, errlen, TNACE_ERR_IO, r->lineno, "read error: %s", strerror(r->ioerr));
-      if (len < 0) { r->scan = 0; return 0; }
-      if (lone_integer(r->line, &v)) { r->pushed = 1; break; }
-    }
-    r->scan = 0;
-  }
-  /* atom count */
-  do {
-    len = rd(r);
-    if (len == -2) return rfail(r, err, errlen, TNACE_ERR_IO, r->lineno, "read error: %s", strerror(r->ioerr));
-    if (len == -1) {
-      if (r->n_headers == 0) return rfail(r, err, errlen, TNACE_ERR_PARSE, 0, "no frames (empty file)");
-      return 0;
-    }
-  } while (is_blank(r->line));
-  long hdr = r->lineno, nat;
-  r->n_headers++;
-  if (!lone_integer(r->line, &nat)) {
-    r->scan = 1;
-    return rfail(r, err, errlen, TNACE_ERR_PARSE, hdr, "key 'atom count': expected an integer, got '%.40s'", r->line);
-  }
-  if (nat < 1 || nat > INT_MAX / 4) {
-    r->scan = 1;
-    return rfail(r, err, errlen, TNACE_ERR_PARSE, hdr, "key 'atom count': %ld is not a valid number of atoms", nat);
-  }
-  int n = (int)nat;
-  f->line = hdr;
-  f->index = r->n_headers - 1;
-  f->n_atoms = n;
-  f->weight = f->energy_weight = f->forces_weight = f->stress_weight = 1.0;
+  int rc = resync(r, err, errlen);
+  if (rc <= 0) return rc;
+  rc = read_header(r, f, err, errlen);
+  if (rc <= 0) return rc;
+  const int n = f->n_atoms;
   /* comment line */
-  len = rd(r);
-  if (len == -2) return rfail(r, err, errlen, TNACE_ERR_IO, r->lineno, "read error: %s", strerror(r->ioerr));
+  long len = rd(r);
+  if (len == -2) return read_error(r, err, errlen);
   if (len == -1)
-    return rfail(r, err, errlen, TNACE_ERR_PARSE, hdr,
-                 "truncated frame: declares %d atoms but the file ends after the atom count line", n);
-  long cln = r->lineno;
-  int rc, want_forces = 0, ncols, cap = 0;
-  int np = split_comment(r, cln, err, errlen);
+    return xyz_fail(r, err, errlen, TNACE_ERR_PARSE, f->line,
+                    "truncated frame: declares %d atoms but the file ends after the atom count line", n);
+  const long cln = r->lineno;
+  int want_forces = 0, ncols;
+  int np = xyz_split_comment(r, cln, err, errlen);
   if (np < 0) { rc = np; goto bad_comment; }
-  ncols = parse_comment(r, f, np, cln, &want_forces, err, errlen);
+  ncols = xyz_parse_comment(r, f, np, cln, &want_forces, err, errlen);
   if (ncols < 0) { rc = ncols; goto bad_comment; }
-  if (store_info(r, np, f)) { rc = rfail(r, err, errlen, TNACE_ERR_NOMEM, cln, "out of memory"); goto bad_comment; }
-  f->has_forces = want_forces;
-  /* atom lines */
-  for (int a = 0; a < n; a++) {
-    len = rd(r);
-    if (len == -2) { rc = rfail(r, err, errlen, TNACE_ERR_IO, r->lineno, "read error: %s", strerror(r->ioerr)); goto fail; }
-    if (len == -1) {
-      rc = rfail(r, err, errlen, TNACE_ERR_PARSE, hdr,
-                 "truncated frame: declares %d atoms but the file ends after %d atom line%s (line %ld)", n, a,
-                 a == 1 ? "" : "s", r->lineno);
-      goto fail;
-    }
-    if (a >= cap && grow_atoms(f, want_forces, &cap, n)) {
-      rc = rfail(r, err, errlen, TNACE_ERR_NOMEM, r->lineno, "out of memory (%d atoms)", n);
-      r->skip_lines = n - a - 1;
-      goto fail;
-    }
-    rc = parse_atom(r, f, a, ncols, err, errlen);
-    if (rc < 0) {
-      long v;
-      if (lone_integer(r->line, &v)) {
-        /* the frame is shorter than declared and the next frame starts here */
-        rc = rfail(r, err, errlen, TNACE_ERR_PARSE, r->lineno,
-              "frame at line %ld declares %d atoms but has only %d atom lines before this new atom count", hdr, n, a);
-        r->pushed = 1;
-      } else {
-        r->skip_lines = n - a - 1;
-      }
-      goto fail;
-    }
+  if (xyz_store_info(r, np, f)) {
+    rc = xyz_fail(r, err, errlen, TNACE_ERR_NOMEM, cln, "out of memory");
+    goto bad_comment;
   }
+  f->has_forces = want_forces;
+  rc = read_atoms(r, f, ncols, want_forces, err, errlen);
+  if (rc < 0) goto fail;
   return 1;
 bad_comment:
   r->skip_lines = n;
@@ -920,7 +335,7 @@ int tnace_xyz_read_all(const char *path, const tnace_xyz_keys *keys, int skip_ba
     if (nf == cap) {
       int nc = cap ? 2 * cap : 64;
       tnace_frame *p = realloc(fr, (size_t)nc * sizeof *p);
-      if (!p) { rc = rfail(r, err, errlen, TNACE_ERR_NOMEM, 0, "out of memory"); break; }
+      if (!p) { rc = xyz_fail(r, err, errlen, TNACE_ERR_NOMEM, 0, "out of memory"); break; }
       fr = p;
       cap = nc;
     }
@@ -938,11 +353,11 @@ int tnace_xyz_read_all(const char *path, const tnace_xyz_keys *keys, int skip_ba
     break;
   }
   if (rc == 0 && nf == 0) {
-    if (skipped == 0 || !(err && errlen)) rfail(r, err, errlen, TNACE_ERR_PARSE, 0, "no frames");
+    if (skipped == 0 || !(err && errlen)) xyz_fail(r, err, errlen, TNACE_ERR_PARSE, 0, "no frames");
     else {
       char first[512];
       snprintf(first, sizeof first, "%s", err);
-      rfail(r, err, errlen, TNACE_ERR_PARSE, 0, "no valid frames (%d skipped; first error: %s)", skipped, first);
+      xyz_fail(r, err, errlen, TNACE_ERR_PARSE, 0, "no valid frames (%d skipped; first error: %s)", skipped, first);
     }
     rc = TNACE_ERR_PARSE;
   }

@@ -18,7 +18,8 @@
  * height h_k = V / |a_i × a_j|). O(N) for a fixed density. Non-periodic directions get no images; the cell
  * vectors along them are not used (they may be zero).
  *
- * Order: neighbours of i are grouped by bin, deterministic for given input.
+ * Order (deterministic for given input): the neighbours of i come bin by bin, over the bins around i's own
+ * with the offset along c outermost, then b, then a (each ascending), and within a bin in atom index order.
  */
 #ifndef TNACE_NEIGHBOR_H
 #define TNACE_NEIGHBOR_H
@@ -47,10 +48,12 @@ typedef struct {
  *   cell   rows = lattice vectors a, b, c (Å); only the periodic ones are used
  *   pbc    [3] non-zero = periodic along a, b, c
  *   rc     cutoff (Å), > 0
- * Returns 0; TNACE_ERR_VALUE (message in err) for a periodic cell of (near-)zero volume (or zero-length /
- * parallel periodic vectors), a non-finite position, a cell so thin that the images needed are absurd;
- * TNACE_ERR_ARG for bad arguments (rc ≤ 0, n < 0, NULL); TNACE_ERR_NOMEM. On error the list is empty
- * (n = 0) but keeps its memory. */
+ * Returns 0; TNACE_ERR_VALUE for a periodic cell of (near-)zero volume (or zero-length / parallel periodic
+ * vectors), a non-finite periodic lattice vector, a non-finite position or one ≥ 1e9 cells away, a cell so
+ * thin that the images needed are absurd; TNACE_ERR_ARG for bad arguments (rc ≤ 0, n < 0, NULL);
+ * TNACE_ERR_NOMEM. The message in err starts with "neighbour list: " and names the atom (0-based index) or
+ * lattice vector (a, b, c) at fault: callers add only their own context ("file:line: "). On error the list
+ * is empty (n = 0, max_neigh = 0) but keeps its memory (free it with tnace_nlist_free). */
 int tnace_nlist_build(tnace_nlist *nl, int n, const double (*pos)[3], const double cell[3][3], const int pbc[3],
                       double rc, char *err, size_t errlen);
 
