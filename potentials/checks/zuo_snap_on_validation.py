@@ -4,7 +4,7 @@ and quadratic SNAP of the same element, on the structures that tnace-fit held ou
 
 The validation set of a fit is a seeded random fraction of the training file (potentials/configs/<El>.yaml:
 data.validation_fraction, data.seed); this script reproduces the split exactly (the same splitmix64
-Fisher–Yates shuffle as tnace_fitconfig_split in src/fit/fitconfig.c) and checks that it did by comparing the
+Fisher–Yates shuffle as tnace_fitconfig_split in src/fit/fit_setup.c) and checks that it did by comparing the
 tnace errors it measures with the validation errors stored in the potential's metrics file.
 
 Why: the issue's accuracy bar is the published test-set MAE of qSNAP. Our validation set is small (about 20
@@ -43,7 +43,7 @@ U64 = (1 << 64) - 1
 
 
 def split_indices(n, fraction, seed):
-    """Indices of the validation structures: tnace_fitconfig_split (src/fit/fitconfig.c), bit for bit."""
+    """Indices of the validation structures: tnace_fitconfig_split (src/fit/fit_setup.c), bit for bit."""
     m = min(max(int(math.floor(fraction * n + 0.5)), 1), n - 1)
     perm, state = list(range(n)), seed & U64
     for i in range(n - 1, 0, -1):

@@ -4,363 +4,30 @@
  *
  * A config file is small, so it is read in two passes: libyaml parser events → a private tree of nodes that
  * remember their line numbers (cnode), then the tree is walked key by key, checking types, ranges and
- * unknown keys, into a tnace_fitconfig. The same tree, converted to a tnace_meta, is kept as the config "as
- * written" for the potential's metadata. Every error is "<path>:<line>: <key path>: <what is wrong>"; the
- * first one found wins.
+ * unknown keys, into a tnace_fitconfig. The first pass and the typed getters of the second are in
+ * fitconfig_tree.c (private header fitconfig_tree.h); the section readers are here. The same tree, converted
+ * to a tnace_meta, is kept as the config "as written" for the potential's metadata. Every error is
+ * "<path>:<line>: <key path>: <what is wrong>"; the first one found wins.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "fitconfig.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <limits.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
-#include <yaml.h>
 
+#include "fitconfig_tree.h"
 #include "tnace_limits.h"
 #include "util.h"
 
 /* Limits of the fit settings, not of the model (those are tnace_limits.h, shared with the potential
  * reader and the tensor networks, so that a config accepted here gives a potential they accept). */
-/* Nesting of the config tree: a bound keeps a hostile file from exhausting the stack. */
-#define MAX_DEPTH 64
 /* Sweeps, patience, annealing and growth intervals: far beyond any useful fit, and safely an int. */
 #define MAX_SWEEPS 100000
 /* OpenMP threads: more than any one node has; a typo such as 40960 is refused instead of oversubscribing. */
 #define MAX_THREADS 4096
-
-enum { C_SCALAR = 0, C_MAP = 1, C_SEQ = 2 };
-
-typedef struct cnode {
-  int kind;
-  char *key;              /* key in the parent map (NULL in a sequence / root) */
-  int key_line;
-  char *value;            /* scalar text */
-  int plain;              /* plain (unquoted, untagged) scalar: may be null / bool / number */
-  int line;               /* line where the value starts (1-based) */
-  struct cnode *child, *next;
-} cnode;
-
-static void cnode_free(cnode *n) {
-  while (n) {
-    cnode *next = n->next;
-    cnode_free(n->child);
-    free(n->key);
-    free(n->value);
-    free(n);
-    n = next;
-  }
-}
-
-/* ---- errors ------------------------------------------------------------------------------------ */
-
-typedef struct {
-  const char *file;
-  char *err;
-  size_t errlen;
-  int rc;
-} ectx;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 5, 6)))
-#endif
-static int fail(ectx *e, int code, int line, const char *key, const char *fmt, ...) {
-  if (e->rc) return e->rc;
-  e->rc = code;
-  if (!e->err || !e->errlen) return code;
-  size_t n = 0;
-  int w = line > 0 ? snprintf(e->err, e->errlen, "%s:%d: ", e->file, line) : snprintf(e->err, e->errlen, "%s: ", e->file);
-  if (w > 0) n = (size_t)w < e->errlen ? (size_t)w : e->errlen - 1;
-  if (key && *key && n + 1 < e->errlen) {
-    w = snprintf(e->err + n, e->errlen - n, "%s: ", key);
-    if (w > 0) n += (size_t)w < e->errlen - n ? (size_t)w : e->errlen - n - 1;
-  }
-  if (n + 1 < e->errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->err + n, e->errlen - n, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
-
-/* Key path of a child: "parent.key" or "parent[i]" (parent may be empty). */
-static const char *subkey(char *buf, size_t len, const char *parent, const char *key) {
-  if (!parent || !*parent)
-    snprintf(buf, len, "%.100s", key);
-  else
-    snprintf(buf, len, "%.150s.%.100s", parent, key);
-  return buf;
-}
-static const char *subidx(char *buf, size_t len, const char *parent, int i) {
-  snprintf(buf, len, "%.200s[%d]", parent, i);
-  return buf;
-}
-
-/* ---- pass 1: YAML events → cnode tree ------------------------------------------------------------ */
-
-typedef struct {
-  yaml_parser_t p;
-  yaml_event_t ev;
-  int has_ev;
-  FILE *f;
-  ectx *e;
-} prs;
-
-static int ev_line(const prs *P) { return (int)P->ev.start_mark.line + 1; }
-
-static int next_ev(prs *P, const char *key) {
-  if (P->has_ev) {
-    yaml_event_delete(&P->ev);
-    P->has_ev = 0;
-  }
-  if (P->e->rc) return P->e->rc;
-  if (!yaml_parser_parse(&P->p, &P->ev)) {
-    char msg[320];
-    int line = 0, code = tnace_yaml_parser_error(&P->p, P->f, &line, msg, sizeof msg);
-    /* only a syntax error has a place in the document to name; reader and memory errors have none */
-    const int syntax = P->p.error == YAML_SCANNER_ERROR || P->p.error == YAML_PARSER_ERROR;
-    return fail(P->e, code, line, syntax ? key : NULL, "%s", msg);
-  }
-  P->has_ev = 1;
-  if (P->ev.type == YAML_ALIAS_EVENT)
-    return fail(P->e, TNACE_ERR_PARSE, ev_line(P), key, "YAML aliases (*%s) are not supported",
-                (const char *)P->ev.data.alias.anchor);
-  return 0;
-}
-
-static char *dupstr(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d) memcpy(d, s, n);
-  return d;
-}
-
-/* The node starting at the current event (a scalar, mapping start or sequence start). */
-static int parse_node(prs *P, cnode **out, const char *path, int depth) {
-  char kb[320];
-  *out = NULL;
-  if (depth > MAX_DEPTH) return fail(P->e, TNACE_ERR_PARSE, ev_line(P), path, "nested deeper than %d levels", MAX_DEPTH);
-  cnode *n = calloc(1, sizeof *n);
-  if (!n) return fail(P->e, TNACE_ERR_NOMEM, ev_line(P), path, "out of memory");
-  *out = n;
-  n->line = ev_line(P);
-  switch (P->ev.type) {
-    case YAML_SCALAR_EVENT: {
-      const yaml_event_t *ev = &P->ev;
-      n->kind = C_SCALAR;
-      if (!(n->value = dupstr((const char *)ev->data.scalar.value)))
-        return fail(P->e, TNACE_ERR_NOMEM, n->line, path, "out of memory");
-      n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && ev->data.scalar.plain_implicit;
-      return 0;
-    }
-    case YAML_MAPPING_START_EVENT:
-    case YAML_SEQUENCE_START_EVENT: {
-      n->kind = P->ev.type == YAML_MAPPING_START_EVENT ? C_MAP : C_SEQ;
-      cnode **tail = &n->child;
-      for (int i = 0;; i++) {
-        if (next_ev(P, path)) return P->e->rc;
-        if (P->ev.type == YAML_MAPPING_END_EVENT || P->ev.type == YAML_SEQUENCE_END_EVENT) return 0;
-        char *k = NULL;
-        int kline = ev_line(P);
-        const char *cpath;
-        if (n->kind == C_MAP) {
-          if (P->ev.type != YAML_SCALAR_EVENT)
-            return fail(P->e, TNACE_ERR_PARSE, kline, path, "mapping keys must be plain strings, got a %s",
-                        P->ev.type == YAML_MAPPING_START_EVENT ? "mapping" : "sequence");
-          const char *ks = (const char *)P->ev.data.scalar.value;
-          cpath = subkey(kb, sizeof kb, path, ks);
-          for (cnode *c = n->child; c; c = c->next)
-            if (strcmp(c->key, ks) == 0)
-              return fail(P->e, TNACE_ERR_PARSE, kline, cpath, "duplicate key (first at line %d)", c->key_line);
-          if (!(k = dupstr(ks))) return fail(P->e, TNACE_ERR_NOMEM, kline, path, "out of memory");
-          if (next_ev(P, cpath)) { free(k); return P->e->rc; }
-        } else {
-          cpath = subidx(kb, sizeof kb, path, i);
-        }
-        int rc = parse_node(P, tail, cpath, depth + 1);
-        if (*tail) {
-          (*tail)->key = k;
-          (*tail)->key_line = kline;
-          tail = &(*tail)->next;
-        } else {
-          free(k);
-        }
-        if (rc) return rc;
-      }
-    }
-    default:
-      return fail(P->e, TNACE_ERR_PARSE, n->line, path, "expected a value");
-  }
-}
-
-static int parse_file(prs *P, cnode **root) {
-  *root = NULL;
-  if (next_ev(P, NULL)) return P->e->rc;
-  if (next_ev(P, NULL)) return P->e->rc;
-  if (P->ev.type == YAML_STREAM_END_EVENT)
-    return fail(P->e, TNACE_ERR_PARSE, 0, NULL, "empty config (expected a mapping with elements, cutoff, terms, data, ...)");
-  if (next_ev(P, NULL)) return P->e->rc;
-  if (P->ev.type != YAML_MAPPING_START_EVENT)
-    return fail(P->e, TNACE_ERR_PARSE, ev_line(P), NULL,
-                "expected a mapping (elements: ..., cutoff: ..., terms: ..., data: ...) at the top level, got %s",
-                P->ev.type == YAML_SEQUENCE_START_EVENT ? "a sequence" : "a scalar");
-  if (parse_node(P, root, "", 0)) return P->e->rc;
-  if (next_ev(P, NULL)) return P->e->rc;   /* document end */
-  if (next_ev(P, NULL)) return P->e->rc;
-  if (P->ev.type != YAML_STREAM_END_EVENT)
-    return fail(P->e, TNACE_ERR_PARSE, ev_line(P), NULL, "more than one YAML document in the file");
-  return 0;
-}
-
-/* ---- pass 2 helpers ---------------------------------------------------------------------------- */
-
-static const cnode *get(const cnode *m, const char *key) {
-  if (!m || m->kind != C_MAP) return NULL;
-  for (const cnode *c = m->child; c; c = c->next)
-    if (strcmp(c->key, key) == 0) return c;
-  return NULL;
-}
-
-static int count(const cnode *n) {
-  int k = 0;
-  for (const cnode *c = n ? n->child : NULL; c; c = c->next) k++;
-  return k;
-}
-
-static int is_null(const cnode *n) {
-  return !n || (n->kind == C_SCALAR && n->plain &&
-                (!*n->value || !strcmp(n->value, "~") || !strcmp(n->value, "null") || !strcmp(n->value, "Null") ||
-                 !strcmp(n->value, "NULL")));
-}
-
-/* What a node is, for "expected X, got Y". */
-static const char *got(const cnode *n, char *buf, size_t len) {
-  if (n->kind == C_MAP) return "a mapping";
-  if (n->kind == C_SEQ) return "a sequence";
-  if (is_null(n)) return "nothing (null)";
-  snprintf(buf, len, "'%.40s'", n->value);
-  return buf;
-}
-
-static int type_error(ectx *e, const cnode *n, const char *path, const char *what) {
-  char b[64];
-  return fail(e, TNACE_ERR_PARSE, n->line, path, "expected %s, got %s", what, got(n, b, sizeof b));
-}
-
-/* n must be a mapping whose keys are all among keys[0..nk); `what` describes it for type errors. */
-static int check_map(ectx *e, const cnode *n, const char *path, const char *const *keys, int nk, const char *what) {
-  char kb[320];
-  if (n->kind != C_MAP) return type_error(e, n, path, what);
-  for (const cnode *c = n->child; c; c = c->next) {
-    int ok = 0;
-    for (int i = 0; i < nk && !ok; i++) ok = strcmp(c->key, keys[i]) == 0;
-    if (ok) continue;
-    char allowed[400];
-    size_t m = 0;
-    for (int i = 0; i < nk && m < sizeof allowed; i++) {
-      int w = snprintf(allowed + m, sizeof allowed - m, "%s%s", i ? ", " : "", keys[i]);
-      if (w > 0) m += (size_t)w;
-    }
-    return fail(e, TNACE_ERR_PARSE, c->key_line, subkey(kb, sizeof kb, path, c->key), "unknown key (allowed: %s)",
-                allowed);
-  }
-  return 0;
-}
-
-static int require(ectx *e, const cnode *map, const char *path, const char *key, const cnode **out) {
-  char kb[320];
-  *out = get(map, key);
-  if (!*out) return fail(e, TNACE_ERR_PARSE, map->line, subkey(kb, sizeof kb, path, key), "missing required key");
-  return 0;
-}
-
-static int is_nonfinite_text(const char *s) {
-  if (*s == '+' || *s == '-') s++;
-  if (*s == '.') s++;
-  return !strcasecmp(s, "nan") || !strcasecmp(s, "inf") || !strcasecmp(s, "infinity");
-}
-
-static int get_double(ectx *e, const cnode *n, const char *path, double *out) {
-  if (n->kind != C_SCALAR || is_null(n)) return type_error(e, n, path, "a number");
-  const char *s = n->value;
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (is_nonfinite_text(s) || (end != s && !*end && !isfinite(v)))
-    return fail(e, TNACE_ERR_VALUE, n->line, path, "NaN/Inf not allowed (got '%.40s')", s);
-  if (end == s || *end || isspace((unsigned char)*s)) return type_error(e, n, path, "a number");
-  *out = v;
-  return 0;
-}
-
-static int get_long(ectx *e, const cnode *n, const char *path, long lo, long hi, long *out) {
-  if (n->kind != C_SCALAR || is_null(n)) return type_error(e, n, path, "an integer");
-  const char *s = n->value;
-  char *end;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (end == s || *end || isspace((unsigned char)*s)) return type_error(e, n, path, "an integer");
-  if (errno == ERANGE || v < lo || v > hi)
-    return fail(e, TNACE_ERR_VALUE, n->line, path, "%.40s is out of range (%ld..%ld)", s, lo, hi);
-  *out = v;
-  return 0;
-}
-
-static int get_int(ectx *e, const cnode *n, const char *path, long lo, long hi, int *out) {
-  long v = 0;
-  if (get_long(e, n, path, lo, hi, &v)) return e->rc;
-  *out = (int)v;
-  return 0;
-}
-
-static int get_seed(ectx *e, const cnode *n, const char *path, unsigned long long *out) {
-  if (n->kind != C_SCALAR || is_null(n)) return type_error(e, n, path, "a non-negative integer");
-  const char *s = n->value;
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (end == s || *end || !isdigit((unsigned char)*s)) {
-    if (*s == '-' && end != s && !*end)
-      return fail(e, TNACE_ERR_VALUE, n->line, path, "must be >= 0 (got %.40s)", s);
-    return type_error(e, n, path, "a non-negative integer");
-  }
-  if (errno == ERANGE) return fail(e, TNACE_ERR_VALUE, n->line, path, "%.40s is too large", s);
-  *out = v;
-  return 0;
-}
-
-static int get_bool(ectx *e, const cnode *n, const char *path, int *out) {
-  static const char *const t[] = {"true", "yes", "on"}, *const f[] = {"false", "no", "off"};
-  if (n->kind == C_SCALAR && n->plain)
-    for (int i = 0; i < 3; i++) {
-      if (!strcasecmp(n->value, t[i])) { *out = 1; return 0; }
-      if (!strcasecmp(n->value, f[i])) { *out = 0; return 0; }
-    }
-  return type_error(e, n, path, "true or false");
-}
-
-/* A non-empty string scalar. */
-static int get_str(ectx *e, const cnode *n, const char *path, const char **out) {
-  if (n->kind != C_SCALAR || is_null(n)) return type_error(e, n, path, "a string");
-  *out = n->value;
-  return 0;
-}
-
-static int nonneg(ectx *e, const cnode *n, const char *path, double v) {
-  if (v < 0) return fail(e, TNACE_ERR_VALUE, n->line, path, "must be >= 0 (got %s)", n->value);
-  return 0;
-}
-static int positive(ectx *e, const cnode *n, const char *path, double v) {
-  if (!(v > 0)) return fail(e, TNACE_ERR_VALUE, n->line, path, "must be > 0 (got %s)", n->value);
-  return 0;
-}
 
 /* ---- pass 2: sections ------------------------------------------------------------------------------ */
 
@@ -380,24 +47,25 @@ static int read_elements(rd *R, const cnode *n) {
   ectx *e = R->e;
   tnace_fitconfig *c = R->c;
   char kb[64];
-  if (n->kind != C_SEQ) return type_error(e, n, "elements", "a sequence of element symbols, e.g. [Cu, Ni]");
-  if (!n->child) return fail(e, TNACE_ERR_VALUE, n->line, "elements", "at least one element is required");
+  if (n->kind != C_SEQ) return fc_type_error(e, n, "elements", "a sequence of element symbols, e.g. [Cu, Ni]");
+  if (!n->child) return fc_fail(e, TNACE_ERR_VALUE, n->line, "elements", "at least one element is required");
   int i = 0;
   for (const cnode *s = n->child; s; s = s->next, i++) {
-    const char *key = subidx(kb, sizeof kb, "elements", i);
+    const char *key = fc_subidx(kb, sizeof kb, "elements", i);
     const char *sym = NULL;
-    if (get_str(e, s, key, &sym)) return e->rc;
+    if (fc_get_str(e, s, key, &sym)) return e->rc;
     if (i >= TNACE_MAX_ELEMENTS)
-      return fail(e, TNACE_ERR_VALUE, s->line, "elements", "too many elements (at most %d)", TNACE_MAX_ELEMENTS);
+      return fc_fail(e, TNACE_ERR_VALUE, s->line, "elements", "too many elements (at most %d)", TNACE_MAX_ELEMENTS);
     if (strlen(sym) > 3 || tnace_atomic_number(sym) == 0) {
       /* "cu" or "CU": the element meant, to suggest */
       const char *hint = tnace_element_symbol(tnace_atomic_number_nocase(sym, strlen(sym)));
-      if (hint) return fail(e, TNACE_ERR_ELEMENT, s->line, key, "unknown element '%s' (did you mean '%s'?)", sym, hint);
-      return fail(e, TNACE_ERR_ELEMENT, s->line, key, "unknown element '%.40s'", sym);
+      if (hint)
+        return fc_fail(e, TNACE_ERR_ELEMENT, s->line, key, "unknown element '%s' (did you mean '%s'?)", sym, hint);
+      return fc_fail(e, TNACE_ERR_ELEMENT, s->line, key, "unknown element '%.40s'", sym);
     }
     for (int j = 0; j < i; j++)
       if (strcmp(c->elem[j], sym) == 0)
-        return fail(e, TNACE_ERR_VALUE, s->line, key, "duplicate element '%s' (also elements[%d])", sym, j);
+        return fc_fail(e, TNACE_ERR_VALUE, s->line, key, "duplicate element '%s' (also elements[%d])", sym, j);
     snprintf(c->elem[i], sizeof c->elem[i], "%s", sym);
     c->n_el = i + 1;
   }
@@ -409,24 +77,24 @@ static int read_e0(rd *R, const cnode *n) {
   tnace_fitconfig *c = R->c;
   char kb[128];
   c->e0_line = n->line;
-  if (n->kind == C_SCALAR && !is_null(n)) {
+  if (n->kind == C_SCALAR && !fc_is_null(n)) {
     if (!strcmp(n->value, "auto")) { c->e0_mode = TNACE_E0_AUTO; return 0; }
     if (!strcmp(n->value, "isolated")) { c->e0_mode = TNACE_E0_ISOLATED; return 0; }
   }
   if (n->kind != C_MAP)
-    return type_error(e, n, "e0", "auto, isolated or a mapping {element: energy in eV}");
+    return fc_type_error(e, n, "e0", "auto, isolated or a mapping {element: energy in eV}");
   c->e0_mode = TNACE_E0_FIXED;
   int have[TNACE_MAX_ELEMENTS] = {0};
   for (const cnode *v = n->child; v; v = v->next) {
-    const char *key = subkey(kb, sizeof kb, "e0", v->key);
+    const char *key = fc_subkey(kb, sizeof kb, "e0", v->key);
     int a = species_of(c, v->key);
-    if (a < 0) return fail(e, TNACE_ERR_ELEMENT, v->key_line, key, "'%.40s' is not one of the elements", v->key);
-    if (get_double(e, v, key, &c->e0[a])) return e->rc;
+    if (a < 0) return fc_fail(e, TNACE_ERR_ELEMENT, v->key_line, key, "'%.40s' is not one of the elements", v->key);
+    if (fc_get_double(e, v, key, &c->e0[a])) return e->rc;
     have[a] = 1;
   }
   for (int a = 0; a < c->n_el; a++)
     if (!have[a])
-      return fail(e, TNACE_ERR_VALUE, n->line, "e0", "no value for %s (fixed E0 needs every element)", c->elem[a]);
+      return fc_fail(e, TNACE_ERR_VALUE, n->line, "e0", "no value for %s (fixed E0 needs every element)", c->elem[a]);
   return 0;
 }
 
@@ -436,19 +104,19 @@ static int read_cutoff(rd *R, const cnode *n) {
   char kb[128];
   if (n->kind == C_SCALAR) {
     double v = 0;
-    if (get_double(e, n, "cutoff", &v) || positive(e, n, "cutoff", v)) return e->rc;
+    if (fc_get_double(e, n, "cutoff", &v) || fc_positive(e, n, "cutoff", v)) return e->rc;
     for (int a = 0; a < c->n_el; a++)
       for (int b = 0; b < c->n_el; b++) c->rcut[a][b] = v;
     return 0;
   }
-  if (n->kind != C_MAP) return type_error(e, n, "cutoff", "a number (Å) or a mapping {A-B: r, ..., default: r}");
+  if (n->kind != C_MAP) return fc_type_error(e, n, "cutoff", "a number (Å) or a mapping {A-B: r, ..., default: r}");
   int line[TNACE_MAX_ELEMENTS][TNACE_MAX_ELEMENTS] = {{0}};
   double dflt = 0;
   int has_default = 0;
   for (const cnode *v = n->child; v; v = v->next) {
-    const char *key = subkey(kb, sizeof kb, "cutoff", v->key);
+    const char *key = fc_subkey(kb, sizeof kb, "cutoff", v->key);
     double x = 0;
-    if (get_double(e, v, key, &x) || positive(e, v, key, x)) return e->rc;
+    if (fc_get_double(e, v, key, &x) || fc_positive(e, v, key, x)) return e->rc;
     if (!strcmp(v->key, "default")) {
       dflt = x;
       has_default = 1;
@@ -463,12 +131,12 @@ static int read_cutoff(rd *R, const cnode *n) {
     }
     int a = species_of(c, s1), b = species_of(c, s2);
     if (!dash || !*s1 || !*s2)
-      return fail(e, TNACE_ERR_PARSE, v->key_line, key, "expected a pair of elements 'A-B' (e.g. %s-%s) or 'default'",
-                  c->elem[0], c->elem[c->n_el - 1]);
+      return fc_fail(e, TNACE_ERR_PARSE, v->key_line, key,
+                     "expected a pair of elements 'A-B' (e.g. %s-%s) or 'default'", c->elem[0], c->elem[c->n_el - 1]);
     if (a < 0 || b < 0)
-      return fail(e, TNACE_ERR_ELEMENT, v->key_line, key, "'%s' is not one of the elements", a < 0 ? s1 : s2);
+      return fc_fail(e, TNACE_ERR_ELEMENT, v->key_line, key, "'%s' is not one of the elements", a < 0 ? s1 : s2);
     if (line[a][b])
-      return fail(e, TNACE_ERR_PARSE, v->key_line, key, "pair given twice (also at line %d)", line[a][b]);
+      return fc_fail(e, TNACE_ERR_PARSE, v->key_line, key, "pair given twice (also at line %d)", line[a][b]);
     line[a][b] = line[b][a] = v->key_line;
     c->rcut[a][b] = c->rcut[b][a] = x;
   }
@@ -476,8 +144,8 @@ static int read_cutoff(rd *R, const cnode *n) {
     for (int b = a; b < c->n_el; b++)
       if (!line[a][b]) {
         if (!has_default)
-          return fail(e, TNACE_ERR_VALUE, n->line, "cutoff", "no cutoff for the pair %s-%s (give it or a 'default')",
-                      c->elem[a], c->elem[b]);
+          return fc_fail(e, TNACE_ERR_VALUE, n->line, "cutoff", "no cutoff for the pair %s-%s (give it or a 'default')",
+                         c->elem[a], c->elem[b]);
         c->rcut[a][b] = c->rcut[b][a] = dflt;
       }
   return 0;
@@ -486,16 +154,17 @@ static int read_cutoff(rd *R, const cnode *n) {
 static int read_radial(rd *R, const cnode *n) {
   static const char *const keys[] = {"basis", "lambda"};
   ectx *e = R->e;
-  if (check_map(e, n, "radial", keys, 2, "a mapping {lambda: ...}")) return e->rc;
+  if (fc_check_map(e, n, "radial", keys, 2, "a mapping {lambda: ...}")) return e->rc;
   const cnode *v;
-  if ((v = get(n, "basis"))) {
+  if ((v = fc_get(n, "basis"))) {
     const char *s = NULL;
-    if (get_str(e, v, "radial.basis", &s)) return e->rc;
+    if (fc_get_str(e, v, "radial.basis", &s)) return e->rc;
     if (strcmp(s, "chebexpcos") != 0)
-      return fail(e, TNACE_ERR_VALUE, v->line, "radial.basis", "unknown radial basis '%.40s' (supported: chebexpcos)", s);
+      return fc_fail(e, TNACE_ERR_VALUE, v->line, "radial.basis",
+                     "unknown radial basis '%.40s' (supported: chebexpcos)", s);
   }
-  if ((v = get(n, "lambda")) &&
-      (get_double(e, v, "radial.lambda", &R->c->lambda) || positive(e, v, "radial.lambda", R->c->lambda)))
+  if ((v = fc_get(n, "lambda")) &&
+      (fc_get_double(e, v, "radial.lambda", &R->c->lambda) || fc_positive(e, v, "radial.lambda", R->c->lambda)))
     return e->rc;
   return 0;
 }
@@ -504,27 +173,28 @@ static int read_repulsion(rd *R, const cnode *n) {
   static const char *const keys[] = {"type", "inner", "outer"};
   ectx *e = R->e;
   tnace_fitconfig *c = R->c;
-  if (is_null(n) || (n->kind == C_SCALAR && !strcmp(n->value, "none"))) { c->rep_type = TNACE_REP_NONE; return 0; }
-  if (check_map(e, n, "repulsion", keys, 3, "none or a mapping {type: zbl, inner: r_i, outer: r_o}")) return e->rc;
+  if (fc_is_null(n) || (n->kind == C_SCALAR && !strcmp(n->value, "none"))) { c->rep_type = TNACE_REP_NONE; return 0; }
+  if (fc_check_map(e, n, "repulsion", keys, 3, "none or a mapping {type: zbl, inner: r_i, outer: r_o}")) return e->rc;
   const cnode *t, *v;
   const char *s = NULL;
-  if (require(e, n, "repulsion", "type", &t) || get_str(e, t, "repulsion.type", &s)) return e->rc;
+  if (fc_require(e, n, "repulsion", "type", &t) || fc_get_str(e, t, "repulsion.type", &s)) return e->rc;
   if (!strcmp(s, "none")) {
     c->rep_type = TNACE_REP_NONE;
     return 0;
   }
   if (strcmp(s, "zbl") != 0)
-    return fail(e, TNACE_ERR_VALUE, t->line, "repulsion.type", "unknown repulsion '%.40s' (supported: none, zbl)", s);
+    return fc_fail(e, TNACE_ERR_VALUE, t->line, "repulsion.type",
+                   "unknown repulsion '%.40s' (supported: none, zbl)", s);
   c->rep_type = TNACE_REP_ZBL;
-  if (require(e, n, "repulsion", "inner", &v) || get_double(e, v, "repulsion.inner", &c->rep_inner) ||
-      nonneg(e, v, "repulsion.inner", c->rep_inner))
+  if (fc_require(e, n, "repulsion", "inner", &v) || fc_get_double(e, v, "repulsion.inner", &c->rep_inner) ||
+      fc_nonneg(e, v, "repulsion.inner", c->rep_inner))
     return e->rc;
-  if (require(e, n, "repulsion", "outer", &v) || get_double(e, v, "repulsion.outer", &c->rep_outer) ||
-      positive(e, v, "repulsion.outer", c->rep_outer))
+  if (fc_require(e, n, "repulsion", "outer", &v) || fc_get_double(e, v, "repulsion.outer", &c->rep_outer) ||
+      fc_positive(e, v, "repulsion.outer", c->rep_outer))
     return e->rc;
   if (!(c->rep_inner < c->rep_outer))
-    return fail(e, TNACE_ERR_VALUE, v->line, "repulsion.outer", "must be larger than inner (%g <= %g)", c->rep_outer,
-                c->rep_inner);
+    return fc_fail(e, TNACE_ERR_VALUE, v->line, "repulsion.outer", "must be larger than inner (%g <= %g)", c->rep_outer,
+                   c->rep_inner);
   return 0;
 }
 
@@ -533,57 +203,58 @@ static int read_terms(rd *R, const cnode *n) {
   ectx *e = R->e;
   tnace_fitconfig *c = R->c;
   char kb[64], kb2[96];
-  if (n->kind != C_SEQ) return type_error(e, n, "terms", "a sequence of {nu, lmax, nmax, chi}");
-  if (!n->child) return fail(e, TNACE_ERR_VALUE, n->line, "terms", "at least one term is required");
+  if (n->kind != C_SEQ) return fc_type_error(e, n, "terms", "a sequence of {nu, lmax, nmax, chi}");
+  if (!n->child) return fc_fail(e, TNACE_ERR_VALUE, n->line, "terms", "at least one term is required");
   int i = 0;
   for (const cnode *t = n->child; t; t = t->next, i++) {
-    const char *ctx = subidx(kb, sizeof kb, "terms", i);
+    const char *ctx = fc_subidx(kb, sizeof kb, "terms", i);
     if (i >= TNACE_MAX_TERMS)
-      return fail(e, TNACE_ERR_VALUE, t->line, "terms", "too many terms (at most %d)", TNACE_MAX_TERMS);
-    if (check_map(e, t, ctx, keys, 8, "a mapping {nu, lmax, nmax, chi, model, rank, species_rank, species_copies}"))
+      return fc_fail(e, TNACE_ERR_VALUE, t->line, "terms", "too many terms (at most %d)", TNACE_MAX_TERMS);
+    if (fc_check_map(e, t, ctx, keys, 8, "a mapping {nu, lmax, nmax, chi, model, rank, species_rank, species_copies}"))
       return e->rc;
     tnace_term_spec *sp = &c->spec[i];
     memset(sp, 0, sizeof *sp);
     sp->model = TNACE_MODEL_MPS;
     const cnode *v;
-    if (require(e, t, ctx, "nu", &v) || get_int(e, v, subkey(kb2, sizeof kb2, ctx, "nu"), 1, TNACE_MAX_NU, &sp->nu))
+    if (fc_require(e, t, ctx, "nu", &v) ||
+        fc_get_int(e, v, fc_subkey(kb2, sizeof kb2, ctx, "nu"), 1, TNACE_MAX_NU, &sp->nu))
       return e->rc;
-    if ((v = get(t, "lmax"))) {
-      if (get_int(e, v, subkey(kb2, sizeof kb2, ctx, "lmax"), 0, TNACE_LMAX_LIMIT, &sp->lmax)) return e->rc;
+    if ((v = fc_get(t, "lmax"))) {
+      if (fc_get_int(e, v, fc_subkey(kb2, sizeof kb2, ctx, "lmax"), 0, TNACE_LMAX_LIMIT, &sp->lmax)) return e->rc;
       if (sp->nu == 1 && sp->lmax != 0)
-        return fail(e, TNACE_ERR_VALUE, v->line, kb2, "a nu = 1 term has only l = 0: lmax must be 0 or left out");
+        return fc_fail(e, TNACE_ERR_VALUE, v->line, kb2, "a nu = 1 term has only l = 0: lmax must be 0 or left out");
     } else if (sp->nu > 1) {
-      return fail(e, TNACE_ERR_PARSE, t->line, subkey(kb2, sizeof kb2, ctx, "lmax"), "missing required key (nu = %d)",
-                  sp->nu);
+      return fc_fail(e, TNACE_ERR_PARSE, t->line, fc_subkey(kb2, sizeof kb2, ctx, "lmax"),
+                     "missing required key (nu = %d)", sp->nu);
     }
-    if (require(e, t, ctx, "nmax", &v) ||
-        get_int(e, v, subkey(kb2, sizeof kb2, ctx, "nmax"), 1, TNACE_MAX_NMAX, &sp->nmax))
+    if (fc_require(e, t, ctx, "nmax", &v) ||
+        fc_get_int(e, v, fc_subkey(kb2, sizeof kb2, ctx, "nmax"), 1, TNACE_MAX_NMAX, &sp->nmax))
       return e->rc;
-    if (require(e, t, ctx, "chi", &v) ||
-        get_int(e, v, subkey(kb2, sizeof kb2, ctx, "chi"), 1, TNACE_MAX_BOND, &sp->chi))
+    if (fc_require(e, t, ctx, "chi", &v) ||
+        fc_get_int(e, v, fc_subkey(kb2, sizeof kb2, ctx, "chi"), 1, TNACE_MAX_BOND, &sp->chi))
       return e->rc;
-    if ((v = get(t, "model"))) {
+    if ((v = fc_get(t, "model"))) {
       const char *s = NULL;
-      if (get_str(e, v, subkey(kb2, sizeof kb2, ctx, "model"), &s)) return e->rc;
+      if (fc_get_str(e, v, fc_subkey(kb2, sizeof kb2, ctx, "model"), &s)) return e->rc;
       if (!strcmp(s, "mpo"))
         sp->model = TNACE_MODEL_MPO;
       else if (strcmp(s, "mps") != 0)
-        return fail(e, TNACE_ERR_VALUE, v->line, kb2, "unknown model '%.40s' (supported: mps, mpo)", s);
+        return fc_fail(e, TNACE_ERR_VALUE, v->line, kb2, "unknown model '%.40s' (supported: mps, mpo)", s);
       if (sp->model == TNACE_MODEL_MPO && sp->nu != 2)
-        return fail(e, TNACE_ERR_VALUE, v->line, kb2, "an mpo term acts on the nu = 2 invariant (got nu = %d)",
-                    sp->nu);
+        return fc_fail(e, TNACE_ERR_VALUE, v->line, kb2, "an mpo term acts on the nu = 2 invariant (got nu = %d)",
+                       sp->nu);
     }
-    if ((v = get(t, "rank"))) {
+    if ((v = fc_get(t, "rank"))) {
       if (sp->model != TNACE_MODEL_MPO)
-        return fail(e, TNACE_ERR_VALUE, v->line, subkey(kb2, sizeof kb2, ctx, "rank"),
-                    "rank is the bond joining the two layers of an mpo term (model: mpo)");
-      if (get_int(e, v, subkey(kb2, sizeof kb2, ctx, "rank"), 1, TNACE_MAX_BOND, &sp->rank)) return e->rc;
+        return fc_fail(e, TNACE_ERR_VALUE, v->line, fc_subkey(kb2, sizeof kb2, ctx, "rank"),
+                       "rank is the bond joining the two layers of an mpo term (model: mpo)");
+      if (fc_get_int(e, v, fc_subkey(kb2, sizeof kb2, ctx, "rank"), 1, TNACE_MAX_BOND, &sp->rank)) return e->rc;
     }
-    if ((v = get(t, "species_rank")) &&
-        get_int(e, v, subkey(kb2, sizeof kb2, ctx, "species_rank"), 1, TNACE_MAX_ELEMENTS, &sp->srank))
+    if ((v = fc_get(t, "species_rank")) &&
+        fc_get_int(e, v, fc_subkey(kb2, sizeof kb2, ctx, "species_rank"), 1, TNACE_MAX_ELEMENTS, &sp->srank))
       return e->rc;
-    if ((v = get(t, "species_copies")) &&
-        get_int(e, v, subkey(kb2, sizeof kb2, ctx, "species_copies"), 1, sp->nu, &sp->scopies))
+    if ((v = fc_get(t, "species_copies")) &&
+        fc_get_int(e, v, fc_subkey(kb2, sizeof kb2, ctx, "species_copies"), 1, sp->nu, &sp->scopies))
       return e->rc;
     c->n_terms = i + 1;
   }
@@ -594,13 +265,13 @@ static int read_terms(rd *R, const cnode *n) {
 static int add_file(rd *R, const cnode *v, const char *key, tnace_fitconfig_file *f) {
   ectx *e = R->e;
   const char *given = NULL;
-  if (get_str(e, v, key, &given)) return e->rc;
+  if (fc_get_str(e, v, key, &given)) return e->rc;
   const int rel = given[0] != '/' && R->dir[0];
   size_t len = strlen(given) + (rel ? strlen(R->dir) + 1 : 0) + 1;
-  f->given = dupstr(given);
+  f->given = fc_dupstr(given);
   f->path = malloc(len);
   f->line = v->line;
-  if (!f->given || !f->path) return fail(e, TNACE_ERR_NOMEM, v->line, key, "out of memory");
+  if (!f->given || !f->path) return fc_fail(e, TNACE_ERR_NOMEM, v->line, key, "out of memory");
   if (rel)
     snprintf(f->path, len, "%s%s", R->dir, given);
   else
@@ -609,10 +280,10 @@ static int add_file(rd *R, const cnode *v, const char *key, tnace_fitconfig_file
   if (rel) snprintf(where, sizeof where, " (resolved to '%.500s')", f->path);
   struct stat st;
   if (stat(f->path, &st) != 0)
-    return fail(e, TNACE_ERR_IO, v->line, key, "cannot read '%.500s'%s: %s", given, where, strerror(errno));
-  if (S_ISDIR(st.st_mode)) return fail(e, TNACE_ERR_IO, v->line, key, "'%.500s'%s is a directory", given, where);
+    return fc_fail(e, TNACE_ERR_IO, v->line, key, "cannot read '%.500s'%s: %s", given, where, strerror(errno));
+  if (S_ISDIR(st.st_mode)) return fc_fail(e, TNACE_ERR_IO, v->line, key, "'%.500s'%s is a directory", given, where);
   FILE *fp = fopen(f->path, "rb");
-  if (!fp) return fail(e, TNACE_ERR_IO, v->line, key, "cannot read '%.500s'%s: %s", given, where, strerror(errno));
+  if (!fp) return fc_fail(e, TNACE_ERR_IO, v->line, key, "cannot read '%.500s'%s: %s", given, where, strerror(errno));
   fclose(fp);
   return 0;
 }
@@ -623,23 +294,23 @@ static int read_files(rd *R, const cnode *n, const char *key, int optional, tnac
   char kb[96];
   *out = NULL;
   *nout = 0;
-  if (is_null(n)) {
+  if (fc_is_null(n)) {
     if (optional) return 0;
-    return type_error(e, n, key, "a file name or a list of file names");
+    return fc_type_error(e, n, key, "a file name or a list of file names");
   }
-  if (n->kind == C_MAP) return type_error(e, n, key, "a file name or a list of file names");
-  const int m = n->kind == C_SEQ ? count(n) : 1;
+  if (n->kind == C_MAP) return fc_type_error(e, n, key, "a file name or a list of file names");
+  const int m = n->kind == C_SEQ ? fc_count(n) : 1;
   if (m == 0) {
     if (optional) return 0;
-    return fail(e, TNACE_ERR_VALUE, n->line, key, "at least one file is required");
+    return fc_fail(e, TNACE_ERR_VALUE, n->line, key, "at least one file is required");
   }
   *out = calloc((size_t)m, sizeof **out);
-  if (!*out) return fail(e, TNACE_ERR_NOMEM, n->line, key, "out of memory");
+  if (!*out) return fc_fail(e, TNACE_ERR_NOMEM, n->line, key, "out of memory");
   *nout = m;
   if (n->kind == C_SCALAR) return add_file(R, n, key, &(*out)[0]);
   int i = 0;
   for (const cnode *v = n->child; v; v = v->next, i++)
-    if (add_file(R, v, subidx(kb, sizeof kb, key, i), &(*out)[i])) return e->rc;
+    if (add_file(R, v, fc_subidx(kb, sizeof kb, key, i), &(*out)[i])) return e->rc;
   return 0;
 }
 
@@ -648,17 +319,17 @@ static int read_keys(rd *R, const cnode *n) {
   ectx *e = R->e;
   tnace_fitconfig *c = R->c;
   char kb[64];
-  if (is_null(n)) return 0;
-  if (check_map(e, n, "data.keys", keys, 5, "a mapping {energy: ..., forces: ..., stress: ..., virial: ...}"))
+  if (fc_is_null(n)) return 0;
+  if (fc_check_map(e, n, "data.keys", keys, 5, "a mapping {energy: ..., forces: ..., stress: ..., virial: ...}"))
     return e->rc;
   const char **dst[5] = {&c->keys.energy, &c->keys.forces, &c->keys.stress, &c->keys.virial, &c->keys.config_type};
   for (int i = 0; i < 5; i++) {
-    const cnode *v = get(n, keys[i]);
+    const cnode *v = fc_get(n, keys[i]);
     const char *s = NULL;
     if (!v) continue;
-    if (get_str(e, v, subkey(kb, sizeof kb, "data.keys", keys[i]), &s)) return e->rc;
-    char *d = dupstr(s);
-    if (!d) return fail(e, TNACE_ERR_NOMEM, v->line, kb, "out of memory");
+    if (fc_get_str(e, v, fc_subkey(kb, sizeof kb, "data.keys", keys[i]), &s)) return e->rc;
+    char *d = fc_dupstr(s);
+    if (!d) return fc_fail(e, TNACE_ERR_NOMEM, v->line, kb, "out of memory");
     *dst[i] = d;
     c->has_keys = 1;
   }
@@ -677,36 +348,36 @@ static int read_data(rd *R, const cnode *n) {
   ectx *e = R->e;
   tnace_fitconfig *c = R->c;
   const cnode *v;
-  if (check_map(e, n, "data", keys, 6, "a mapping {train: ..., validation: ..., ...}")) return e->rc;
-  if (require(e, n, "data", "train", &v) || read_files(R, v, "data.train", 0, &c->train, &c->n_train)) return e->rc;
-  if ((v = get(n, "validation")) && read_files(R, v, "data.validation", 1, &c->valid, &c->n_valid)) return e->rc;
+  if (fc_check_map(e, n, "data", keys, 6, "a mapping {train: ..., validation: ..., ...}")) return e->rc;
+  if (fc_require(e, n, "data", "train", &v) || read_files(R, v, "data.train", 0, &c->train, &c->n_train)) return e->rc;
+  if ((v = fc_get(n, "validation")) && read_files(R, v, "data.validation", 1, &c->valid, &c->n_valid)) return e->rc;
   for (int i = 0; i < c->n_train; i++)
     for (int j = 0; j < i; j++)
       if (same_file(c->train[i].path, c->train[j].path))
-        return fail(e, TNACE_ERR_VALUE, c->train[i].line, "data.train", "'%.500s' is listed twice (also line %d)",
-                    c->train[i].given, c->train[j].line);
+        return fc_fail(e, TNACE_ERR_VALUE, c->train[i].line, "data.train", "'%.500s' is listed twice (also line %d)",
+                       c->train[i].given, c->train[j].line);
   for (int i = 0; i < c->n_valid; i++)
     for (int j = 0; j < i; j++)
       if (same_file(c->valid[i].path, c->valid[j].path))
-        return fail(e, TNACE_ERR_VALUE, c->valid[i].line, "data.validation", "'%.500s' is listed twice (also line %d)",
-                    c->valid[i].given, c->valid[j].line);
+        return fc_fail(e, TNACE_ERR_VALUE, c->valid[i].line, "data.validation",
+                       "'%.500s' is listed twice (also line %d)", c->valid[i].given, c->valid[j].line);
   for (int i = 0; i < c->n_valid; i++)
     for (int j = 0; j < c->n_train; j++)
       if (same_file(c->valid[i].path, c->train[j].path))
-        return fail(e, TNACE_ERR_VALUE, c->valid[i].line, "data.validation",
-                    "'%.500s' is also a training file (data.train, line %d)", c->valid[i].given, c->train[j].line);
+        return fc_fail(e, TNACE_ERR_VALUE, c->valid[i].line, "data.validation",
+                       "'%.500s' is also a training file (data.train, line %d)", c->valid[i].given, c->train[j].line);
   c->valid_fraction = c->n_valid ? 0.0 : 0.1;
-  if ((v = get(n, "validation_fraction"))) {
-    if (get_double(e, v, "data.validation_fraction", &c->valid_fraction)) return e->rc;
+  if ((v = fc_get(n, "validation_fraction"))) {
+    if (fc_get_double(e, v, "data.validation_fraction", &c->valid_fraction)) return e->rc;
     if (!(c->valid_fraction >= 0 && c->valid_fraction < 1))
-      return fail(e, TNACE_ERR_VALUE, v->line, "data.validation_fraction", "must be in [0, 1) (got %s)", v->value);
+      return fc_fail(e, TNACE_ERR_VALUE, v->line, "data.validation_fraction", "must be in [0, 1) (got %s)", v->value);
     if (c->n_valid && c->valid_fraction > 0)
-      return fail(e, TNACE_ERR_VALUE, v->line, "data.validation_fraction",
-                  "give validation files or a validation fraction, not both");
+      return fc_fail(e, TNACE_ERR_VALUE, v->line, "data.validation_fraction",
+                     "give validation files or a validation fraction, not both");
   }
-  if ((v = get(n, "seed")) && get_seed(e, v, "data.seed", &c->split_seed)) return e->rc;
-  if ((v = get(n, "skip_bad")) && get_bool(e, v, "data.skip_bad", &c->skip_bad)) return e->rc;
-  if ((v = get(n, "keys")) && read_keys(R, v)) return e->rc;
+  if ((v = fc_get(n, "seed")) && fc_get_seed(e, v, "data.seed", &c->split_seed)) return e->rc;
+  if ((v = fc_get(n, "skip_bad")) && fc_get_bool(e, v, "data.skip_bad", &c->skip_bad)) return e->rc;
+  if ((v = fc_get(n, "keys")) && read_keys(R, v)) return e->rc;
   return 0;
 }
 
@@ -715,27 +386,28 @@ static int read_loss(rd *R, const cnode *n) {
   ectx *e = R->e;
   tnace_fit_opts *o = &R->c->opts;
   char kb[160];
-  if (check_map(e, n, "loss", keys, 4, "a mapping {energy: ..., forces: ..., stress: ...}")) return e->rc;
+  if (fc_check_map(e, n, "loss", keys, 4, "a mapping {energy: ..., forces: ..., stress: ...}")) return e->rc;
   double *dst[3] = {&o->kappa_e, &o->kappa_f, &o->kappa_s};
   for (int i = 0; i < 3; i++) {
-    const cnode *v = get(n, keys[i]);
-    const char *key = subkey(kb, sizeof kb, "loss", keys[i]);
-    if (v && (get_double(e, v, key, dst[i]) || nonneg(e, v, key, *dst[i]))) return e->rc;
+    const cnode *v = fc_get(n, keys[i]);
+    const char *key = fc_subkey(kb, sizeof kb, "loss", keys[i]);
+    if (v && (fc_get_double(e, v, key, dst[i]) || fc_nonneg(e, v, key, *dst[i]))) return e->rc;
   }
   if (!(o->kappa_e > 0 || o->kappa_f > 0 || o->kappa_s > 0))
-    return fail(e, TNACE_ERR_VALUE, n->line, "loss", "the energy, forces and stress weights are all 0: nothing to fit");
-  const cnode *w = get(n, "config_type_weights");
-  if (!w || is_null(w)) return 0;
-  if (w->kind != C_MAP) return type_error(e, w, "loss.config_type_weights", "a mapping {config_type: weight}");
+    return fc_fail(e, TNACE_ERR_VALUE, n->line, "loss",
+                   "the energy, forces and stress weights are all 0: nothing to fit");
+  const cnode *w = fc_get(n, "config_type_weights");
+  if (!w || fc_is_null(w)) return 0;
+  if (w->kind != C_MAP) return fc_type_error(e, w, "loss.config_type_weights", "a mapping {config_type: weight}");
   for (const cnode *v = w->child; v; v = v->next) {
-    const char *key = subkey(kb, sizeof kb, "loss.config_type_weights", v->key);
+    const char *key = fc_subkey(kb, sizeof kb, "loss.config_type_weights", v->key);
     if (o->n_ct >= TNACE_FIT_MAX_CT)
-      return fail(e, TNACE_ERR_VALUE, v->key_line, "loss.config_type_weights", "too many config types (at most %d)",
-                  TNACE_FIT_MAX_CT);
+      return fc_fail(e, TNACE_ERR_VALUE, v->key_line, "loss.config_type_weights", "too many config types (at most %d)",
+                     TNACE_FIT_MAX_CT);
     if (strlen(v->key) >= sizeof o->ct_name[0])
-      return fail(e, TNACE_ERR_VALUE, v->key_line, key, "config_type name longer than %zu characters",
-                  sizeof o->ct_name[0] - 1);
-    if (get_double(e, v, key, &o->ct_weight[o->n_ct]) || nonneg(e, v, key, o->ct_weight[o->n_ct])) return e->rc;
+      return fc_fail(e, TNACE_ERR_VALUE, v->key_line, key, "config_type name longer than %zu characters",
+                     sizeof o->ct_name[0] - 1);
+    if (fc_get_double(e, v, key, &o->ct_weight[o->n_ct]) || fc_nonneg(e, v, key, o->ct_weight[o->n_ct])) return e->rc;
     snprintf(o->ct_name[o->n_ct], sizeof o->ct_name[0], "%s", v->key);
     o->n_ct++;
   }
@@ -748,28 +420,31 @@ static int read_fit(rd *R, const cnode *n) {
   ectx *e = R->e;
   tnace_fit_opts *o = &R->c->opts;
   const cnode *v;
-  if (check_map(e, n, "fit", keys, 11, "a mapping {lambda: ..., sweeps: ..., ...}")) return e->rc;
-  if ((v = get(n, "lambda")) && (get_double(e, v, "fit.lambda", &o->lambda) || nonneg(e, v, "fit.lambda", o->lambda)))
+  if (fc_check_map(e, n, "fit", keys, 11, "a mapping {lambda: ..., sweeps: ..., ...}")) return e->rc;
+  if ((v = fc_get(n, "lambda")) &&
+      (fc_get_double(e, v, "fit.lambda", &o->lambda) || fc_nonneg(e, v, "fit.lambda", o->lambda)))
     return e->rc;
-  if ((v = get(n, "lambda_start")) &&
-      (get_double(e, v, "fit.lambda_start", &o->lambda_start) || nonneg(e, v, "fit.lambda_start", o->lambda_start)))
+  if ((v = fc_get(n, "lambda_start")) &&
+      (fc_get_double(e, v, "fit.lambda_start", &o->lambda_start) ||
+       fc_nonneg(e, v, "fit.lambda_start", o->lambda_start)))
     return e->rc;
-  if ((v = get(n, "anneal_sweeps")) && get_int(e, v, "fit.anneal_sweeps", 0, MAX_SWEEPS, &o->anneal_sweeps)) return e->rc;
-  if ((v = get(n, "sweeps")) && get_int(e, v, "fit.sweeps", 1, MAX_SWEEPS, &o->max_sweeps)) return e->rc;
-  if ((v = get(n, "patience")) && get_int(e, v, "fit.patience", 1, MAX_SWEEPS, &o->patience)) return e->rc;
-  if ((v = get(n, "force_fraction"))) {
-    if (get_double(e, v, "fit.force_fraction", &o->force_fraction)) return e->rc;
+  if ((v = fc_get(n, "anneal_sweeps")) && fc_get_int(e, v, "fit.anneal_sweeps", 0, MAX_SWEEPS, &o->anneal_sweeps))
+    return e->rc;
+  if ((v = fc_get(n, "sweeps")) && fc_get_int(e, v, "fit.sweeps", 1, MAX_SWEEPS, &o->max_sweeps)) return e->rc;
+  if ((v = fc_get(n, "patience")) && fc_get_int(e, v, "fit.patience", 1, MAX_SWEEPS, &o->patience)) return e->rc;
+  if ((v = fc_get(n, "force_fraction"))) {
+    if (fc_get_double(e, v, "fit.force_fraction", &o->force_fraction)) return e->rc;
     if (!(o->force_fraction > 0 && o->force_fraction <= 1))
-      return fail(e, TNACE_ERR_VALUE, v->line, "fit.force_fraction",
-                  "must be in (0, 1] (got %s; set loss.forces: 0 to fit without forces)", v->value);
+      return fc_fail(e, TNACE_ERR_VALUE, v->line, "fit.force_fraction",
+                     "must be in (0, 1] (got %s; set loss.forces: 0 to fit without forces)", v->value);
   }
-  if ((v = get(n, "threads")) && get_int(e, v, "fit.threads", 0, MAX_THREADS, &o->n_threads)) return e->rc;
-  if ((v = get(n, "seed")) && get_seed(e, v, "fit.seed", &o->seed)) return e->rc;
-  if ((v = get(n, "max_rows_mb")) &&
-      (get_double(e, v, "fit.max_rows_mb", &o->max_rows_mb) || positive(e, v, "fit.max_rows_mb", o->max_rows_mb)))
+  if ((v = fc_get(n, "threads")) && fc_get_int(e, v, "fit.threads", 0, MAX_THREADS, &o->n_threads)) return e->rc;
+  if ((v = fc_get(n, "seed")) && fc_get_seed(e, v, "fit.seed", &o->seed)) return e->rc;
+  if ((v = fc_get(n, "max_rows_mb")) &&
+      (fc_get_double(e, v, "fit.max_rows_mb", &o->max_rows_mb) || fc_positive(e, v, "fit.max_rows_mb", o->max_rows_mb)))
     return e->rc;
-  if ((v = get(n, "chi_start")) && get_int(e, v, "fit.chi_start", 1, TNACE_MAX_BOND, &o->chi_start)) return e->rc;
-  if ((v = get(n, "grow_every")) && get_int(e, v, "fit.grow_every", 1, MAX_SWEEPS, &o->grow_every)) return e->rc;
+  if ((v = fc_get(n, "chi_start")) && fc_get_int(e, v, "fit.chi_start", 1, TNACE_MAX_BOND, &o->chi_start)) return e->rc;
+  if ((v = fc_get(n, "grow_every")) && fc_get_int(e, v, "fit.grow_every", 1, MAX_SWEEPS, &o->grow_every)) return e->rc;
   return 0;
 }
 
@@ -780,43 +455,23 @@ static int read_output(rd *R, const cnode *n) {
   const cnode *v;
   const char *s = NULL;
   c->output_line = n->line;
-  if (is_null(n)) return 0;
-  if (check_map(e, n, "output", keys, 2, "a mapping {potential: FILE.yaml, metrics: FILE.json}")) return e->rc;
-  if ((v = get(n, "potential"))) {
-    if (get_str(e, v, "output.potential", &s)) return e->rc;
-    if (!(c->out_potential = dupstr(s))) return fail(e, TNACE_ERR_NOMEM, v->line, "output.potential", "out of memory");
+  if (fc_is_null(n)) return 0;
+  if (fc_check_map(e, n, "output", keys, 2, "a mapping {potential: FILE.yaml, metrics: FILE.json}")) return e->rc;
+  if ((v = fc_get(n, "potential"))) {
+    if (fc_get_str(e, v, "output.potential", &s)) return e->rc;
+    if (!(c->out_potential = fc_dupstr(s)))
+      return fc_fail(e, TNACE_ERR_NOMEM, v->line, "output.potential", "out of memory");
     c->out_potential_line = v->line;
   }
-  if ((v = get(n, "metrics"))) {
+  if ((v = fc_get(n, "metrics"))) {
     c->metrics_set = 1;
     c->out_metrics_line = v->line;
-    if (is_null(v)) return 0;
-    if (get_str(e, v, "output.metrics", &s)) return e->rc;
-    if (!(c->out_metrics = dupstr(s))) return fail(e, TNACE_ERR_NOMEM, v->line, "output.metrics", "out of memory");
+    if (fc_is_null(v)) return 0;
+    if (fc_get_str(e, v, "output.metrics", &s)) return e->rc;
+    if (!(c->out_metrics = fc_dupstr(s)))
+      return fc_fail(e, TNACE_ERR_NOMEM, v->line, "output.metrics", "out of memory");
   }
   return 0;
-}
-
-static tnace_meta *to_meta(const cnode *n) {
-  tnace_meta *m = calloc(1, sizeof *m);
-  if (!m) return NULL;
-  m->kind = n->kind == C_MAP ? TNACE_META_MAP : n->kind == C_SEQ ? TNACE_META_SEQ : TNACE_META_SCALAR;
-  if (n->kind == C_SCALAR) {
-    if (!(m->value = dupstr(n->value))) { free(m); return NULL; }
-    m->quoted = !n->plain;
-  }
-  tnace_meta **tail = &m->child;
-  for (const cnode *c = n->child; c; c = c->next) {
-    tnace_meta *k = to_meta(c);
-    if (!k || (c->key && !(k->key = dupstr(c->key)))) {
-      tnace_meta_free(k);
-      tnace_meta_free(m);
-      return NULL;
-    }
-    *tail = k;
-    tail = &k->next;
-  }
-  return m;
 }
 
 static int read_config(rd *R, const cnode *root) {
@@ -825,32 +480,32 @@ static int read_config(rd *R, const cnode *root) {
   ectx *e = R->e;
   tnace_fitconfig *c = R->c;
   const cnode *v;
-  if (check_map(e, root, NULL, keys, 12, "a mapping")) return e->rc;
-  if (require(e, root, NULL, "elements", &v) || read_elements(R, v)) return e->rc;
-  if ((v = get(root, "e0")) && read_e0(R, v)) return e->rc;
-  if (require(e, root, NULL, "cutoff", &v) || read_cutoff(R, v)) return e->rc;
-  if ((v = get(root, "radial")) && read_radial(R, v)) return e->rc;
-  if ((v = get(root, "r_min"))) {
-    if (get_double(e, v, "r_min", &c->r_min) || nonneg(e, v, "r_min", c->r_min)) return e->rc;
+  if (fc_check_map(e, root, NULL, keys, 12, "a mapping")) return e->rc;
+  if (fc_require(e, root, NULL, "elements", &v) || read_elements(R, v)) return e->rc;
+  if ((v = fc_get(root, "e0")) && read_e0(R, v)) return e->rc;
+  if (fc_require(e, root, NULL, "cutoff", &v) || read_cutoff(R, v)) return e->rc;
+  if ((v = fc_get(root, "radial")) && read_radial(R, v)) return e->rc;
+  if ((v = fc_get(root, "r_min"))) {
+    if (fc_get_double(e, v, "r_min", &c->r_min) || fc_nonneg(e, v, "r_min", c->r_min)) return e->rc;
     for (int a = 0; a < c->n_el; a++)
       for (int b = 0; b < c->n_el; b++)
         if (c->r_min >= c->rcut[a][b])
-          return fail(e, TNACE_ERR_VALUE, v->line, "r_min", "%g must be smaller than the cutoff %g (%s-%s)", c->r_min,
-                      c->rcut[a][b], c->elem[a], c->elem[b]);
+          return fc_fail(e, TNACE_ERR_VALUE, v->line, "r_min", "%g must be smaller than the cutoff %g (%s-%s)",
+                         c->r_min, c->rcut[a][b], c->elem[a], c->elem[b]);
   }
-  if ((v = get(root, "repulsion")) && read_repulsion(R, v)) return e->rc;
-  if (require(e, root, NULL, "terms", &v) || read_terms(R, v)) return e->rc;
-  if ((v = get(root, "loss")) && read_loss(R, v)) return e->rc;
-  if ((v = get(root, "fit")) && read_fit(R, v)) return e->rc;
-  if ((v = get(root, "output")) && read_output(R, v)) return e->rc;
-  if ((v = get(root, "metadata")) && !is_null(v)) {
-    if (v->kind != C_MAP) return type_error(e, v, "metadata", "a mapping");
-    if (!(c->user_meta = to_meta(v))) return fail(e, TNACE_ERR_NOMEM, v->line, "metadata", "out of memory");
+  if ((v = fc_get(root, "repulsion")) && read_repulsion(R, v)) return e->rc;
+  if (fc_require(e, root, NULL, "terms", &v) || read_terms(R, v)) return e->rc;
+  if ((v = fc_get(root, "loss")) && read_loss(R, v)) return e->rc;
+  if ((v = fc_get(root, "fit")) && read_fit(R, v)) return e->rc;
+  if ((v = fc_get(root, "output")) && read_output(R, v)) return e->rc;
+  if ((v = fc_get(root, "metadata")) && !fc_is_null(v)) {
+    if (v->kind != C_MAP) return fc_type_error(e, v, "metadata", "a mapping");
+    if (!(c->user_meta = fc_to_meta(v))) return fc_fail(e, TNACE_ERR_NOMEM, v->line, "metadata", "out of memory");
   }
   /* data last: it touches the file system */
-  if (require(e, root, NULL, "data", &v) || read_data(R, v)) return e->rc;
+  if (fc_require(e, root, NULL, "data", &v) || read_data(R, v)) return e->rc;
   c->opts.fit_e0 = c->e0_mode == TNACE_E0_AUTO;
-  if (!(c->meta = to_meta(root))) return fail(e, TNACE_ERR_NOMEM, root->line, NULL, "out of memory");
+  if (!(c->meta = fc_to_meta(root))) return fc_fail(e, TNACE_ERR_NOMEM, root->line, NULL, "out of memory");
   return 0;
 }
 
@@ -887,46 +542,30 @@ static void defaults(tnace_fitconfig *c) {
 int tnace_fitconfig_read(const char *path, tnace_fitconfig *cfg, char *err, size_t errlen) {
   if (err && errlen) err[0] = '\0';
   ectx e = {path ? path : "(null)", err, errlen, 0};
-  if (!cfg) return fail(&e, TNACE_ERR_ARG, 0, NULL, "tnace_fitconfig_read: NULL argument");
+  if (!cfg) return fc_fail(&e, TNACE_ERR_ARG, 0, NULL, "tnace_fitconfig_read: NULL argument");
   defaults(cfg);
-  if (!path) return fail(&e, TNACE_ERR_ARG, 0, NULL, "tnace_fitconfig_read: NULL argument");
-  struct stat st;
-  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return fail(&e, TNACE_ERR_IO, 0, NULL, "cannot read: is a directory");
-  FILE *f = fopen(path, "rb");
-  if (!f) return fail(&e, TNACE_ERR_IO, 0, NULL, "cannot open: %s", strerror(errno));
-  prs *P = calloc(1, sizeof *P);
-  rd *R = calloc(1, sizeof *R);
-  if (!P || !R || !yaml_parser_initialize(&P->p)) {
-    free(P);
-    free(R);
-    fclose(f);
-    return fail(&e, TNACE_ERR_NOMEM, 0, NULL, "out of memory");
-  }
-  P->f = f;
-  P->e = &e;
-  yaml_parser_set_input_file(&P->p, f);
+  if (!path) return fc_fail(&e, TNACE_ERR_ARG, 0, NULL, "tnace_fitconfig_read: NULL argument");
   cnode *root = NULL;
-  tnace_cloc loc = tnace_cloc_push();
-  int rc = parse_file(P, &root);
-  if (P->has_ev) yaml_event_delete(&P->ev);
-  yaml_parser_delete(&P->p);
-  if (!rc && ferror(f)) rc = fail(&e, TNACE_ERR_IO, 0, NULL, "read error: %s", strerror(errno));
-  fclose(f);
+  int rc = fc_read_tree(&e, path, &root);
+  rd *R = rc ? NULL : calloc(1, sizeof *R);
+  if (!rc && !R) rc = fc_fail(&e, TNACE_ERR_NOMEM, 0, NULL, "out of memory");
   if (!rc) {
     R->e = &e;
     R->c = cfg;
     const char *slash = strrchr(path, '/');
     if (slash) {
       size_t n = (size_t)(slash - path) + 1; /* keep the slash: "dir/" or "/" */
-      if (n >= sizeof R->dir) rc = fail(&e, TNACE_ERR_VALUE, 0, NULL, "path too long");
+      if (n >= sizeof R->dir) rc = fc_fail(&e, TNACE_ERR_VALUE, 0, NULL, "path too long");
       else { memcpy(R->dir, path, n); R->dir[n] = '\0'; }
     }
-    if (!rc) rc = read_config(R, root);
-    if (!rc && !(cfg->config_path = dupstr(path))) rc = fail(&e, TNACE_ERR_NOMEM, 0, NULL, "out of memory");
+    if (!rc) {
+      tnace_cloc loc = tnace_cloc_push();
+      rc = read_config(R, root);
+      tnace_cloc_pop(loc);
+    }
+    if (!rc && !(cfg->config_path = fc_dupstr(path))) rc = fc_fail(&e, TNACE_ERR_NOMEM, 0, NULL, "out of memory");
   }
-  tnace_cloc_pop(loc);
-  cnode_free(root);
-  free(P);
+  fc_tree_free(root);
   free(R);
   if (rc) tnace_fitconfig_free(cfg);
   return rc;

@@ -1,6 +1,7 @@
 /*
  * model.h — the internal layout of a potential (struct tnace_potential) and of the per-atom workspace,
- * shared by the evaluator (potential.c), YAML I/O (potential_yaml.c) and the trainer. Clients outside
+ * shared by the evaluator (potential.c), the potential files (potential_yaml.c reads the YAML,
+ * potential_load.c builds the potential, potential_save.c writes it) and the trainer. Clients outside
  * libtnace use tnace.h only.
  */
 #ifndef TNACE_MODEL_H

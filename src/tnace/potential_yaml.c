@@ -113,23 +113,10 @@ static const char *ev_name(const yaml_event_t *ev) {
 
 /* Next event into r->ev. `key` (may be NULL) names where we are, for syntax errors. */
 static int rd_next(rd *r, const char *key) {
-  if (r->has_ev) {
-    yaml_event_delete(&r->ev);
-    r->has_ev = 0;
-  }
+  tnace_yaml_err ye;
   if (r->e->rc) return r->e->rc;
-  if (!yaml_parser_parse(&r->p, &r->ev)) {
-    char msg[320];
-    int line = 0, code = tnace_yaml_parser_error(&r->p, r->f, &line, msg, sizeof msg);
-    /* only a syntax error has a place in the document to name; reader and memory errors have none */
-    const int syntax = r->p.error == YAML_SCANNER_ERROR || r->p.error == YAML_PARSER_ERROR;
-    return pio_fail(r->e, code, line, syntax ? key : NULL, "%s", msg);
-  }
-  r->has_ev = 1;
-  if (r->ev.type == YAML_ALIAS_EVENT)
-    return pio_fail(r->e, TNACE_ERR_PARSE, ev_line(r), key, "YAML aliases (*%s) are not supported",
-                    (const char *)r->ev.data.alias.anchor);
-  return 0;
+  int code = tnace_yaml_next_event(&r->p, &r->ev, &r->has_ev, r->f, &ye);
+  return code ? pio_fail(r->e, code, ye.line, ye.at_key ? key : NULL, "%s", ye.msg) : 0;
 }
 
 static const char *sc_text(const rd *r) { return (const char *)r->ev.data.scalar.value; }

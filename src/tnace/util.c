@@ -89,3 +89,25 @@ int tnace_yaml_parser_error(const void *parser, FILE *f, int *line, char *msg, s
     snprintf(msg, msglen, "YAML syntax error: %s", what);
   return TNACE_ERR_PARSE;
 }
+
+int tnace_yaml_next_event(void *parser, void *event, int *has_ev, FILE *f, tnace_yaml_err *err) {
+  yaml_parser_t *p = parser;
+  yaml_event_t *ev = event;
+  if (*has_ev) {
+    yaml_event_delete(ev);
+    *has_ev = 0;
+  }
+  if (!yaml_parser_parse(p, ev)) {
+    int code = tnace_yaml_parser_error(p, f, &err->line, err->msg, sizeof err->msg);
+    err->at_key = p->error == YAML_SCANNER_ERROR || p->error == YAML_PARSER_ERROR;
+    return code;
+  }
+  *has_ev = 1;
+  if (ev->type == YAML_ALIAS_EVENT) {
+    err->line = (int)ev->start_mark.line + 1;
+    err->at_key = 1;
+    snprintf(err->msg, sizeof err->msg, "YAML aliases (*%s) are not supported", (const char *)ev->data.alias.anchor);
+    return TNACE_ERR_PARSE;
+  }
+  return 0;
+}

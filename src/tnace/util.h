@@ -1,8 +1,8 @@
 /*
  * util.h — support code shared by both libraries and the tools, so that each of these exists once:
  * the periodic table, unit constants, the Voigt order, a monotonic clock, the C numeric locale, and the
- * description of a libyaml parser error (line and message). Nothing here is physics; no global mutable
- * state.
+ * reading of libyaml parser events with the description of a parser error (line and message). Nothing
+ * here is physics; no global mutable state.
  */
 #ifndef TNACE_UTIL_H
 #define TNACE_UTIL_H
@@ -50,5 +50,21 @@ void tnace_cloc_pop(tnace_cloc l);
  * msg ("YAML syntax error: ...", "cannot read file: ...", "out of memory") and its 1-based line (0 when
  * unknown) to *line. Returns TNACE_ERR_NOMEM or TNACE_ERR_PARSE. */
 int tnace_yaml_parser_error(const void *p, FILE *f, int *line, char *msg, size_t msglen);
+
+/* Why tnace_yaml_next_event failed: the message without a location, its 1-based line (0 when unknown) and
+ * whether it is at a place in the document (a syntax error or an alias, where the reader names the key it
+ * was reading; a reader or memory error is not). */
+typedef struct {
+  int line;
+  int at_key;
+  char msg[320];
+} tnace_yaml_err;
+
+/* The next event of a libyaml parser `p` (a yaml_parser_t *) reading file f, into `ev` (a yaml_event_t *).
+ * *has_ev says whether ev holds an event: one held is deleted first, and *has_ev is 1 again once ev holds
+ * the new one (the caller deletes the last). Returns 0, or TNACE_ERR_NOMEM / TNACE_ERR_PARSE with *err
+ * filled in for a parser error (tnace_yaml_parser_error) or an alias (*name), which the readers of tnace
+ * do not support. */
+int tnace_yaml_next_event(void *p, void *ev, int *has_ev, FILE *f, tnace_yaml_err *err);
 
 #endif
