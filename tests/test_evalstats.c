@@ -384,6 +384,13 @@ static void test_dataset(void) {
       tnace_evalstats_free(&es);
     }
     tnace_eval_pred_free(p1, ds.n);
+    /* the trainer's metrics pass the evaluator's code through (they used to say TNACE_ERR_NUMERIC for
+     * every failure, out of memory and atoms too close alike) */
+    tnace_metrics m;
+    err[0] = 0;
+    st = tnace_metrics_compute(pot, &ds, 2, &m, err, sizeof err);
+    CHECK(st == TNACE_ERR_TOO_CLOSE && strstr(err, "too_close.xyz:7: ") && strstr(err, "r_min"),
+          "metrics, too close: %d %s", st, err);
   }
   tnace_dataset_free(&ds);
   p1 = (tnace_eval_pred *)1;
