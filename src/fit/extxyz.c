@@ -17,14 +17,6 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "util.h"
-
-/* ---- elements ------------------------------------------------------------------------------- */
-
-int tnace_xyz_atomic_number(const char *sym) { return sym ? tnace_atomic_number_nocase(sym, strlen(sym)) : 0; }
-
-const char *tnace_xyz_element_symbol(int z) { return tnace_element_symbol(z); }
-
 /* ---- reader --------------------------------------------------------------------------------- */
 
 int xyz_fail(const tnace_xyz_reader *r, char *err, size_t errlen, int code, long line, const char *fmt, ...) {

@@ -114,11 +114,6 @@ int tnace_xyz_read_all(const char *path, const tnace_xyz_keys *keys, int skip_ba
 /* Free an array returned by tnace_xyz_read_all (NULL allowed). */
 void tnace_xyz_free_all(tnace_frame *frames, int n);
 
-/* Atomic number of an element symbol (case-insensitive, "cu" = "Cu"), 0 if not an element (1..118). */
-int tnace_xyz_atomic_number(const char *sym);
-/* Symbol of atomic number z (1..118), NULL otherwise. */
-const char *tnace_xyz_element_symbol(int z);
-
 #ifdef __cplusplus
 }
 #endif
