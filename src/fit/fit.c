@@ -317,7 +317,7 @@ static int growth_step(fit_ctx *F, growth *g, int sweep, int *grown) {
 
 /* ---- one sweep ----------------------------------------------------------------------------------------- */
 
-/* Column layout of copy level p and the current maps in F->Ucat. */
+/* Column layout of copy level p, and the current maps in F->Ucat. */
 static void level_setup(fit_ctx *F, int p, copy_level *L) {
   const int ne = F->pot->n_el;
   L->p = p;
@@ -326,16 +326,14 @@ static void level_setup(fit_ctx *F, int p, copy_level *L) {
     const int nu = fit_chain(F, 0, c)->nu;
     L->kt[c] = p < nu ? p : nu - 1;
     for (int a = 0; a < ne; a++) {
-      const tnace_tn *tn = fit_chain(F, a, c);
       L->uoff[c][a] = L->D;
-      memcpy(F->Ucat + L->D, tn->U[L->kt[c]], fit_U_dim(tn, L->kt[c]) * sizeof(double));
-      L->D += fit_U_dim(tn, L->kt[c]);
+      L->D += fit_U_dim(fit_chain(F, a, c), L->kt[c]);
     }
     L->uoff[c][ne] = L->D;
   }
   L->e0off = L->D;
-  memcpy(F->Ucat + L->D, F->pot->e0, (size_t)ne * sizeof(double));
   L->D += (size_t)ne;
+  fit_load_Ucat(F, L);
 }
 
 /* One sweep at ridge lam: every chain canonical with the centre at site 0, then copy level p (every chain

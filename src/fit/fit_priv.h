@@ -118,6 +118,9 @@ int fit_map_rows(const tnace_tn *t, int k, int s, const double *rows, size_t ld_
 int fit_ridge_solve(int n, double *H, double *b, const double *lambda);
 /* E0 per element by least squares on the per-atom energies of ds (pot->e0 ← the solution). */
 int fit_e0(tnace_potential *pot, const tnace_dataset *ds);
+/* Stack the current U maps of level L and E0 into F->Ucat, in the column layout of L (the targets use
+ * them: y' = ref − (pred − row·vec U)). */
+void fit_load_Ucat(fit_ctx *F, const copy_level *L);
 /* Solve site q of every chain at copy level L (jointly, with E0), then move each chain's centre right.
  * Needs F->Ucat holding the level's maps (fit.c). Returns 0 or an error code with a message. */
 int fit_solve_site(fit_ctx *F, const copy_level *L, int q, double lam, char *err, size_t errlen);

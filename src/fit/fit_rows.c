@@ -180,8 +180,10 @@ static int pass_ws_init(const fit_ctx *F, const copy_level *L, size_t D, pass_ws
   P->T = malloc(D * sizeof(double)); /* ≥ any one block */
   P->u = malloc((size_t)pot->nmax * sizeof(double));
   size_t qmax = 1;
-  for (int c = 0; c < F->n_chains; c++)
-    if (2 * lam_block_max(F, c, -1) > qmax) qmax = 2 * lam_block_max(F, c, -1);
+  for (int c = 0; c < F->n_chains; c++) {
+    const size_t q = 2 * lam_block_max(F, c, -1);
+    if (q > qmax) qmax = q;
+  }
   P->Qbuf = malloc(qmax * sizeof(double));
   int ok = P->ws && P->dA && P->T && P->u && P->Qbuf;
   for (int c = 0; c < F->n_chains; c++) {
@@ -259,6 +261,15 @@ static void tangent_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int 
   }
 }
 
+/* Rows of the tangent along the ∂A held in P->dA (a direction of the centre, or a strain): every chain's
+ * channel tangents, then tangent_rows into Rrow. */
+static void dA_tangent_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int a, double *Rrow) {
+  static const tangent_src src = {0, 0, NULL, NULL, NULL, NULL};
+  for (int c = 0; c < F->n_chains; c++)
+    tn_channels(fit_chain(F, a, c), P->dA, F->pot->nmax, F->pot->lmax, &P->tw[c], 1);
+  tangent_rows(F, L, P, a, &src, Rrow, 1.0);
+}
+
 /* Centre atom of species a: every chain's channels and forward pass, then the adjoints (an MPO layer is
  * seeded with the other layer's J), and its energy row (U-space gradient, plus its E0 column). */
 static void energy_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int a, double *Erow) {
@@ -285,7 +296,6 @@ static void centre_force_rows(const fit_ctx *F, const copy_level *L, pass_ws *P,
   const tnace_potential *pot = F->pot;
   const tnace_workspace *ws = P->ws;
   const int nmax = pot->nmax, nlm = (pot->lmax + 1) * (pot->lmax + 1);
-  const tangent_src src = {0, 0, NULL, NULL, NULL, NULL};
   for (int x = 0; x < 3; x++) {
     memset(P->dA, 0, (size_t)pot->n_el * nmax * nlm * sizeof(double));
     for (int m = 0; m < ws->n_in; m++) {
@@ -296,8 +306,7 @@ static void centre_force_rows(const fit_ctx *F, const copy_level *L, pass_ws *P,
       for (int n = 0; n < nmax; n++)
         for (int lm = 0; lm < nlm; lm++) dAb[(size_t)n * nlm + lm] += dg[n] * rx * Yv[lm] + g[n] * dY[3 * lm + x];
     }
-    for (int c = 0; c < F->n_chains; c++) tn_channels(fit_chain(F, a, c), P->dA, nmax, pot->lmax, &P->tw[c], 1);
-    tangent_rows(F, L, P, a, &src, Rrow + (size_t)x * D, 1.0);
+    dA_tangent_rows(F, L, P, a, Rrow + (size_t)x * D);
   }
 }
 
@@ -341,7 +350,6 @@ static void virial_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int a
   const tnace_potential *pot = F->pot;
   const tnace_workspace *ws = P->ws;
   const int nmax = pot->nmax, nlm = (pot->lmax + 1) * (pot->lmax + 1);
-  const tangent_src src = {0, 0, NULL, NULL, NULL, NULL};
   for (int cc = 0; cc < 6; cc++) {
     const int p = tnace_voigt[cc][0], qq = tnace_voigt[cc][1];
     memset(P->dA, 0, (size_t)pot->n_el * nmax * nlm * sizeof(double));
@@ -356,8 +364,7 @@ static void virial_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int a
           dAb[(size_t)n * nlm + lm] += 0.5 * (rp * (dg[n] * rh[qq] * Yv[lm] + g[n] * dY[3 * lm + qq]) +
                                               rq * (dg[n] * rh[p] * Yv[lm] + g[n] * dY[3 * lm + p]));
     }
-    for (int c = 0; c < F->n_chains; c++) tn_channels(fit_chain(F, a, c), P->dA, nmax, pot->lmax, &P->tw[c], 1);
-    tangent_rows(F, L, P, a, &src, Srows + (size_t)cc * D, 1.0);
+    dA_tangent_rows(F, L, P, a, Srows + (size_t)cc * D);
   }
 }
 

@@ -173,8 +173,7 @@ static int gather_x(fit_ctx *F, const site_layout *S, double *xold) {
   return 0;
 }
 
-/* Refresh the stacked U maps and E0 that the targets use (a previous site step changed them). */
-static void refresh_Ucat(fit_ctx *F, const copy_level *L) {
+void fit_load_Ucat(fit_ctx *F, const copy_level *L) {
   for (int c = 0; c < F->n_chains; c++)
     for (int a = 0; a < F->pot->n_el; a++) {
       const tnace_tn *tn = fit_chain(F, a, c);
@@ -225,7 +224,7 @@ static int add_chunk(fit_ctx *F, const copy_level *L, const site_layout *S, int 
   const int nr = (s1 < F->ds->n ? F->sr[s1].row0 : F->n_rows) - F->sr[s0].row0;
   const size_t D = L->D, Dc = S->Dc;
   if (F->n_chunks > 1 || first) {
-    if (!first && c == 0) refresh_Ucat(F, L);
+    if (!first && c == 0) fit_load_Ucat(F, L); /* a previous site step changed the maps */
     int rc = fit_copy_pass(F, L, s0, s1, F->rows, F->y, err, errlen);
     if (rc) return rc;
     if (!F->o->fit_e0)
