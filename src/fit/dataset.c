@@ -24,6 +24,12 @@ void tnace_dataset_free(tnace_dataset *ds) {
   memset(ds, 0, sizeof *ds);
 }
 
+long tnace_dataset_count_atoms(const tnace_dataset *ds, int from, int to) {
+  long n = 0;
+  for (int i = from; i < to; i++) n += ds->s[i].n;
+  return n;
+}
+
 int tnace_struct_build(tnace_struct *s, int n, const int *species, const double (*pos)[3], const double cell[3][3],
                        const int pbc[3], double rc, const char *source, char *err, size_t errlen) {
   memset(s, 0, sizeof *s);

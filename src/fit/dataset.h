@@ -60,6 +60,8 @@ int tnace_dataset_read(tnace_dataset *ds, const char *path, int n_el, const char
 int tnace_dataset_read_keys(tnace_dataset *ds, const char *path, const tnace_xyz_keys *keys, int n_el,
                             const char (*elem)[4], double rc, int skip_bad, char *err, size_t errlen);
 void tnace_dataset_free(tnace_dataset *ds);
+/* Total atoms of structures [from, to) of ds. */
+long tnace_dataset_count_atoms(const tnace_dataset *ds, int from, int to);
 void tnace_struct_free(tnace_struct *s);
 
 /* Energy (eV), forces [n][3] (eV/Å, may be NULL) and stress [3][3] (eV/Å^3, ASE sign, may be NULL) of a

@@ -32,12 +32,6 @@ void tnace_fit_history_free(tnace_fit_history *h) {
   memset(h, 0, sizeof *h);
 }
 
-long tnace_dataset_count_atoms(const tnace_dataset *ds, int from, int to) {
-  long n = 0;
-  for (int i = from; i < to; i++) n += ds->s[i].n;
-  return n;
-}
-
 /* ---- metadata ------------------------------------------------------------------------------------------ */
 
 static int meta_num(tnace_meta *m, const char *key, double v) { return tnace_meta_set_num(m, key, v) != NULL; }

@@ -53,9 +53,6 @@ typedef struct {
   const tnace_fit_history *history;
 } tnace_fit_record;
 
-/* Total atoms of structures [from, to) of ds. */
-long tnace_dataset_count_atoms(const tnace_dataset *ds, int from, int to);
-
 /* The provenance metadata of a fitted potential: the config's own `metadata` entries, then generator,
  * version, date, command line, E0 mode, the config as written (fit_config), datasets (files, structure and
  * atom counts, split), errors, parameter count, the bonds of every term and species, fit time and sweeps.
