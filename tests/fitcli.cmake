@@ -21,6 +21,10 @@
 #                                             the provenance metadata, and its validation errors recomputed
 #                                             from the same split equal the recorded ones; metrics JSON
 #   fitcli_overrides                          --output/--sweeps/--threads on minimal.yaml; derived metrics name
+#   fitcli_cv, fitcli_cv_check                --cv 4 on tiny.yaml: 4 fold fits then the final fit; the CV file
+#                                             checked by tools/cv.py check (folds, fold MAEs, mean ± s.e.,
+#                                             pooled MAE recomputed from the per-structure errors)
+#   fitcli_cv_fold_without_cv, fitcli_cv_bad_fold, fitcli_cv_too_many   --fold without --cv, a fold ≥ K, K > n
 # With valgrind (and no TNACE_SANITIZE): fitcli_valgrind_{config_error,data_error,fit} run an error path of
 # each kind and a whole fit under memcheck (no errors, no definite/indirect leaks).
 
@@ -82,6 +86,19 @@ if(TARGET test_fitconfig)
 endif()
 tnace_fitcli(overrides 0 "^wrote metrics min_out.metrics.json"
              ${_fc_data}/minimal.yaml --output min_out.yaml --sweeps=1 --threads 1)
+
+# Cross-validation.
+tnace_fitcli(cv 0 "^wrote cross-validation tiny_cv.cv.json" ${_fc_data}/tiny.yaml --cv 4 --output tiny_cv.yaml)
+set_tests_properties(fitcli_cv PROPERTIES FIXTURES_SETUP fitcli_cv)
+if(EXISTS /usr/bin/python3)
+  add_test(NAME fitcli_cv_check COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tools/cv.py check tiny_cv.cv.json
+           WORKING_DIRECTORY ${_fc_dir})
+  set_tests_properties(fitcli_cv_check PROPERTIES FIXTURES_REQUIRED fitcli_cv TIMEOUT 60)
+endif()
+tnace_fitcli(cv_fold_without_cv 2 "^tnace-fit: --fold needs --cv K" ${_fc_data}/tiny.yaml --fold 1)
+tnace_fitcli(cv_bad_fold 2 "^tnace-fit: --fold: fold 4 does not exist" ${_fc_data}/tiny.yaml --cv 4 --fold 1,4)
+tnace_fitcli(cv_too_many 1 "--cv: cannot make 21 folds of 20 structures" ${_fc_data}/tiny.yaml --cv 21 --cv-only
+             --cv-out none.cv.json)
 
 # Memory checks of the error paths and of a whole fit.
 find_program(TNACE_VALGRIND valgrind)

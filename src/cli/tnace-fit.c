@@ -3,11 +3,14 @@
  * (docs/fit-config.md; example: examples/configs/example-fit.yaml).
  *
  *   tnace-fit CONFIG.yaml [--threads N] [--sweeps N] [--output FILE] [--skip-bad] [--dry-run] [--quiet]
+ *                         [--cv K [--fold LIST] [--cv-only] [--cv-out FILE]]
  *
  * Steps: read and check the config (data files readable, outputs writable) → create the potential → read
  * the training (and validation) extxyz files, or split a seeded validation fraction off the training
  * structures → summary → tnace_fit_init + tnace_fit (one log line per sweep on stdout) → write the potential
- * with provenance metadata and a JSON metrics file.
+ * with provenance metadata and a JSON metrics file. With --cv K, first K cross-validation fits (cv.h), each the
+ * same procedure on the structures outside one fold, predicting that fold; the CV table is printed, written
+ * to a JSON file and recorded in the final fit's metrics and metadata.
  *
  * Exit status: 0 success, 1 error (one line "tnace-fit: ..." on stderr), 2 usage error.
  */
@@ -21,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cv.h"
 #include "dataset.h"
 #include "fit.h"
 #include "fit_report.h"
@@ -47,14 +51,25 @@ static const char *const USAGE =
     "  --skip-bad      skip malformed frames in the data files instead of stopping (data.skip_bad)\n"
     "  --dry-run       check the config, read the data and print the summary, but fit nothing\n"
     "  --quiet         print errors only\n"
+    "  --cv K          k-fold cross-validation first: K fits, each on the training structures outside one\n"
+    "                  fold (folds stratified by config_type, seeded by data.seed) with the config's early\n"
+    "                  stopping, predicting the fold it did not see; prints the CV table (MAE mean ± s.e.\n"
+    "                  over folds, per config_type), writes it as JSON, then fits the potential on all data\n"
+    "  --fold LIST     with --cv: run only these folds (0-based, comma-separated, e.g. 0,2); implies --cv-only\n"
+    "  --cv-only       with --cv: stop after the CV fits (no potential is written)\n"
+    "  --cv-out FILE   the CV JSON file (default: the potential file with .yaml replaced by .cv.json)\n"
     "  --help          print this help and exit\n"
     "  --version       print the version and exit\n"
     "\n"
     "Exit status: 0 success, 1 error (config, data, fit or output), 2 bad command line.\n";
 
+#define MAX_FOLDS 100
+
 typedef struct {
-  const char *config, *output;
+  const char *config, *output, *cv_out;
   int threads, sweeps, skip_bad, dry_run, quiet;  /* threads/sweeps < 0: not given */
+  int cv_k, cv_only;                             /* cv_k 0: no cross-validation */
+  int n_folds_sel, folds_sel[MAX_FOLDS];         /* --fold; 0: all folds */
 } args;
 
 static int usage_error(const char *fmt, const char *what) {
@@ -70,6 +85,53 @@ static int parse_count(const char *s, long lo, long hi, int *out) {
   long v = strtol(s, &end, 10);
   if (!*s || *end || errno == ERANGE || v < lo || v > hi) return -1;
   *out = (int)v;
+  return 0;
+}
+
+/* "0,2,4" → folds; -1 on a malformed list, a repeated fold or too many. */
+static int parse_folds(const char *s, args *a) {
+  char buf[512];
+  if (strlen(s) >= sizeof buf) return -1;
+  strcpy(buf, s);
+  a->n_folds_sel = 0;
+  for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    int v;
+    if (a->n_folds_sel >= MAX_FOLDS || parse_count(t, 0, MAX_FOLDS - 1, &v)) return -1;
+    for (int j = 0; j < a->n_folds_sel; j++)
+      if (a->folds_sel[j] == v) return -1;
+    a->folds_sel[a->n_folds_sel++] = v;
+  }
+  return a->n_folds_sel ? 0 : -1;
+}
+
+/* Option value v of option k (index in withval[]) into *a; 0 or a usage error's status. */
+static int set_option(args *a, int k, const char *name, const char *val) {
+  if (k == 0 && parse_count(val, 0, 4096, &a->threads))
+    return usage_error("--threads: expected an integer 0..4096, got '%s'", val);
+  if (k == 1 && parse_count(val, 1, 100000, &a->sweeps))
+    return usage_error("--sweeps: expected an integer 1..100000, got '%s'", val);
+  if (k == 3 && parse_count(val, 2, MAX_FOLDS, &a->cv_k))
+    return usage_error("--cv: expected an integer 2..100, got '%s'", val);
+  if (k == 4 && parse_folds(val, a))
+    return usage_error("--fold: expected distinct fold numbers 0..99 separated by commas, got '%s'", val);
+  if ((k == 2 || k == 5) && !*val) return usage_error("%s: empty file name", name);
+  if (k == 2) a->output = val;
+  if (k == 5) a->cv_out = val;
+  return 0;
+}
+
+/* Combinations of options that make no sense. */
+static int check_args(args *a) {
+  if (!a->config) return usage_error("no config file given%s", "");
+  if (!a->cv_k && (a->n_folds_sel || a->cv_only || a->cv_out))
+    return usage_error("%s needs --cv K", a->n_folds_sel ? "--fold" : a->cv_only ? "--cv-only" : "--cv-out");
+  for (int j = 0; j < a->n_folds_sel; j++)
+    if (a->folds_sel[j] >= a->cv_k) {
+      char msg[64];
+      snprintf(msg, sizeof msg, "%d", a->folds_sel[j]);
+      return usage_error("--fold: fold %s does not exist with --cv K (folds are 0..K-1)", msg);
+    }
+  if (a->n_folds_sel) a->cv_only = 1;
   return 0;
 }
 
@@ -91,11 +153,12 @@ static int parse_args(int argc, char **argv, args *a) {
     if (!strcmp(s, "--skip-bad")) { a->skip_bad = 1; continue; }
     if (!strcmp(s, "--dry-run")) { a->dry_run = 1; continue; }
     if (!strcmp(s, "--quiet") || !strcmp(s, "-q")) { a->quiet = 1; continue; }
+    if (!strcmp(s, "--cv-only")) { a->cv_only = 1; continue; }
     /* options with a value: --opt VALUE or --opt=VALUE */
-    static const char *const withval[] = {"--threads", "--sweeps", "--output"};
+    static const char *const withval[] = {"--threads", "--sweeps", "--output", "--cv", "--fold", "--cv-out"};
     int k = -1;
     const char *val = NULL;
-    for (int j = 0; j < 3 && k < 0; j++) {
+    for (int j = 0; j < 6 && k < 0; j++) {
       size_t n = strlen(withval[j]);
       if (!strncmp(s, withval[j], n) && (s[n] == '\0' || s[n] == '=')) {
         k = j;
@@ -107,17 +170,10 @@ static int parse_args(int argc, char **argv, args *a) {
       if (i + 1 >= argc) return usage_error("%s needs a value", withval[k]);
       val = argv[++i];
     }
-    if (k == 0 && parse_count(val, 0, 4096, &a->threads))
-      return usage_error("--threads: expected an integer 0..4096, got '%s'", val);
-    if (k == 1 && parse_count(val, 1, 100000, &a->sweeps))
-      return usage_error("--sweeps: expected an integer 1..100000, got '%s'", val);
-    if (k == 2) {
-      if (!*val) return usage_error("--output: empty file name%s", "");
-      a->output = val;
-    }
+    const int st = set_option(a, k, withval[k], val);
+    if (st) return st;
   }
-  if (!a->config) return usage_error("no config file given%s", "");
-  return 0;
+  return check_args(a);
 }
 
 /* The command line as one string, arguments with special characters in single quotes. */
@@ -156,8 +212,10 @@ typedef struct {
   tnace_dataset train, valid;
   tnace_file_stat *fs;
   tnace_fit_history hist;
-  const char *pot_path, *metrics_path;
-  char metrics_buf[4096];
+  const char *pot_path, *metrics_path, *cv_path;
+  char metrics_buf[4096], cv_buf[4096];
+  tnace_cv cv;
+  int has_cv;
   int split;
   double e0_iso[TNACE_MAX_ELEMENTS];
   char err[1024];
@@ -165,6 +223,7 @@ typedef struct {
 
 static void run_free(run *R) {
   tnace_fit_history_free(&R->hist);
+  tnace_cv_free(&R->cv);
   free(R->fs);
   tnace_dataset_free(&R->train);
   tnace_dataset_free(&R->valid);
@@ -210,10 +269,31 @@ static int apply_overrides(const args *a, tnace_fitconfig *cfg) {
   return 0;
 }
 
+/* "X.yaml" / "X.yml" / "X" → "X.cv.json" into buf. */
+static const char *derive_cv_path(const char *pot, char *buf, size_t len) {
+  size_t n = strlen(pot);
+  if (n > 5 && !strcmp(pot + n - 5, ".yaml")) n -= 5;
+  else if (n > 4 && !strcmp(pot + n - 4, ".yml")) n -= 4;
+  if ((size_t)snprintf(buf, len, "%.*s.cv.json", (int)n, pot) >= len) return NULL;
+  return buf;
+}
+
+/* The CV JSON file: named and writable. */
+static int check_cv_output(const args *a, run *R) {
+  R->cv_path = a->cv_out ? a->cv_out : R->pot_path ? derive_cv_path(R->pot_path, R->cv_buf, sizeof R->cv_buf) : NULL;
+  if (!R->cv_path)
+    return fail("%s: no file for the cross-validation results (set output.potential, --output or --cv-out)", a->config);
+  if (a->dry_run) return 0;
+  if (tnace_check_writable(R->cv_path, R->err, sizeof R->err)) return fail("%s: %s", a->cv_out ? "--cv-out" : "CV file", R->err);
+  return 0;
+}
+
 /* The output files: named, distinct and writable (checked before the long part). */
 static int check_outputs(const args *a, run *R) {
   const tnace_fitconfig *cfg = &R->cfg;
   R->pot_path = a->output ? a->output : cfg->out_potential;
+  if (a->cv_k && check_cv_output(a, R)) return 1;
+  if (a->cv_only) return 0;
   if (!R->pot_path && !a->dry_run)
     return fail("%s:%d: output.potential: no potential file to write (set output.potential or use --output)",
                 a->config, cfg->output_line > 0 ? cfg->output_line : 1);
@@ -250,7 +330,7 @@ static int read_files(const tnace_fitconfig *cfg, const tnace_fitconfig_file *fi
   return 0;
 }
 
-/* The data files, E0 of isolated atoms, and the validation split. */
+/* The data files and E0 of isolated atoms. */
 static int read_data(const args *a, run *R, FILE *out) {
   const tnace_fitconfig *cfg = &R->cfg;
   const double rc = tnace_potential_cutoff_max(R->pot);
@@ -264,9 +344,72 @@ static int read_data(const args *a, run *R, FILE *out) {
       return fail("%s:%d: e0: %s", a->config, cfg->e0_line, R->err);
     for (int s = 0; s < cfg->n_el; s++) R->pot->e0[s] = R->e0_iso[s];
   }
+  return 0;
+}
+
+/* The validation split of the final fit. */
+static int split_data(const args *a, run *R) {
+  const tnace_fitconfig *cfg = &R->cfg;
   R->split = cfg->n_valid == 0 && cfg->valid_fraction > 0;
   if (R->split && tnace_fitconfig_split(&R->train, &R->valid, cfg->valid_fraction, cfg->split_seed, R->err, sizeof R->err))
     return fail("%s: data.validation_fraction: %s", a->config, R->err);
+  return 0;
+}
+
+/* Write the CV JSON file (with the per-structure held-out errors). */
+static int write_cv(const args *a, run *R) {
+  FILE *f = fopen(R->cv_path, "w");
+  if (!f) return fail("cannot write '%s': %s", R->cv_path, strerror(errno));
+  fputs("{\n  \"generator\": \"tnace-fit --cv\",\n  \"tnace_version\": ", f);
+  tnace_json_write_string(f, TNACE_VERSION_STRING);
+  fputs(",\n  \"config\": ", f);
+  tnace_json_write_string(f, a->config);
+  fputs(",\n  \"cross_validation\": ", f);
+  int bad = tnace_cv_write_json(f, &R->cv, &R->train, 2) != 0;
+  fputs("\n}\n", f);
+  bad |= ferror(f);
+  if (fclose(f) != 0 || bad) return fail("cannot write '%s': %s", R->cv_path, strerror(errno));
+  return 0;
+}
+
+/* --dry-run --cv K: make the folds and print their sizes. */
+static int dry_run_cv(const args *a, run *R, FILE *out) {
+  if (tnace_cv_init(&R->cv, &R->train, a->cv_k, R->cfg.split_seed, R->err, sizeof R->err))
+    return fail("%s: --cv: %s", a->config, R->err);
+  if (!out) return 0;
+  printf("cross-validation: %d folds of %d structures, stratified by config_type; held out per fold:", a->cv_k, R->cv.n);
+  for (int i = 0; i < a->cv_k; i++) {
+    int m = 0;
+    for (int s = 0; s < R->cv.n; s++) m += R->cv.fold[s] == i;
+    printf(" %d", m);
+  }
+  printf("\n");
+  return 0;
+}
+
+/* The cross-validation fits (all folds, or those of --fold), the table, the JSON file. */
+static int run_cv(const args *a, run *R, FILE *out) {
+  if (tnace_cv_init(&R->cv, &R->train, a->cv_k, R->cfg.split_seed, R->err, sizeof R->err))
+    return fail("%s: --cv: %s", a->config, R->err);
+  R->has_cv = 1;
+  const int nsel = a->n_folds_sel ? a->n_folds_sel : a->cv_k;
+  for (int j = 0; j < nsel; j++) {
+    const int i = a->n_folds_sel ? a->folds_sel[j] : j;
+    int n_test = 0;
+    for (int s = 0; s < R->cv.n; s++) n_test += R->cv.fold[s] == i;
+    if (out) {
+      printf("cross-validation fold %d of %d (%d structures held out)\n", i + 1, a->cv_k, n_test);
+      fflush(stdout);
+    }
+    if (tnace_cv_fit_fold(&R->cv, i, &R->cfg, &R->train, &R->valid, out, R->err, sizeof R->err))
+      return fail("cross-validation fold %d: %s", i, R->err);
+  }
+  if (out) {
+    tnace_cv_write_table(stdout, &R->cv);
+    fflush(stdout);
+  }
+  if (write_cv(a, R)) return 1;
+  if (out) printf("wrote cross-validation %s\n", R->cv_path);
   return 0;
 }
 
@@ -339,8 +482,14 @@ int main(int argc, char **argv) {
     fflush(stdout);
   }
   if (read_data(&a, R, out)) goto done;
+  if (a.cv_k && (a.dry_run ? dry_run_cv(&a, R, out) : run_cv(&a, R, out))) goto done;
+  if (a.cv_only && !a.dry_run) {
+    status = 0;
+    goto done;
+  }
+  if (split_data(&a, R)) goto done;
   tnace_fit_record rec = {&R->cfg, a.config, R->pot_path, NULL, NULL, &R->train, &R->valid, R->fs, R->split,
-                          0.0, {0}, {0}, &R->hist};
+                          0.0, {0}, {0}, &R->hist, R->has_cv ? &R->cv : NULL};
   if (out) {
     tnace_fit_print_summary(stdout, &rec, R->pot, R->e0_iso);
     fflush(stdout);

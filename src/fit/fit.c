@@ -44,12 +44,7 @@ void tnace_fit_opts_default(tnace_fit_opts *o) {
   o->grow_every = 2;
 }
 
-static unsigned long long mix64(unsigned long long x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
+static unsigned long long mix64(unsigned long long x) { return tnace_splitmix64(&x); }
 double fit_hash_uniform(unsigned long long seed, unsigned long long a, unsigned long long b) {
   return (double)(mix64(seed ^ mix64(a * 0x100000001B3ULL + b)) >> 11) * (1.0 / 9007199254740992.0);
 }

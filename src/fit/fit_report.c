@@ -102,6 +102,26 @@ static int meta_datasets(tnace_meta *m, const tnace_fit_record *r) {
          meta_int(d, "atoms", tnace_dataset_count_atoms(r->valid, 0, r->valid->n));
 }
 
+/* Cross-validation MAEs: mean and standard error over the folds, overall. */
+static int meta_cv(tnace_meta *m, const tnace_cv *cv) {
+  static const char q[3] = {'e', 'f', 's'};
+  static const char *const name[3][2] = {{"energy_mae_meV_per_atom", "energy_mae_se"},
+                                         {"force_mae_eV_per_A", "force_mae_se"},
+                                         {"stress_mae_GPa", "stress_mae_se"}};
+  tnace_meta *c = tnace_meta_set_map(m, "cross_validation");
+  int nd = 0;
+  for (int i = 0; i < cv->k; i++) nd += cv->done[i];
+  int ok = c && meta_int(c, "folds", cv->k) && meta_int(c, "folds_run", nd) && meta_int(c, "seed", (long)cv->seed) &&
+           tnace_meta_set(c, "stratified_by", "config_type");
+  for (int j = 0; ok && j < 3; j++) {
+    double mean, se;
+    tnace_cv_mean_se(cv, NULL, q[j], 0, &mean, &se, NULL);
+    if (isnan(mean)) continue;
+    ok = meta_num(c, name[j][0], mean) && (isnan(se) || meta_num(c, name[j][1], se));
+  }
+  return ok;
+}
+
 static int meta_terms(tnace_meta *m, const tnace_potential *pot) {
   tnace_meta *bd = tnace_meta_set_seq(m, "terms");
   int ok = bd != NULL;
@@ -130,6 +150,7 @@ int tnace_fit_metadata(const tnace_fit_record *r, const tnace_potential *pot, tn
            tnace_meta_set(m, "e0_mode", e0_mode[cfg->e0_mode]) && meta_config(m, cfg->meta) && meta_datasets(m, r);
   ok = ok && (er = tnace_meta_set_map(m, "errors")) && (d = tnace_meta_set_map(er, "train")) && meta_metrics(d, &r->train_m);
   if (ok && r->valid->n) ok = (d = tnace_meta_set_map(er, "validation")) && meta_metrics(d, &r->valid_m);
+  if (ok && r->cv) ok = meta_cv(m, r->cv);
   ok = ok && meta_int(m, "n_params", tnace_potential_n_params(pot)) && meta_terms(m, pot) &&
        meta_num(m, "fit_time_s", floor(r->fit_time_s * 10 + 0.5) / 10) && meta_int(m, "sweeps_run", r->history->n_rec) &&
        (!r->history->kept || meta_int(m, "kept_sweep", r->history->kept));
@@ -212,6 +233,11 @@ int tnace_fit_write_metrics(const char *path, const tnace_fit_record *r, long n_
   fputs(",\n", f);
   json_metrics(f, "train", &r->train_m, 1);
   json_metrics(f, "validation", &r->valid_m, has_valid);
+  if (r->cv) {
+    fputs("  \"cross_validation\": ", f);
+    tnace_cv_write_json(f, r->cv, NULL, 2);
+    fputs(",\n", f);
+  }
   fprintf(f, "  \"kept_sweep\": %d,\n  \"history\": [", r->history->kept);
   for (int i = 0; i < r->history->n_rec; i++) {
     fputs(i ? ",\n" : "\n", f);

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 
+#include "cv.h"
 #include "dataset.h"
 #include "fit.h"
 #include "fitconfig.h"
@@ -51,17 +52,20 @@ typedef struct {
   double fit_time_s;                   /* wall clock */
   tnace_metrics train_m, valid_m;      /* errors of the kept potential */
   const tnace_fit_history *history;
+  const tnace_cv *cv;                  /* cross-validation run before the fit, or NULL */
 } tnace_fit_record;
 
 /* The provenance metadata of a fitted potential: the config's own `metadata` entries, then generator,
  * version, date, command line, E0 mode, the config as written (fit_config), datasets (files, structure and
- * atom counts, split), errors, parameter count, the bonds of every term and species, fit time and sweeps.
+ * atom counts, split), errors, the cross-validation MAEs (mean and s.e. over folds, when r->cv is set),
+ * parameter count, the bonds of every term and species, fit time and sweeps.
  * *out: a new map (free with tnace_meta_free). Returns 0 or TNACE_ERR_NOMEM. */
 int tnace_fit_metadata(const tnace_fit_record *r, const tnace_potential *pot, tnace_meta **out);
 
 /* Write the JSON metrics file (generator, version, date, config, potential, n_params, fit time, train and
- * validation errors of the kept potential, kept sweep, per-sweep history; numbers "%.10g", null where a
- * quantity is absent). Returns 0 or TNACE_ERR_IO with "cannot write '<path>': <reason>". */
+ * validation errors of the kept potential, kept sweep, per-sweep history, and "cross_validation" (the CV
+ * table of tnace_cv_write_json without the per-structure list) when r->cv is set; numbers "%.10g", null
+ * where a quantity is absent). Returns 0 or TNACE_ERR_IO with "cannot write '<path>': <reason>". */
 int tnace_fit_write_metrics(const char *path, const tnace_fit_record *r, long n_params, char *err, size_t errlen);
 
 /* The summary printed before a fit: model (elements, cutoff, radial λ, r_min, repulsion, E0, every term's

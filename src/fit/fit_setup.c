@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "util.h"
+
 int tnace_fitconfig_make_potential(const tnace_fitconfig *cfg, tnace_potential **out, char *err, size_t errlen) {
   const char *names[TNACE_MAX_ELEMENTS];
   *out = NULL;
@@ -73,14 +75,6 @@ int tnace_check_writable(const char *path, char *err, size_t errlen) {
   return 0;
 }
 
-/* splitmix64 */
-static unsigned long long mix64(unsigned long long *x) {
-  unsigned long long z = (*x += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
 int tnace_fitconfig_split(tnace_dataset *train, tnace_dataset *valid, double fraction, unsigned long long seed,
                           char *err, size_t errlen) {
   if (!(fraction >= 0 && fraction < 1)) {
@@ -111,7 +105,7 @@ int tnace_fitconfig_split(tnace_dataset *train, tnace_dataset *valid, double fra
   unsigned long long state = seed;
   for (int i = 0; i < n; i++) perm[i] = i;
   for (int i = n - 1; i > 0; i--) {
-    int j = (int)(mix64(&state) % (unsigned long long)(i + 1));
+    int j = (int)(tnace_splitmix64(&state) % (unsigned long long)(i + 1));
     int t = perm[i];
     perm[i] = perm[j];
     perm[j] = t;

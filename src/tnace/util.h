@@ -32,6 +32,15 @@ const char *tnace_element_symbol(int z);
 /* Seconds on the monotonic clock (an arbitrary origin): for elapsed times only. */
 double tnace_now_s(void);
 
+/* splitmix64 (Steele, Lea & Flood 2014): advances *state and returns the next 64-bit pseudo-random number.
+ * The seeded shuffles and samplers of the trainer use it, so a seed gives the same result everywhere. */
+static inline unsigned long long tnace_splitmix64(unsigned long long *state) {
+  unsigned long long z = (*state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
 /* ---- C numeric locale -------------------------------------------------------------------------- */
 
 /* Numbers are read and written in the "C" locale whatever the host program set (a decimal comma would
