@@ -210,7 +210,7 @@ static void test_minimal(void) {
   tnace_fit_opts_default(&d);
   CHECK(c.e0_mode == TNACE_E0_AUTO && c.opts.fit_e0 == 1, "e0 auto by default");
   CHECK(c.lambda == 5.0 && c.r_min == 0.0 && c.rep_type == TNACE_REP_NONE, "model defaults");
-  CHECK(c.valid_fraction == 0.1 && c.split_seed == 1 && c.skip_bad == 0 && !c.has_keys, "data defaults");
+  CHECK(c.valid_fraction == 0.1 && c.split_seed == 1 && c.skip_bad == 0 && !c.has_keys && c.stratify == 1, "data defaults");
   CHECK(c.opts.kappa_e == d.kappa_e && c.opts.kappa_f == d.kappa_f && c.opts.kappa_s == d.kappa_s &&
             c.opts.lambda == d.lambda && c.opts.lambda_start == d.lambda_start &&
             c.opts.anneal_sweeps == d.anneal_sweeps && c.opts.max_sweeps == d.max_sweeps &&
@@ -330,6 +330,39 @@ static void test_split(void) {
   tnace_dataset_free(&va);
 }
 
+/* Stratified split: exactly round(f·n) moved, every config_type gives floor or ceil of its share, a group
+ * of 11 at 0.1 always gives 1 (the random split of issue #18 left 4 of 12 groups without one), order kept,
+ * for 20 seeds. */
+static void test_split_stratified(void) {
+  static const char *const name[4] = {"AIMD", "Elastic", "Surface", "Vacancy"};
+  static const int size[4] = {90, 55, 11, 72};
+  char err[256];
+  int n = 0;
+  for (int g = 0; g < 4; g++) n += size[g];
+  for (unsigned long long seed = 1; seed <= 20; seed++) {
+    tnace_dataset tr, va;
+    make_set(&tr, n, NULL, 10.0);
+    memset(&va, 0, sizeof va);
+    for (int i = 0; i < n; i++) {   /* groups in blocks, as in the Zuo et al. files */
+      const int g = i < 90 ? 0 : i < 145 ? 1 : i < 156 ? 2 : 3;
+      snprintf(tr.s[i].config_type, sizeof tr.s[i].config_type, "%s", name[g]);
+    }
+    CHECK(tnace_fitconfig_split_stratified(&tr, &va, 0.1, seed, err, sizeof err) == 0, "%s", err);
+    CHECK(va.n == 23 && tr.n == n - 23, "seed %llu: sizes %d %d", seed, tr.n, va.n);
+    for (int g = 0; g < 4; g++) {
+      int m = 0;
+      for (int i = 0; i < va.n; i++) m += !strcmp(va.s[i].config_type, name[g]);
+      const double share = size[g] * 23.0 / n;   /* the group's exact share of the 23 */
+      CHECK(m == (int)floor(share) || m == (int)ceil(share), "seed %llu group %s: %d of %d (share %.2f)", seed, name[g],
+            m, size[g], share);
+    }
+    for (int i = 1; i < va.n; i++) CHECK(va.s[i].energy > va.s[i - 1].energy, "validation keeps file order");
+    for (int i = 1; i < tr.n; i++) CHECK(tr.s[i].energy > tr.s[i - 1].energy, "train keeps file order");
+    tnace_dataset_free(&tr);
+    tnace_dataset_free(&va);
+  }
+}
+
 static void test_isolated(void) {
   const char el[2][4] = {"Cu", "Ni"};
   char err[512];
@@ -407,7 +440,7 @@ static int check_fit(const char *config, const char *potfile, const char *metric
       CHECK(tnace_dataset_read(&tr, c.train[i].path, p->n_el, (const char(*)[4])p->elem, p->rcut_max, 0, err,
                                sizeof err) == 0,
             "%s", err);
-    CHECK(tnace_fitconfig_split(&tr, &va, c.valid_fraction, c.split_seed, err, sizeof err) == 0, "%s", err);
+    CHECK(tnace_fitconfig_split_data(&c, &tr, &va, err, sizeof err) == 0, "%s", err);
     CHECK(va.n == (int)meta_double(m, "datasets", "validation", "structures"), "validation size %d", va.n);
     tnace_metrics mv;
     CHECK(tnace_metrics_compute(p, &va, 1, &mv, err, sizeof err) == 0, "%s", err);
@@ -448,6 +481,7 @@ int main(int argc, char **argv) {
   test_example();
   test_writable();
   test_split();
+  test_split_stratified();
   test_isolated();
   test_keys();
   return test_summary("test_fitconfig");

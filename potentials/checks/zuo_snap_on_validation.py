@@ -42,28 +42,52 @@ MASS = {"Cu": 63.546, "Ni": 58.6934, "Li": 6.94, "Mo": 95.95, "Si": 28.0855, "Ge
 U64 = (1 << 64) - 1
 
 
-def split_indices(n, fraction, seed):
-    """Indices of the validation structures: tnace_fitconfig_split (src/fit/fit_setup.c), bit for bit."""
+def splitmix64(state):
+    """(new state, output) of tnace_splitmix64 (src/tnace/util.h)."""
+    state = (state + 0x9E3779B97F4A7C15) & U64
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & U64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & U64
+    return state, z ^ (z >> 31)
+
+
+def split_indices(n, fraction, seed, config_types=None):
+    """Indices of the validation structures, bit for bit as src/fit/fit_setup.c: the random split
+    (tnace_fitconfig_split) without config_types, else the stratified one (tnace_fitconfig_split_stratified)."""
     m = min(max(int(math.floor(fraction * n + 0.5)), 1), n - 1)
-    perm, state = list(range(n)), seed & U64
-    for i in range(n - 1, 0, -1):
-        state = (state + 0x9E3779B97F4A7C15) & U64
-        z = state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & U64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & U64
-        j = (z ^ (z >> 31)) % (i + 1)
-        perm[i], perm[j] = perm[j], perm[i]
-    return sorted(perm[:m])
+    state = seed & U64
+    if config_types is None:
+        perm = list(range(n))
+        for i in range(n - 1, 0, -1):
+            state, z = splitmix64(state)
+            j = z % (i + 1)
+            perm[i], perm[j] = perm[j], perm[i]
+        return sorted(perm[:m])
+    names = [c or "(none)" for c in config_types]   # tnace_cv_group_order (src/fit/cv.c)
+    order = sorted(range(n), key=lambda i: (names[i].encode(), i))
+    g0 = 0
+    while g0 < n:
+        g1 = g0 + 1
+        while g1 < n and names[order[g1]] == names[order[g0]]:
+            g1 += 1
+        for i in range(g1 - 1, g0, -1):
+            state, z = splitmix64(state)
+            j = g0 + z % (i - g0 + 1)
+            order[i], order[j] = order[j], order[i]
+        g0 = g1
+    _, z = splitmix64((seed ^ 0x5851F42D4C957F2D) & U64)
+    u = (z >> 11) * (1.0 / 9007199254740992.0)
+    return sorted(order[j] for j in range(n) if math.floor((j + 1) * m / n + u) > math.floor(j * m / n + u))
 
 
 def config_of(el):
-    """(training file, validation fraction, seed) from potentials/configs/<El>.yaml (flat keys only)."""
+    """(training file, validation fraction, seed, stratify) from potentials/configs/<El>.yaml."""
     import yaml  # python3-yaml, Debian
     path = os.path.join(ROOT, "potentials", "configs", f"{el}.yaml")
     c = yaml.safe_load(open(path))
     d = c["data"]
     train = os.path.normpath(os.path.join(os.path.dirname(path), d["train"]))
-    return train, float(d.get("validation_fraction", 0.1)), int(d.get("seed", 1))
+    return train, float(d.get("validation_fraction", 0.1)), int(d.get("seed", 1)), bool(d.get("stratify", True))
 
 
 def write_data(path, at):
@@ -140,9 +164,10 @@ def main():
     a = ap.parse_args()
     res = {}
     for el in a.elements:
-        train, frac, seed = config_of(el)
+        train, frac, seed, stratify = config_of(el)
         allf = read(train, index=":")
-        idx = split_indices(len(allf), frac, seed)
+        cts = [at.info.get("config_type", "") for at in allf] if stratify else None
+        idx = split_indices(len(allf), frac, seed, cts)
         frames = []
         for i in idx:
             at = allf[i]

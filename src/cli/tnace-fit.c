@@ -351,7 +351,7 @@ static int read_data(const args *a, run *R, FILE *out) {
 static int split_data(const args *a, run *R) {
   const tnace_fitconfig *cfg = &R->cfg;
   R->split = cfg->n_valid == 0 && cfg->valid_fraction > 0;
-  if (R->split && tnace_fitconfig_split(&R->train, &R->valid, cfg->valid_fraction, cfg->split_seed, R->err, sizeof R->err))
+  if (R->split && tnace_fitconfig_split_data(cfg, &R->train, &R->valid, R->err, sizeof R->err))
     return fail("%s: data.validation_fraction: %s", a->config, R->err);
   return 0;
 }

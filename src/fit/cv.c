@@ -25,19 +25,13 @@ static int cmp_named(const void *a, const void *b) {
   return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
-int tnace_cv_folds(const tnace_dataset *ds, int k, unsigned long long seed, int *fold, char *err, size_t errlen) {
-  const int n = ds ? ds->n : 0;
-  if (k < 2 || k > n) {
-    snprintf(err, errlen, "cannot make %d folds of %d structure%s (need 2 <= k <= the number of structures)", k, n,
-             n == 1 ? "" : "s");
-    return TNACE_ERR_VALUE;
-  }
-  named_index *ix = malloc((size_t)n * sizeof *ix);
+int tnace_cv_group_order(const tnace_dataset *ds, unsigned long long seed, int *order, char *err, size_t errlen) {
+  const int n = ds->n;
+  named_index *ix = malloc((size_t)(n > 0 ? n : 1) * sizeof *ix);
   if (!ix) { snprintf(err, errlen, "out of memory"); return TNACE_ERR_NOMEM; }
   for (int i = 0; i < n; i++) ix[i] = (named_index){ct_name(&ds->s[i]), i};
   qsort(ix, (size_t)n, sizeof *ix, cmp_named);
   unsigned long long state = seed;
-  int turn = 0;
   for (int g0 = 0; g0 < n;) {
     int g1 = g0 + 1;
     while (g1 < n && !strcmp(ix[g1].name, ix[g0].name)) g1++;
@@ -47,11 +41,26 @@ int tnace_cv_folds(const tnace_dataset *ds, int k, unsigned long long seed, int 
       ix[i] = ix[j];
       ix[j] = t;
     }
-    for (int i = g0; i < g1; i++) fold[ix[i].index] = turn++ % k;
     g0 = g1;
   }
+  for (int i = 0; i < n; i++) order[i] = ix[i].index;
   free(ix);
   return 0;
+}
+
+int tnace_cv_folds(const tnace_dataset *ds, int k, unsigned long long seed, int *fold, char *err, size_t errlen) {
+  const int n = ds ? ds->n : 0;
+  if (k < 2 || k > n) {
+    snprintf(err, errlen, "cannot make %d folds of %d structure%s (need 2 <= k <= the number of structures)", k, n,
+             n == 1 ? "" : "s");
+    return TNACE_ERR_VALUE;
+  }
+  int *order = malloc((size_t)n * sizeof *order);
+  if (!order) { snprintf(err, errlen, "out of memory"); return TNACE_ERR_NOMEM; }
+  const int rc = tnace_cv_group_order(ds, seed, order, err, errlen);
+  for (int i = 0; !rc && i < n; i++) fold[order[i]] = i % k;   /* dealt in turn, carried over between groups */
+  free(order);
+  return rc;
 }
 
 int tnace_cv_view(const tnace_dataset *all, const int *fold, int i, tnace_dataset *train, tnace_dataset *test,

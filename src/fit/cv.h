@@ -39,6 +39,12 @@ extern "C" {
  * TNACE_ERR_NOMEM, with a message. */
 int tnace_cv_folds(const tnace_dataset *ds, int k, unsigned long long seed, int *fold, char *err, size_t errlen);
 
+/* The structures of ds ordered by config_type (groups in name order; structures without one form the group
+ * TNACE_EVAL_NO_CONFIG_TYPE), shuffled within each group by a seeded Fisher–Yates (splitmix64 from seed).
+ * order: [ds->n] receives the indices. The folds and the stratified validation split deal from this order.
+ * Returns 0 or TNACE_ERR_NOMEM with a message. */
+int tnace_cv_group_order(const tnace_dataset *ds, unsigned long long seed, int *order, char *err, size_t errlen);
+
 /* Shallow views: *train gets the structures of `all` with fold[j] != i, *test those with fold[j] == i, both
  * in the order of `all`; test_index (may be NULL) [all->n] receives the index in `all` of each test
  * structure. The structures are shared, not copied. Returns 0 or TNACE_ERR_NOMEM (then both views are

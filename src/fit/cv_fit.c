@@ -48,7 +48,7 @@ int tnace_cv_fit_fold(tnace_cv *cv, int i, const tnace_fitconfig *cfg, const tna
     return rc;
   }
   const int own_split = !(valid && valid->n) && cfg->valid_fraction > 0;
-  if (own_split) rc = tnace_fitconfig_split(&tr, &va, cfg->valid_fraction, cfg->split_seed, err, errlen);
+  if (own_split) rc = tnace_fitconfig_split_data(cfg, &tr, &va, err, errlen);
   const tnace_dataset *es = own_split ? &va : valid;
   tnace_cv_foldinfo info = {tr.n, es ? es->n : 0, te.n, 0, 0.0};
   const double t0 = tnace_now_s();

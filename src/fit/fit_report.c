@@ -97,7 +97,9 @@ static int meta_datasets(tnace_meta *m, const tnace_fit_record *r) {
   ok = ok && (d = tnace_meta_set_map(ds, "validation")) &&
        tnace_meta_set(d, "source", cfg->n_valid ? "files" : r->split ? "split" : "none");
   if (ok && cfg->n_valid) ok = meta_files(d, r->files + cfg->n_train, cfg->n_valid);
-  else if (ok && r->split) ok = meta_num(d, "fraction", cfg->valid_fraction) && meta_int(d, "seed", (long)cfg->split_seed);
+  else if (ok && r->split)
+    ok = meta_num(d, "fraction", cfg->valid_fraction) && meta_int(d, "seed", (long)cfg->split_seed) &&
+         tnace_meta_set(d, "stratified_by", cfg->stratify ? "config_type" : "none");
   return ok && meta_int(d, "structures", r->valid->n) &&
          meta_int(d, "atoms", tnace_dataset_count_atoms(r->valid, 0, r->valid->n));
 }
@@ -325,7 +327,7 @@ void tnace_fit_print_summary(FILE *out, const tnace_fit_record *r, const tnace_p
             fs[i].path, fs[i].n_struct, fs[i].n_atoms, fs[i].n_skipped ? " (skipped " : "", fs[i].n_skipped,
             fs[i].n_skipped ? " bad frames)" : "");
   if (r->split)
-    fprintf(out, "  validation: %d structures split off the training data (fraction %g, seed %llu)\n", r->valid->n,
-            cfg->valid_fraction, cfg->split_seed);
+    fprintf(out, "  validation: %d structures split off the training data (fraction %g, seed %llu%s)\n", r->valid->n,
+            cfg->valid_fraction, cfg->split_seed, cfg->stratify ? ", stratified by config_type" : ", random");
   print_config_types(out, r->train, r->valid);
 }

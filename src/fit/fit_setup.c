@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cv.h"
 #include "util.h"
 
 int tnace_fitconfig_make_potential(const tnace_fitconfig *cfg, tnace_potential **out, char *err, size_t errlen) {
@@ -75,42 +76,26 @@ int tnace_check_writable(const char *path, char *err, size_t errlen) {
   return 0;
 }
 
-int tnace_fitconfig_split(tnace_dataset *train, tnace_dataset *valid, double fraction, unsigned long long seed,
-                          char *err, size_t errlen) {
-  if (!(fraction >= 0 && fraction < 1)) {
-    snprintf(err, errlen, "validation fraction %g is not in [0, 1)", fraction);
-    return TNACE_ERR_VALUE;
-  }
-  const int n = train->n;
-  if (fraction == 0 || n == 0) return 0;
-  if (n < 2) {
-    snprintf(err, errlen, "cannot split a validation fraction off %d training structure%s", n, n == 1 ? "" : "s");
-    return TNACE_ERR_VALUE;
-  }
+/* Number of structures a fraction moves: round(fraction · n), at least 1, leaving at least 1. */
+static int split_count(int n, double fraction) {
   int m = (int)floor(fraction * n + 0.5);
   if (m < 1) m = 1;
   if (m > n - 1) m = n - 1;
-  int *perm = malloc((size_t)n * sizeof *perm);
-  unsigned char *to_valid = calloc((size_t)n, 1);
+  return m;
+}
+
+/* Move the m structures with to_valid[i] set from train to the end of valid, both keeping their order. */
+static int move_marked(tnace_dataset *train, tnace_dataset *valid, const unsigned char *to_valid, int m, char *err,
+                       size_t errlen) {
+  const int n = train->n;
   tnace_struct *tr = malloc((size_t)(n - m) * sizeof *tr);
-  tnace_struct *va = realloc(valid->s, (size_t)(valid->n + m) * sizeof *va);
+  tnace_struct *va = tr ? realloc(valid->s, (size_t)(valid->n + m) * sizeof *va) : NULL;
   if (va) valid->s = va;
-  if (!perm || !to_valid || !tr || !va) {
-    free(perm);
-    free(to_valid);
+  if (!tr || !va) {
     free(tr);
     snprintf(err, errlen, "out of memory");
     return TNACE_ERR_NOMEM;
   }
-  unsigned long long state = seed;
-  for (int i = 0; i < n; i++) perm[i] = i;
-  for (int i = n - 1; i > 0; i--) {
-    int j = (int)(tnace_splitmix64(&state) % (unsigned long long)(i + 1));
-    int t = perm[i];
-    perm[i] = perm[j];
-    perm[j] = t;
-  }
-  for (int i = 0; i < m; i++) to_valid[perm[i]] = 1;
   int it = 0, iv = valid->n;
   for (int i = 0; i < n; i++) {
     if (to_valid[i]) va[iv++] = train->s[i];
@@ -120,9 +105,78 @@ int tnace_fitconfig_split(tnace_dataset *train, tnace_dataset *valid, double fra
   train->s = tr;
   train->n = n - m;
   valid->n += m;
+  return 0;
+}
+
+/* Common argument checks of both splits: 1 = nothing to do, 0 = split, else the error code (< 0). */
+static int split_args(const tnace_dataset *train, double fraction, char *err, size_t errlen) {
+  if (!(fraction >= 0 && fraction < 1)) {
+    snprintf(err, errlen, "validation fraction %g is not in [0, 1)", fraction);
+    return TNACE_ERR_VALUE;
+  }
+  const int n = train->n;
+  if (fraction == 0 || n == 0) return 1;
+  if (n < 2) {
+    snprintf(err, errlen, "cannot split a validation fraction off %d training structure%s", n, n == 1 ? "" : "s");
+    return TNACE_ERR_VALUE;
+  }
+  return 0;
+}
+
+int tnace_fitconfig_split(tnace_dataset *train, tnace_dataset *valid, double fraction, unsigned long long seed,
+                          char *err, size_t errlen) {
+  const int a = split_args(train, fraction, err, errlen);
+  if (a) return a > 0 ? 0 : a;
+  const int n = train->n, m = split_count(n, fraction);
+  int *perm = malloc((size_t)n * sizeof *perm);
+  unsigned char *to_valid = calloc((size_t)n, 1);
+  int rc = perm && to_valid ? 0 : TNACE_ERR_NOMEM;
+  if (!rc) {
+    unsigned long long state = seed;
+    for (int i = 0; i < n; i++) perm[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+      int j = (int)(tnace_splitmix64(&state) % (unsigned long long)(i + 1));
+      int t = perm[i];
+      perm[i] = perm[j];
+      perm[j] = t;
+    }
+    for (int i = 0; i < m; i++) to_valid[perm[i]] = 1;
+    rc = move_marked(train, valid, to_valid, m, err, errlen);
+  } else {
+    snprintf(err, errlen, "out of memory");
+  }
   free(perm);
   free(to_valid);
-  return 0;
+  return rc;
+}
+
+int tnace_fitconfig_split_stratified(tnace_dataset *train, tnace_dataset *valid, double fraction,
+                                     unsigned long long seed, char *err, size_t errlen) {
+  const int a = split_args(train, fraction, err, errlen);
+  if (a) return a > 0 ? 0 : a;
+  const int n = train->n, m = split_count(n, fraction);
+  int *order = malloc((size_t)n * sizeof *order);
+  unsigned char *to_valid = calloc((size_t)n, 1);
+  int rc = order && to_valid ? tnace_cv_group_order(train, seed, order, err, errlen) : TNACE_ERR_NOMEM;
+  if (rc == TNACE_ERR_NOMEM) snprintf(err, errlen, "out of memory");
+  if (!rc) {
+    /* systematic sampling with a random start u: position j is taken when ⌊(j+1)m/n + u⌋ > ⌊jm/n + u⌋, which
+     * takes exactly m positions, evenly spread, so each group gets ⌊or⌈ its share */
+    unsigned long long state = seed ^ 0x5851F42D4C957F2DULL;
+    const double u = (double)(tnace_splitmix64(&state) >> 11) * (1.0 / 9007199254740992.0);
+    for (int j = 0; j < n; j++)
+      if (floor((double)(j + 1) * m / n + u) > floor((double)j * m / n + u)) to_valid[order[j]] = 1;
+    rc = move_marked(train, valid, to_valid, m, err, errlen);
+  }
+  free(order);
+  free(to_valid);
+  return rc;
+}
+
+int tnace_fitconfig_split_data(const tnace_fitconfig *cfg, tnace_dataset *train, tnace_dataset *valid, char *err,
+                               size_t errlen) {
+  if (cfg->stratify) return tnace_fitconfig_split_stratified(train, valid, cfg->valid_fraction, cfg->split_seed, err, errlen);
+  return tnace_fitconfig_split(train, valid, cfg->valid_fraction, cfg->split_seed, err, errlen);
 }
 
 int tnace_fitconfig_isolated_e0(const tnace_dataset *ds, int n_el, const char (*elem)[4], double *e0, int *n_found,

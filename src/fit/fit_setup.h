@@ -39,6 +39,18 @@ int tnace_check_writable(const char *path, char *err, size_t errlen);
 int tnace_fitconfig_split(tnace_dataset *train, tnace_dataset *valid, double fraction, unsigned long long seed,
                           char *err, size_t errlen);
 
+/* The same, stratified by config_type: the structures are ordered by group (names in order), shuffled
+ * within each group (tnace_cv_group_order), and round(fraction · n) of them taken by systematic sampling
+ * from a seeded random start, so every group of m structures gives floor or ceil of fraction · m (a group
+ * of 11 at fraction 0.1 gives 1; one of 3 gives 0 or 1). Same limits, codes and ordering as above. */
+int tnace_fitconfig_split_stratified(tnace_dataset *train, tnace_dataset *valid, double fraction,
+                                     unsigned long long seed, char *err, size_t errlen);
+
+/* The config's validation split: cfg->valid_fraction and cfg->split_seed, stratified by config_type when
+ * cfg->stratify (data.stratify, default true), else the plain random split. */
+int tnace_fitconfig_split_data(const tnace_fitconfig *cfg, tnace_dataset *train, tnace_dataset *valid, char *err,
+                               size_t errlen);
+
 /* E0 from isolated atoms: for each species s, the mean energy (eV) of the structures of `ds` that hold a
  * single atom of species s with no neighbour within the cutoff used to build `ds` and have an energy.
  * e0[n_el] receives the values, n_found[n_el] (may be NULL) how many frames each used. Returns 0, or

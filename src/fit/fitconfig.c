@@ -344,11 +344,11 @@ static int same_file(const char *a, const char *b) {
 }
 
 static int read_data(rd *R, const cnode *n) {
-  static const char *const keys[] = {"train", "validation", "validation_fraction", "seed", "skip_bad", "keys"};
+  static const char *const keys[] = {"train", "validation", "validation_fraction", "seed", "stratify", "skip_bad", "keys"};
   ectx *e = R->e;
   tnace_fitconfig *c = R->c;
   const cnode *v;
-  if (fc_check_map(e, n, "data", keys, 6, "a mapping {train: ..., validation: ..., ...}")) return e->rc;
+  if (fc_check_map(e, n, "data", keys, 7, "a mapping {train: ..., validation: ..., ...}")) return e->rc;
   if (fc_require(e, n, "data", "train", &v) || read_files(R, v, "data.train", 0, &c->train, &c->n_train)) return e->rc;
   if ((v = fc_get(n, "validation")) && read_files(R, v, "data.validation", 1, &c->valid, &c->n_valid)) return e->rc;
   for (int i = 0; i < c->n_train; i++)
@@ -376,6 +376,8 @@ static int read_data(rd *R, const cnode *n) {
                      "give validation files or a validation fraction, not both");
   }
   if ((v = fc_get(n, "seed")) && fc_get_seed(e, v, "data.seed", &c->split_seed)) return e->rc;
+  c->stratify = 1;
+  if ((v = fc_get(n, "stratify")) && fc_get_bool(e, v, "data.stratify", &c->stratify)) return e->rc;
   if ((v = fc_get(n, "skip_bad")) && fc_get_bool(e, v, "data.skip_bad", &c->skip_bad)) return e->rc;
   if ((v = fc_get(n, "keys")) && read_keys(R, v)) return e->rc;
   return 0;

@@ -63,6 +63,7 @@ typedef struct {
   tnace_fitconfig_file *train, *valid;                  /* [n_train], [n_valid] */
   double valid_fraction;                                /* [0, 1): split off the training files */
   unsigned long long split_seed;
+  int stratify;                                         /* validation split stratified by config_type (default 1) */
   int skip_bad;
   tnace_xyz_keys keys;                                  /* NULL fields: the reader's defaults */
   int has_keys;                                         /* any key name given */
