@@ -80,6 +80,7 @@ static const bad_case BAD[] = {
     {"bad_mpo_nu.yaml", TNACE_ERR_VALUE, "bad_mpo_nu.yaml:6: terms[1].model: an mpo term acts on the nu = 2 invariant (got nu = 3)"},
     {"too_many_terms.yaml", TNACE_ERR_VALUE, "too_many_terms.yaml:13: terms: too many terms (at most 8)"},
     {"cutoff_negative.yaml", TNACE_ERR_VALUE, "cutoff_negative.yaml:3: cutoff: must be > 0 (got -1)"},
+    {"cutoff_huge.yaml", TNACE_ERR_VALUE, "cutoff_huge.yaml:3: cutoff: 1e300 Å is out of range (0..50 Å)"},
     {"cutoff_pair_missing.yaml", TNACE_ERR_VALUE, "cutoff_pair_missing.yaml:3: cutoff: no cutoff for the pair Ni-Ni"},
     {"cutoff_pair_element.yaml", TNACE_ERR_ELEMENT,
      "cutoff_pair_element.yaml:3: cutoff.Cu-Ag: 'Ag' is not one of the elements"},

@@ -304,6 +304,25 @@ static void test_errors(void) {
   CHECK(tnace_atom_energy(p, ws, 0, 20, (const double(*)[3])r, sp, &E, NULL) == TNACE_ERR_TOO_CLOSE,
         "zero vectors are too close");
   CHECK(tnace_potential_element_index(p, "Xx") == TNACE_ERR_ELEMENT, "unknown element");
+  /* absurd cores: an overflowing energy or a NaN is an error naming the atom, never a number (issue #17/4) */
+  double rr[3][3] = {{2.1, 0.2, 0}, {0, 2.3, 0.4}, {-0.3, 0.1, 2.2}}, dE[3][3];
+  int ss[3] = {0, 0, 0};
+  CHECK(tnace_atom_energy(p, ws, 0, 3, (const double(*)[3])rr, ss, &E, dE) == 0, "plain: %s", tnace_workspace_error(ws));
+  tnace_tn *t = &p->tn[0];
+  const double keep1 = t->core[1][0], keep4 = t->core[4][0];
+  t->core[1][0] = t->core[4][0] = 1e200;   /* two radial cores: E ~ 1e400 */
+  char perr[256];
+  CHECK(tnace_potential_prepare(p, perr, sizeof perr) == 0, "%s", perr);   /* derived forms (pair form, trie) */
+  CHECK(tnace_atom_energy(p, ws, 0, 3, (const double(*)[3])rr, ss, &E, dE) == TNACE_ERR_NUMERIC, "overflow: E = %g", E);
+  CHECK(strstr(tnace_workspace_error(ws), "non-finite") && strstr(tnace_workspace_error(ws), "Cu atom"), "message: %s",
+        tnace_workspace_error(ws));
+  t->core[1][0] = NAN;
+  t->core[4][0] = keep4;
+  tnace_potential_prepare(p, perr, sizeof perr);
+  CHECK(tnace_atom_energy(p, ws, 0, 3, (const double(*)[3])rr, ss, &E, dE) == TNACE_ERR_NUMERIC, "NaN core");
+  t->core[1][0] = keep1;
+  CHECK(tnace_potential_prepare(p, perr, sizeof perr) == 0, "%s", perr);
+  CHECK(tnace_atom_energy(p, ws, 0, 3, (const double(*)[3])rr, ss, &E, dE) == 0, "restored");
   tnace_workspace_free(ws);
   tnace_potential_free(p);
 }

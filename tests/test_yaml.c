@@ -129,8 +129,9 @@ static tnace_potential *make_pot(const tnace_term_spec *spec, int n_terms, int s
   int rc = tnace_potential_create(&p, 2, el, n_terms, spec, 5.0, 5.0, err, sizeof err);
   CHECK(rc == 0, "create: %s", err);
   if (rc) exit(1);
-  static const double odd[] = {0.0, -0.0, 1e-300, 4.9406564584124654e-324, 1.7976931348623157e308, -1.0 / 3,
-                               0.1, 1e22, 123456789.0, -2.5e-7};
+  /* extremes of the stored range: subnormals, and ±TNACE_MAX_ABS_VALUE, the largest magnitude a file may hold */
+  static const double odd[] = {0.0, -0.0, 1e-300, 4.9406564584124654e-324, TNACE_MAX_ABS_VALUE, -1.0 / 3,
+                               0.1, 1e22, 123456789.0, -2.5e-7, -TNACE_MAX_ABS_VALUE};
   size_t q_all = 0;
   for (int i = 0; i < 4 * n_terms; i++) {
     const int layer = i / (2 * n_terms), at = i % (2 * n_terms);
@@ -331,6 +332,8 @@ static const bad_case bad_cases[] = {
   {"duplicate_element", TNACE_ERR_VALUE, ":5:", "elements[1]", "duplicate element 'Cu'"},
   {"nan_data", TNACE_ERR_VALUE, ":23:", "cores[0].sites[1].data[2]", "NaN"},
   {"inf_e0", TNACE_ERR_VALUE, ":6:", "e0[0]", "NaN/Inf"},
+  {"absurd_core", TNACE_ERR_VALUE, ":23:", "cores[0].sites[1].data[2]", "1e+300 is not a fitted value"},
+  {"huge_cutoff", TNACE_ERR_VALUE, ":8:", "cutoff", "must be in (0, 50] Å (got 1e+300)"},
   {"wrong_shape", TNACE_ERR_VALUE, ":22:", "cores[0].sites[1].shape", "physical dimension 3 should be 2"},
   {"few_data", TNACE_ERR_VALUE, ":23:", "cores[0].sites[1].data", "expected 4 numbers (shape [2, 1, 2]), got 3"},
   {"unknown_model", TNACE_ERR_VALUE, ":12:", "terms[0].model", "unknown model 'tucker'"},

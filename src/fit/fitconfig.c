@@ -98,13 +98,21 @@ static int read_e0(rd *R, const cnode *n) {
   return 0;
 }
 
+/* A cutoff in (0, TNACE_MAX_CUTOFF] Å. */
+static int fc_cutoff(ectx *e, const cnode *n, const char *path, double v) {
+  if (fc_positive(e, n, path, v)) return e->rc;
+  if (v > TNACE_MAX_CUTOFF)
+    return fc_fail(e, TNACE_ERR_VALUE, n->line, path, "%s Å is out of range (0..%g Å)", n->value, TNACE_MAX_CUTOFF);
+  return 0;
+}
+
 static int read_cutoff(rd *R, const cnode *n) {
   ectx *e = R->e;
   tnace_fitconfig *c = R->c;
   char kb[128];
   if (n->kind == C_SCALAR) {
     double v = 0;
-    if (fc_get_double(e, n, "cutoff", &v) || fc_positive(e, n, "cutoff", v)) return e->rc;
+    if (fc_get_double(e, n, "cutoff", &v) || fc_cutoff(e, n, "cutoff", v)) return e->rc;
     for (int a = 0; a < c->n_el; a++)
       for (int b = 0; b < c->n_el; b++) c->rcut[a][b] = v;
     return 0;
@@ -116,7 +124,7 @@ static int read_cutoff(rd *R, const cnode *n) {
   for (const cnode *v = n->child; v; v = v->next) {
     const char *key = fc_subkey(kb, sizeof kb, "cutoff", v->key);
     double x = 0;
-    if (fc_get_double(e, v, key, &x) || fc_positive(e, v, key, x)) return e->rc;
+    if (fc_get_double(e, v, key, &x) || fc_cutoff(e, v, key, x)) return e->rc;
     if (!strcmp(v->key, "default")) {
       dflt = x;
       has_default = 1;

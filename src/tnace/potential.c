@@ -53,8 +53,9 @@ int tnace_potential_create(tnace_potential **out, int n_el, const char *const *e
     snprintf(err, errlen, "terms: %d terms (allowed 0..%d)", n_terms, TNACE_MAX_TERMS);
     return TNACE_ERR_VALUE;
   }
-  if (!(rcut > 0.0) || !isfinite(rcut) || !(lambda > 0.0) || !isfinite(lambda)) {
-    snprintf(err, errlen, "cutoff %g and radial lambda %g must be positive and finite", rcut, lambda);
+  if (!(rcut > 0.0) || !(rcut <= TNACE_MAX_CUTOFF) || !(lambda > 0.0) || !isfinite(lambda)) {
+    snprintf(err, errlen, "cutoff %g (0..%g Å) and radial lambda %g (> 0, finite) out of range", rcut, TNACE_MAX_CUTOFF,
+             lambda);
     return TNACE_ERR_VALUE;
   }
   tnace_potential *p = calloc(1, sizeof *p);
@@ -473,8 +474,11 @@ int tnace_atom_energy(const tnace_potential *pot, tnace_workspace *ws, int si, i
       o[0] += de * rh[0]; o[1] += de * rh[1]; o[2] += de * rh[2];
     }
   }
-  if (!isfinite(E)) {
-    snprintf(ws->err, sizeof ws->err, "non-finite energy for a %s atom with %d neighbours", pot->elem[si], ws->n_in);
+  double dsum = 0.0;   /* one NaN or Inf anywhere makes the sum non-finite */
+  for (int j = 0; dEdr && j < n; j++) dsum += dEdr[j][0] + dEdr[j][1] + dEdr[j][2];
+  if (!isfinite(E) || !isfinite(dsum)) {
+    snprintf(ws->err, sizeof ws->err, "non-finite %s for a %s atom with %d neighbours",
+             isfinite(E) ? "forces" : "energy", pot->elem[si], ws->n_in);
     return TNACE_ERR_NUMERIC;
   }
   *energy = E;

@@ -115,8 +115,9 @@ static int build(pio_err *e, const pio_doc *d, tnace_potential **out) {
   if (d->cut_is_scalar) {
     for (int a = 0; a < d->n_el; a++)
       for (int b = 0; b < d->n_el; b++) rc[a][b] = d->cut[0][0];
-    if (!(d->cut[0][0] > 0))
-      return pio_fail(e, TNACE_ERR_VALUE, d->cut_line[0][0], "cutoff", "must be > 0 (got %g)", d->cut[0][0]);
+    if (!(d->cut[0][0] > 0 && d->cut[0][0] <= TNACE_MAX_CUTOFF))
+      return pio_fail(e, TNACE_ERR_VALUE, d->cut_line[0][0], "cutoff", "must be in (0, %g] Å (got %g)", TNACE_MAX_CUTOFF,
+                      d->cut[0][0]);
   } else {
     if (d->cut_rows != d->n_el)
       return pio_fail(e, TNACE_ERR_VALUE, d->key_line[K_CUTOFF], "cutoff",
@@ -128,9 +129,9 @@ static int build(pio_err *e, const pio_doc *d, tnace_potential **out) {
                         "expected %d values, got %d", d->n_el, d->cut_cols[a]);
       for (int b = 0; b < d->n_el; b++) {
         rc[a][b] = d->cut[a][b];
-        if (!(rc[a][b] > 0))
+        if (!(rc[a][b] > 0 && rc[a][b] <= TNACE_MAX_CUTOFF))
           return pio_fail(e, TNACE_ERR_VALUE, d->cut_line[a][b], pio_key(kb, sizeof kb, "cutoff[%d][%d]", a, b),
-                          "must be > 0 (got %g)", rc[a][b]);
+                          "must be in (0, %g] Å (got %g)", TNACE_MAX_CUTOFF, rc[a][b]);
       }
     }
     for (int a = 0; a < d->n_el; a++)

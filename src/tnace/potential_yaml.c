@@ -453,6 +453,11 @@ static int read_data(rd *r, pio_site *s, const char *key) {
       char kb[200];
       return bad_number(r, pio_key(kb, sizeof kb, "%s[%zu]", key, s->n));
     }
+    if (fabs(s->data[s->n]) > TNACE_MAX_ABS_VALUE) {
+      char kb[200];
+      return pio_fail(r->e, TNACE_ERR_VALUE, ev_line(r), pio_key(kb, sizeof kb, "%s[%zu]", key, s->n),
+                      "%g is not a fitted value (|x| > %g)", s->data[s->n], TNACE_MAX_ABS_VALUE);
+    }
     s->n++;
   }
 }

@@ -22,5 +22,11 @@
 /* Raw terms (24 bytes each) of one fusion tree: larger trees are refused instead of exhausting memory
  * (ν = 4 at l_max ≈ 14 and beyond; ν = 4, l_max = 10 has 5.9e6 leaves; ν = 3, l_max = 20 has 3.6e5). */
 #define TNACE_MAX_FUSION_TERMS ((size_t)1 << 26)
+/* Cutoff radius (Å): the cutoffs of machine-learned potentials are 4–10 Å; a larger one is a unit mistake
+ * (bohr, nm) or a typo, and would fill the neighbour lists with thousands of periodic images. */
+#define TNACE_MAX_CUTOFF 50.0
+/* Magnitude of a stored core value: fitted cores are O(1e-8..1e3) in mixed-canonical gauge; a value of
+ * 1e300 loaded and gave PotEng 3e302 in LAMMPS without an error (issue #17 item 4). */
+#define TNACE_MAX_ABS_VALUE 1e100
 
 #endif
