@@ -53,7 +53,8 @@ static const int TNACE_INITIAL_NEIGH = 64;
    potential file: the path as given (relative to the working directory), else its file name in each
    folder of $LAMMPS_POTENTIALS (':'-separated; read here because some LAMMPS builds, e.g. Debian's,
    patch utils::get_potential_file_path to a fixed folder), else wherever LAMMPS itself looks.
-   Unfound: the path as given, so that libtnace reports the error.
+   Unfound: the path as given, so that libtnace reports the error. The caller warns when the file used is
+   not the path as given (a silent fallback could load another potential of the same name).
 ------------------------------------------------------------------------- */
 
 static bool is_readable(const std::string &path)
@@ -516,6 +517,9 @@ void PairTNACE::coeff(int narg, char **arg)
   if (!allocated) allocate();
 
   const std::string path = find_potential_file(arg[2]);
+  if (path != arg[2] && comm->me == 0)
+    error->warning(FLERR, "pair tnace: potential file '{}' not found as given; using '{}' (LAMMPS_POTENTIALS or "
+                   "the LAMMPS potentials folder)", arg[2], path);
 
   tnace_potential *newpot = nullptr;
   char err[1024];

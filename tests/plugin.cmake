@@ -175,6 +175,13 @@ foreach(e ${_tl_errors_pot})
     "${_tl_lmp}" -in "${_tl_dir}/in.errors_pot" -var case ${case} -var pot "${_p1}" -var elem "${_e1}" -log none)
 endforeach()
 
+# a pair_coeff path that does not exist, whose file name is found in LAMMPS_POTENTIALS: used, with a WARNING
+# naming both paths (issue #17 item 5: the fallback was silent)
+get_filename_component(_p1_dir "${_p1}" DIRECTORY)
+get_filename_component(_p1_name "${_p1}" NAME)
+tnace_lammps_test(NAME lammps_potential_fallback POTENTIAL "${_p1}" COMMAND
+  "${_tl_dir}/expect_output.sh" "^WARNING: pair tnace: potential file 'no_such_dir/${_p1_name}' not found as given. using '${_p1_dir}/${_p1_name}'"
+  env "LAMMPS_POTENTIALS=${_p1_dir}" "${_tl_lmp}" -in "${_tl_dir}/in.run0" -var pot "no_such_dir/${_p1_name}" -var elem "${_e1}")
 tnace_lammps_test(NAME lammps_run0 POTENTIAL "${_p1}" COMMAND
   "${_tl_dir}/expect_output.sh" "^TNACE_PE -?[0-9]"
   "${_tl_lmp}" -in "${_tl_dir}/in.run0" -var pot "${_p1}" -var elem "${_e1}")
