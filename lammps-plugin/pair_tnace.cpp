@@ -7,6 +7,7 @@
 
 #include "atom.h"
 #include "comm.h"
+#include "domain.h"
 #include "error.h"
 #include "force.h"
 #include "memory.h"
@@ -474,6 +475,9 @@ void PairTNACE::compute(int eflag, int vflag)
 
 void PairTNACE::settings(int narg, char **arg)
 {
+  // the ACE basis is three-dimensional (Y_lm of 3-d bond vectors); a 2-d run would be silently wrong
+  if (domain->dimension != 3)
+    error->all(FLERR, "Pair style tnace requires dimension 3, not dimension {}", domain->dimension);
   nthreads_req = 0;    // a repeated pair_style command starts from the defaults
   for (int iarg = 0; iarg < narg; iarg += 2) {
     if (strcmp(arg[iarg], "threads") != 0)

@@ -147,7 +147,8 @@ set(_tl_errors
   "nelem|ERROR.*Incorrect args for pair coefficients.*needs 1 element"
   "allnull|ERROR.*Incorrect args for pair coefficients.*at least one element"
   "notstar|ERROR.*Incorrect args for pair coefficients"
-  "nocoeff|ERROR.*(All pair coeffs are not set|pair_coeff.*is not set)")
+  "nocoeff|ERROR.*(All pair coeffs are not set|pair_coeff.*is not set)"
+  "dim2|ERROR.*Pair style tnace requires dimension 3, not dimension 2")
 foreach(e ${_tl_errors})
   string(FIND "${e}" "|" bar)
   string(SUBSTRING "${e}" 0 ${bar} case)

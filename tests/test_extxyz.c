@@ -345,6 +345,41 @@ static void test_numbers(void) {
   remove(path);
 }
 
+/* A frame of 0 atoms (ASE writes one for an empty Atoms) is skipped and counted, not an error; a negative
+ * count still is. */
+static void test_empty_frame(void) {
+  char path[] = "/tmp/tnace_test_empty_XXXXXX";
+  const int fd = mkstemp(path);
+  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  CHECK(f != NULL, "temp file");
+  if (!f) return;
+  fputs("1\nLattice=\"5 0 0 0 5 0 0 0 5\" Properties=species:S:1:pos:R:3 energy=-1 pbc=\"T T T\"\nCu 0 0 0\n"
+        "0\nLattice=\"5 0 0 0 5 0 0 0 5\" Properties=species:S:1:pos:R:3 pbc=\"T T T\"\n"
+        "1\nLattice=\"5 0 0 0 5 0 0 0 5\" Properties=species:S:1:pos:R:3 energy=-2 pbc=\"T T T\"\nCu 1 0 0\n", f);
+  fclose(f);
+  char err[512];
+  tnace_xyz_reader *r = tnace_xyz_open(path, NULL, err, sizeof err);
+  tnace_frame fr;
+  int got = 0, st;
+  while (r && (st = tnace_xyz_next(r, &fr, err, sizeof err)) == 1) {
+    got++;
+    tnace_frame_free(&fr);
+  }
+  long first = 0;
+  CHECK(r && st == 0 && got == 2, "frames %d, last status %d: %s", got, st, err);
+  CHECK(tnace_xyz_n_empty(r, &first) == 1 && first == 4, "empty frames %ld, first at line %ld",
+        tnace_xyz_n_empty(r, NULL), first);
+  tnace_xyz_close(r);
+  f = fopen(path, "w");
+  fputs("-1\nProperties=species:S:1:pos:R:3\n", f);
+  fclose(f);
+  r = tnace_xyz_open(path, NULL, err, sizeof err);
+  CHECK(tnace_xyz_next(r, &fr, err, sizeof err) == TNACE_ERR_PARSE && strstr(err, "-1 is not a valid number of atoms"),
+        "negative count: %s", err);
+  tnace_xyz_close(r);
+  remove(path);
+}
+
 static void test_errors(void) {
   expect_error("empty.xyz", TNACE_ERR_PARSE, 0, "no frames");
   expect_error("blank.xyz", TNACE_ERR_PARSE, 0, "no frames");
@@ -517,6 +552,7 @@ int main(int argc, char **argv) {
   test_skip_bad();
   test_numbers();
   test_errors();
+  test_empty_frame();
   test_fuzz();
   test_dataset();
   return test_summary("test_extxyz");

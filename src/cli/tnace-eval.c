@@ -204,7 +204,7 @@ int main(int argc, char **argv) {
   const double rc = tnace_potential_cutoff_max(pot);
 
   for (int k = 0; k < o.n_data; k++) {
-    const int skipped0 = ds.n_skipped;
+    const int skipped0 = ds.n_skipped, empty0 = ds.n_empty;
     if (o.skip_bad && has_content(o.data[k]) == 0) {
       fprintf(stderr, PROG ": %s: no frames (empty file)\n", o.data[k]);
       goto done;
@@ -213,6 +213,9 @@ int main(int argc, char **argv) {
       fprintf(stderr, PROG ": %s\n", err[0] ? err : o.data[k]);
       goto done;
     }
+    if (ds.n_empty > empty0)
+      fprintf(stderr, PROG ": warning: %s: skipped %d frame%s of 0 atoms\n", o.data[k], ds.n_empty - empty0,
+              ds.n_empty - empty0 == 1 ? "" : "s");
     if (ds.n_skipped > skipped0)
       fprintf(stderr, PROG ": warning: %s: skipped %d bad frame%s\n", o.data[k], ds.n_skipped - skipped0,
               ds.n_skipped - skipped0 == 1 ? "" : "s");

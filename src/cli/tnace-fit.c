@@ -317,7 +317,7 @@ static int check_outputs(const args *a, run *R) {
 static int read_files(const tnace_fitconfig *cfg, const tnace_fitconfig_file *files, int n, tnace_dataset *ds,
                       double rc, tnace_file_stat *fs, FILE *out, char *err, size_t errlen) {
   for (int i = 0; i < n; i++) {
-    const int n0 = ds->n, k0 = ds->n_skipped;
+    const int n0 = ds->n, k0 = ds->n_skipped, z0 = ds->n_empty;
     if (out) { fprintf(out, "reading %s\n", files[i].path); fflush(out); }
     int rc2 = tnace_dataset_read_keys(ds, files[i].path, cfg->has_keys ? &cfg->keys : NULL, cfg->n_el,
                                       (const char(*)[4])cfg->elem, rc, cfg->skip_bad, err, errlen);
@@ -326,6 +326,7 @@ static int read_files(const tnace_fitconfig *cfg, const tnace_fitconfig_file *fi
     fs[i].n_struct = ds->n - n0;
     fs[i].n_atoms = (int)tnace_dataset_count_atoms(ds, n0, ds->n);
     fs[i].n_skipped = ds->n_skipped - k0;
+    fs[i].n_empty = ds->n_empty - z0;
   }
   return 0;
 }

@@ -166,6 +166,7 @@ int tnace_dataset_read_keys(tnace_dataset *ds, const char *path, const tnace_xyz
     ds->n++;
     got++;
   }
+  ds->n_empty += (int)tnace_xyz_n_empty(r, NULL);
   tnace_xyz_close(r);
   if (!rc2 && got == 0) {
     snprintf(err, errlen, "%s: no usable frames", path);

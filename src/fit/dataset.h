@@ -37,6 +37,7 @@ typedef struct {
   int n;
   tnace_struct *s;
   int n_skipped;                /* bad frames skipped with skip_bad */
+  int n_empty;                  /* frames of 0 atoms skipped (not errors: ASE writes them) */
 } tnace_dataset;
 
 /* Build a structure from n positions pos [n][3] (Å) and species indices species [n], with neighbour lists

@@ -217,7 +217,7 @@ static int read_header(tnace_xyz_reader *r, tnace_frame *f, char *err, size_t er
     return xyz_fail(r, err, errlen, TNACE_ERR_PARSE, hdr, "key 'atom count': expected an integer, got '%.40s'",
                     r->line);
   }
-  if (nat < 1 || nat > INT_MAX / 4) {
+  if (nat < 0 || nat > INT_MAX / 4) {
     r->scan = 1;
     return xyz_fail(r, err, errlen, TNACE_ERR_PARSE, hdr, "key 'atom count': %ld is not a valid number of atoms", nat);
   }
@@ -262,16 +262,35 @@ static int read_atoms(tnace_xyz_reader *r, tnace_frame *f, int ncols, int want_f
   return 0;
 }
 
+long tnace_xyz_n_empty(const tnace_xyz_reader *r, long *first_line) {
+  if (first_line) *first_line = r ? r->first_empty : 0;
+  return r ? r->n_empty : 0;
+}
+
+/* A frame of 0 atoms (ASE writes them): its comment line is skipped and it is counted. Returns 2, 0 at the
+ * end of the file, or a read error. */
+static int skip_empty_frame(tnace_xyz_reader *r, const tnace_frame *f, char *err, size_t errlen) {
+  const long len = rd(r);
+  if (len == -2) return read_error(r, err, errlen);
+  if (!r->n_empty++) r->first_empty = f->line;
+  return len == -1 ? 0 : 2;
+}
+
 int tnace_xyz_next(tnace_xyz_reader *r, tnace_frame *f, char *err, size_t errlen) {
   if (err && errlen) err[0] = 0;
   if (!r || !f) {
     if (err && errlen) snprintf(err, errlen, "tnace_xyz_next: NULL argument");
     return TNACE_ERR_ARG;
   }
-  memset(f, 0, sizeof *f);
-  int rc = resync(r, err, errlen);
-  if (rc <= 0) return rc;
-  rc = read_header(r, f, err, errlen);
+  int rc;
+  do {
+    memset(f, 0, sizeof *f);
+    rc = resync(r, err, errlen);
+    if (rc <= 0) return rc;
+    rc = read_header(r, f, err, errlen);
+    if (rc <= 0) return rc;
+    if (f->n_atoms == 0) rc = skip_empty_frame(r, f, err, errlen);
+  } while (rc == 2);
   if (rc <= 0) return rc;
   const int n = f->n_atoms;
   /* comment line */

@@ -91,6 +91,11 @@ tnace_xyz_reader *tnace_xyz_open(const char *path, const tnace_xyz_keys *keys, c
  * by 0 (EOF). */
 int tnace_xyz_next(tnace_xyz_reader *r, tnace_frame *f, char *err, size_t errlen);
 
+/* Frames of 0 atoms met so far (ASE writes them for an empty Atoms object). They hold no data and are skipped
+ * by tnace_xyz_next, not errors; callers report the count as a warning. *first_line (may be NULL) gets the
+ * atom-count line of the first one. */
+long tnace_xyz_n_empty(const tnace_xyz_reader *r, long *first_line);
+
 /* Number of the last line read (1-based), for messages. */
 long tnace_xyz_line(const tnace_xyz_reader *r);
 

@@ -38,6 +38,8 @@ struct tnace_xyz_reader {
   long lineno;
   int pushed, eof, ioerr;
   long n_headers;   /* frame headers seen (good or bad) */
+  long n_empty;     /* frames of 0 atoms skipped */
+  long first_empty; /* line of the first one */
   long skip_lines;  /* resync: lines of a bad frame still to skip */
   int scan;         /* resync: skip to the next line holding a lone integer */
   keylist k_energy, k_forces, k_stress, k_virial, k_config;

@@ -323,9 +323,10 @@ void tnace_fit_print_summary(FILE *out, const tnace_fit_record *r, const tnace_p
   print_model(out, cfg, pot, e0_iso);
   fprintf(out, "data (neighbour lists within %g Å):\n", pot->rcut_max);
   for (int i = 0; i < cfg->n_train + cfg->n_valid; i++)
-    fprintf(out, "  %-10s %s: %d structures, %d atoms%s%.0d%s\n", i < cfg->n_train ? "train" : "validation",
+    fprintf(out, "  %-10s %s: %d structures, %d atoms%s%.0d%s%s%.0d%s\n", i < cfg->n_train ? "train" : "validation",
             fs[i].path, fs[i].n_struct, fs[i].n_atoms, fs[i].n_skipped ? " (skipped " : "", fs[i].n_skipped,
-            fs[i].n_skipped ? " bad frames)" : "");
+            fs[i].n_skipped ? " bad frames)" : "", fs[i].n_empty ? " (warning: skipped " : "", fs[i].n_empty,
+            fs[i].n_empty ? " frames of 0 atoms)" : "");
   if (r->split)
     fprintf(out, "  validation: %d structures split off the training data (fraction %g, seed %llu%s)\n", r->valid->n,
             cfg->valid_fraction, cfg->split_seed, cfg->stratify ? ", stratified by config_type" : ", random");

@@ -36,7 +36,7 @@ void tnace_fit_history_free(tnace_fit_history *h);
 /* What one data file gave. */
 typedef struct {
   const char *path;        /* as opened */
-  int n_struct, n_atoms, n_skipped;
+  int n_struct, n_atoms, n_skipped, n_empty;   /* n_empty: frames of 0 atoms skipped */
 } tnace_file_stat;
 
 /* A finished fit, as the reports describe it. files: [cfg->n_train] training files then [cfg->n_valid]
