@@ -87,6 +87,13 @@ endif()
 tnace_fitcli(overrides 0 "^wrote metrics min_out.metrics.json"
              ${_fc_data}/minimal.yaml --output min_out.yaml --sweeps=1 --threads 1)
 
+# tnace-inspect on the tiny fit's potential (entanglement table), and on a file that does not load.
+add_test(NAME inspect_tiny COMMAND ${_fc_expect} 0 "^Cu +1 +ket +3 copies" $<TARGET_FILE:tnace-inspect> tiny_Cu.yaml
+         WORKING_DIRECTORY ${_fc_dir})
+set_tests_properties(inspect_tiny PROPERTIES FIXTURES_REQUIRED fitcli_tiny TIMEOUT 60)
+add_test(NAME inspect_bad COMMAND ${_fc_expect} 1 "^tnace-inspect: .*absurd_core.yaml:23: cores" $<TARGET_FILE:tnace-inspect>
+         ${CMAKE_CURRENT_SOURCE_DIR}/data/yaml/absurd_core.yaml WORKING_DIRECTORY ${_fc_dir})
+
 # Cross-validation.
 tnace_fitcli(cv 0 "^wrote cross-validation tiny_cv.cv.json" ${_fc_data}/tiny.yaml --cv 4 --output tiny_cv.yaml)
 set_tests_properties(fitcli_cv PROPERTIES FIXTURES_SETUP fitcli_cv)
