@@ -164,6 +164,51 @@ static void test_determinism(void) {
   tnace_dataset_free(&train);
 }
 
+/* Per-quantity config_type weights (loss.config_type_weights: {g: {energy: 1, forces: 0, stress: 1}}) act on
+ * their quantity only: a fit whose only group has force weight 0 equals a fit without force rows (κ_F = 0),
+ * and differs from the fit with the group's forces weighted. */
+static double max_core_diff(const tnace_potential *a, const tnace_potential *b) {
+  double d = fabs(a->e0[0] - b->e0[0]);
+  for (int i = 0; i < a->n_el * a->n_terms; i++)
+    for (int s = 0; s < 3 * a->tn[i].nu; s++)
+      for (size_t q = 0; q < tn_core_size(&a->tn[i], s); q++) d = fmax(d, fabs(a->tn[i].core[s][q] - b->tn[i].core[s][q]));
+  return d;
+}
+
+static void test_group_weights(void) {
+  rng = 777;
+  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0}};
+  tnace_potential *truth = make(spec, 2, 4.0);
+  randomize(truth, 0.5);
+  tnace_dataset train = {0};
+  make_data(&train, 10, truth, 1);
+  for (int i = 0; i < train.n; i++) snprintf(train.s[i].config_type, sizeof train.s[i].config_type, "g");
+  tnace_potential *f[3];
+  char err[512];
+  for (int k = 0; k < 3; k++) {
+    tnace_fit_opts o;
+    tnace_fit_opts_default(&o);
+    o.max_sweeps = 1;   /* one sweep: no choice of the kept sweep, which weighs the losses */
+    o.force_fraction = 1.0;
+    if (k == 0) o.kappa_f = 0;
+    if (k >= 1) {
+      o.n_ct = 1;
+      snprintf(o.ct_name[0], sizeof o.ct_name[0], "g");
+      o.ct_weight[0][0] = o.ct_weight[0][2] = 1.0;
+      o.ct_weight[0][1] = k == 1 ? 0.0 : 1.0;
+    }
+    f[k] = make(spec, 2, 4.0);
+    tnace_fit_init(f[k], 5, err, sizeof err);
+    CHECK(tnace_fit(f[k], &train, NULL, &o, NULL, NULL, NULL, err, sizeof err) == 0, "%s", err);
+  }
+  const double d01 = max_core_diff(f[0], f[1]), d12 = max_core_diff(f[1], f[2]);
+  CHECK(d01 < 1e-9, "forces weighted 0 by config_type differ from no force rows by %g", d01);
+  CHECK(d12 > 1e-6, "the config_type's force weight changed nothing (%g)", d12);
+  for (int k = 0; k < 3; k++) tnace_potential_free(f[k]);
+  tnace_potential_free(truth);
+  tnace_dataset_free(&train);
+}
+
 /* Streaming the rows in chunks (small memory budget) gives the same fit as holding them all. */
 static void test_chunked(void) {
   rng = 999;
@@ -464,6 +509,7 @@ static void test_error_passed_through(void) {
 }
 
 int main(void) {
+  test_group_weights();
   test_error_passed_through();
   test_recovery_growth();
   test_species_copies();

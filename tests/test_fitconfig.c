@@ -48,6 +48,9 @@ static const bad_case BAD[] = {
     {"negative_weight.yaml", TNACE_ERR_VALUE, "negative_weight.yaml:9: loss.forces: must be >= 0 (got -0.01)"},
     {"negative_ct_weight.yaml", TNACE_ERR_VALUE,
      "negative_ct_weight.yaml:10: loss.config_type_weights.Vacancy: must be >= 0 (got -2)"},
+    {"bad_ct_weight_key.yaml", TNACE_ERR_PARSE, "bad_ct_weight_key.yaml:10: loss.config_type_weights.Vacancy.enrgy: unknown key"},
+    {"negative_ct_weight_q.yaml", TNACE_ERR_VALUE,
+     "negative_ct_weight_q.yaml:10: loss.config_type_weights.Vacancy.forces: must be >= 0 (got -1)"},
     {"zero_weights.yaml", TNACE_ERR_VALUE, "zero_weights.yaml:9: loss: the energy, forces and stress weights are all 0"},
     {"missing_train.yaml", TNACE_ERR_IO,
      "missing_train.yaml:8: data.train: cannot read 'no_such_file.xyz' (resolved to '"},
@@ -155,9 +158,12 @@ static void test_full(void) {
         "keys");
   const tnace_fit_opts *o = &c.opts;
   CHECK(o->kappa_e == 2.0 && o->kappa_f == 0.5 && o->kappa_s == 0.0, "loss weights");
-  CHECK(o->n_ct == 2 && !strcmp(o->ct_name[0], "Vacancy") && o->ct_weight[0] == 2.5 &&
-            !strcmp(o->ct_name[1], "AIMD NVT") && o->ct_weight[1] == 0.0,
+  CHECK(o->n_ct == 3 && !strcmp(o->ct_name[0], "Vacancy") && o->ct_weight[0][0] == 2.5 && o->ct_weight[0][2] == 2.5 &&
+            !strcmp(o->ct_name[1], "AIMD NVT") && o->ct_weight[1][1] == 0.0,
         "config_type weights");
+  CHECK(o->n_ct == 3 && !strcmp(o->ct_name[2], "Surface") && o->ct_weight[2][0] == 3.0 && o->ct_weight[2][1] == 1.0 &&
+            o->ct_weight[2][2] == 0.0,
+        "per-quantity config_type weights (energy 3, forces default 1, stress 0)");
   CHECK(o->lambda == 1e-7 && o->lambda_start == 0.1 && o->anneal_sweeps == 0 && o->max_sweeps == 7 &&
             o->patience == 2 && o->force_fraction == 1.0 && o->n_threads == 3 && o->seed == 99 &&
             o->max_rows_mb == 123.5 && o->fit_e0 == 0,

@@ -52,7 +52,7 @@ typedef struct {
   int grow_every;
   int n_ct;                           /* per-config_type weights */
   char ct_name[TNACE_FIT_MAX_CT][64];
-  double ct_weight[TNACE_FIT_MAX_CT];
+  double ct_weight[TNACE_FIT_MAX_CT][3];   /* extra weight of the energy, forces and stress of that config_type */
   void (*on_sweep)(const tnace_sweep_info *info, void *ctx);   /* optional progress callback */
   void *on_sweep_ctx;
 } tnace_fit_opts;

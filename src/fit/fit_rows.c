@@ -64,6 +64,8 @@ size_t fit_U_dim(const tnace_tn *t, int k) {
   return (size_t)t->n_el * t->nmax * t->fus.n_lambda[k] * t->bond[3 * k] * t->bond[3 * k + 3];
 }
 
+static const double one3[3] = {1.0, 1.0, 1.0};
+
 int fit_plan_rows(fit_ctx *F) {
   const tnace_dataset *ds = F->ds;
   const tnace_fit_opts *o = F->o;
@@ -74,13 +76,13 @@ int fit_plan_rows(fit_ctx *F) {
   double we_sum = 0, wf_sum = 0, ws_sum = 0;
   for (int i = 0; i < ds->n; i++) {
     const tnace_struct *s = &ds->s[i];
-    double ct = 1.0;
+    const double *ct = one3;   /* per-config_type factors of energy, forces, stress */
     for (int c = 0; c < o->n_ct; c++)
       if (strcmp(o->ct_name[c], s->config_type) == 0) ct = o->ct_weight[c];
     struct_rows *r = &F->sr[i];
     r->e_row = r->f_row = r->s_row = -1;
     int nr = 0;
-    if (s->has_energy && o->kappa_e > 0) { r->e_row = nr++; r->w_e = s->weight * s->energy_weight * ct; we_sum += r->w_e; }
+    if (s->has_energy && o->kappa_e > 0) { r->e_row = nr++; r->w_e = s->weight * s->energy_weight * ct[0]; we_sum += r->w_e; }
     F->sel[i] = calloc((size_t)s->n, 1);
     F->sel_row[i] = malloc((size_t)s->n * sizeof(int));
     if (!F->sel[i] || !F->sel_row[i]) return TNACE_ERR_NOMEM;
@@ -102,7 +104,7 @@ int fit_plan_rows(fit_ctx *F) {
       r->n_sel = want;
       r->f_row = nr;
       nr += 3 * want;
-      r->w_f = s->weight * s->forces_weight * ct * ((double)s->n / want);
+      r->w_f = s->weight * s->forces_weight * ct[1] * ((double)s->n / want);
       wf_sum += r->w_f * 3 * want;
     }
     int q = 0;
@@ -110,7 +112,7 @@ int fit_plan_rows(fit_ctx *F) {
     if (s->has_stress && s->volume > 0 && o->kappa_s > 0) {
       r->s_row = nr;
       nr += 6;
-      r->w_s = s->weight * s->stress_weight * ct;
+      r->w_s = s->weight * s->stress_weight * ct[2];
       ws_sum += 6 * r->w_s;
     }
     r->n_rows = nr;

@@ -391,6 +391,26 @@ static int read_data(rd *R, const cnode *n) {
   return 0;
 }
 
+/* One config_type's weights: a number (energy, forces and stress alike) or {energy: w, forces: w, stress: w}
+ * (each ≥ 0, default 1), as FitSNAP's group weights. */
+static int read_ct_weight(ectx *e, const cnode *v, const char *key, double w[3]) {
+  static const char *const q[] = {"energy", "forces", "stress"};
+  char kb[200];
+  if (v->kind == C_SCALAR) {
+    if (fc_get_double(e, v, key, &w[0]) || fc_nonneg(e, v, key, w[0])) return e->rc;
+    w[1] = w[2] = w[0];
+    return 0;
+  }
+  if (fc_check_map(e, v, key, q, 3, "a number or a mapping {energy: w, forces: w, stress: w}")) return e->rc;
+  for (int i = 0; i < 3; i++) {
+    const cnode *x = fc_get(v, q[i]);
+    const char *k = fc_subkey(kb, sizeof kb, key, q[i]);
+    w[i] = 1.0;
+    if (x && (fc_get_double(e, x, k, &w[i]) || fc_nonneg(e, x, k, w[i]))) return e->rc;
+  }
+  return 0;
+}
+
 static int read_loss(rd *R, const cnode *n) {
   static const char *const keys[] = {"energy", "forces", "stress", "config_type_weights"};
   ectx *e = R->e;
@@ -408,7 +428,9 @@ static int read_loss(rd *R, const cnode *n) {
                    "the energy, forces and stress weights are all 0: nothing to fit");
   const cnode *w = fc_get(n, "config_type_weights");
   if (!w || fc_is_null(w)) return 0;
-  if (w->kind != C_MAP) return fc_type_error(e, w, "loss.config_type_weights", "a mapping {config_type: weight}");
+  if (w->kind != C_MAP)
+    return fc_type_error(e, w, "loss.config_type_weights",
+                         "a mapping {config_type: weight} or {config_type: {energy: w, forces: w, stress: w}}");
   for (const cnode *v = w->child; v; v = v->next) {
     const char *key = fc_subkey(kb, sizeof kb, "loss.config_type_weights", v->key);
     if (o->n_ct >= TNACE_FIT_MAX_CT)
@@ -417,7 +439,7 @@ static int read_loss(rd *R, const cnode *n) {
     if (strlen(v->key) >= sizeof o->ct_name[0])
       return fc_fail(e, TNACE_ERR_VALUE, v->key_line, key, "config_type name longer than %zu characters",
                      sizeof o->ct_name[0] - 1);
-    if (fc_get_double(e, v, key, &o->ct_weight[o->n_ct]) || fc_nonneg(e, v, key, o->ct_weight[o->n_ct])) return e->rc;
+    if (read_ct_weight(e, v, key, o->ct_weight[o->n_ct])) return e->rc;
     snprintf(o->ct_name[o->n_ct], sizeof o->ct_name[0], "%s", v->key);
     o->n_ct++;
   }
