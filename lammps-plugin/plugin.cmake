@@ -135,17 +135,21 @@ list(APPEND _tnace_lmp_defs ${_tnace_lmp_sizes})
 
 set(TNACE_PLUGIN_DIR "${CMAKE_BINARY_DIR}/lammps-plugin")
 
-# LAMMPS headers are C++11 up to the 22Jul2025 stable release; after it (first release 10Sep2025) they
-# require C++17, and lmptype.h then says so. Its check is read directly, because development snapshots
-# between the two carry version "22 Jul 2025"; the version is the fallback.
-set(_tnace_plugin_cxx_std 17)
-if(TNACE_LAMMPS_VERSION GREATER 0 AND TNACE_LAMMPS_VERSION LESS 20250910)
+# C++ standard: C++17 whenever the compiler supports it. LAMMPS headers after the 22Jul2025 stable release
+# require it, and the 4Feb2025 stable release's lmptype.h stops a C++11 compile with '#error LAMMPS is
+# planning to transition to requiring C++17' (unless -DLAMMPS_CXX11). Older headers (7Jan2022) compile as
+# C++17 too (tested). C++11 only for a compiler without C++17, and then not against headers that need it.
+if("cxx_std_17" IN_LIST CMAKE_CXX_COMPILE_FEATURES)
+  set(_tnace_plugin_cxx_std 17)
+else()
   set(_tnace_plugin_cxx_std 11)
-endif()
-if(EXISTS "${_tnace_lmp_src}/lmptype.h")
-  file(STRINGS "${_tnace_lmp_src}/lmptype.h" _tnace_cxx17 REGEX "requires a C\\+\\+17")
-  if(_tnace_cxx17)
-    set(_tnace_plugin_cxx_std 17)
+  if(EXISTS "${_tnace_lmp_src}/lmptype.h")
+    file(STRINGS "${_tnace_lmp_src}/lmptype.h" _tnace_cxx17 REGEX "requires a C\\+\\+17|requiring C\\+\\+17")
+    if(_tnace_cxx17 OR TNACE_LAMMPS_VERSION GREATER_EQUAL 20250910)
+      message(WARNING "tnace: the LAMMPS headers in ${_tnace_lmp_src} need C++17, which ${CMAKE_CXX_COMPILER} lacks: "
+                      "the LAMMPS plugin is not built")
+      return()
+    endif()
   endif()
 endif()
 
@@ -199,6 +203,7 @@ set(TNACE_LAMMPS_HEADERS "${_tnace_lmp_src}")
 set(TNACE_LAMMPS_FMT_DIR "${_tnace_fmt_dir}")
 
 # The lmp that goes with these headers (tools/setup installs <prefix>/bin/lmp next to <prefix>/src).
+get_filename_component(_tnace_lmp_prefix "${_tnace_lmp_src}" DIRECTORY)
 set(_tnace_lmp_guess "")
 if(EXISTS "${_tnace_lmp_prefix}/bin/lmp")
   set(_tnace_lmp_guess "${_tnace_lmp_prefix}/bin/lmp")

@@ -146,7 +146,7 @@ set(_tl_errors
   "nfile|ERROR.*cannot load potential file"
   "nelem|ERROR.*Incorrect args for pair coefficients.*needs 1 element"
   "allnull|ERROR.*Incorrect args for pair coefficients.*at least one element"
-  "notstar|ERROR.*Incorrect args for pair coefficients"
+  "notstar|ERROR.*(Incorrect args for pair coefficients|Pair_coeff must start with . . for pair style tnace)"
   "nocoeff|ERROR.*(All pair coeffs are not set|pair_coeff.*is not set)"
   "dim2|ERROR.*Pair style tnace requires dimension 3, not dimension 2")
 foreach(e ${_tl_errors})
