@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """potentials/summary.py — the table of shipped potentials for potentials/README.md.
 
-Reads each potentials/<name>.yaml (terms, bond dimensions, parameters) and <name>.metrics.json (errors on
-the fit's own validation split) and prints a Markdown table with the published reference errors of the
-benchmark next to it. Run with Debian's python3 (needs python3-yaml):  /usr/bin/python3 potentials/summary.py
+Reads each potentials/<name>.yaml (terms, bond dimensions, parameters) and <name>.metrics.json and prints a
+Markdown table with the published reference errors of the benchmark next to it. The held-out errors are the
+k-fold cross-validation's (MAE and RMSE means over folds, "CV") when the metrics file has a
+"cross_validation" block or the potential's metadata names a .cv.json file (metadata.cross_validation), else
+those of the fit's own validation split ("split"). Run with Debian's python3 (needs python3-yaml):  /usr/bin/python3 potentials/summary.py
 """
 import json
 import os
@@ -32,28 +34,42 @@ def term_text(t):
     return s
 
 
+def held_out(pot, m):
+    """("CV k" or "split", E MAE, E RMSE, F MAE, F RMSE, σ MAE or None) of a potential."""
+    cv = m.get("cross_validation")
+    ref = (pot.get("metadata") or {}).get("cross_validation")
+    if cv is None and isinstance(ref, str):
+        cv = json.load(open(os.path.join(HERE, "..", ref.split()[0])))["cross_validation"]
+    if cv:
+        o = cv["overall"]
+        s = o["stress"]["mae_mean"] if o.get("stress") else None
+        return (f"CV {cv['k']}", o["energy"]["mae_mean"], o["energy"]["rmse_mean"], o["forces"]["mae_mean"],
+                o["forces"]["rmse_mean"], s)
+    v = m["validation"]
+    return ("split", v["energy_mae_meV_per_atom"], v["energy_rmse_meV_per_atom"], v["force_mae_eV_per_A"],
+            v["force_rmse_eV_per_A"], v.get("stress_mae_GPa"))
+
+
 def main(names):
-    print("| potential | terms (MPS unless noted) | bonds χ | parameters | validation E MAE / RMSE (meV/atom) "
-          "| validation F MAE / RMSE (eV/Å) | validation σ MAE (GPa) | published: GAP/MTP · qSNAP (E / F MAE) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| potential | terms (MPS unless noted) | bonds χ | parameters | held out | E MAE / RMSE (meV/atom) "
+          "| F MAE / RMSE (eV/Å) | σ MAE (GPa) | published: GAP/MTP · qSNAP (E / F MAE) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for n in names:
         pf, mf = os.path.join(HERE, n + ".yaml"), os.path.join(HERE, n + ".metrics.json")
         if not (os.path.exists(pf) and os.path.exists(mf)):
             continue
         pot = yaml.safe_load(open(pf))
         m = json.load(open(mf))
-        v = m["validation"]
+        how, e_mae, e_rmse, f_mae, f_rmse, s = held_out(pot, m)
         terms = ", ".join(term_text(t) for t in pot["terms"])
         chis = "/".join(str(max(c["bonds"])) for c in pot["cores"] if c["element"] == pot["elements"][0])
-        s = v.get("stress_mae_GPa")
         ref = REF.get(n)
         reft = ""
         if ref:
             a, b = ref
             reft = (f"{a[0]} / {a[1]}" if a else "–") + " · " + f"{b[0]} / {b[1]}"
-        print(f"| {n} | {terms} | {chis} | {m['n_params']} | {v['energy_mae_meV_per_atom']:.2f} / "
-              f"{v['energy_rmse_meV_per_atom']:.2f} | {v['force_mae_eV_per_A']:.4f} / {v['force_rmse_eV_per_A']:.4f} | "
-              f"{'%.3f' % s if s is not None else '–'} | {reft} |")
+        print(f"| {n} | {terms} | {chis} | {m['n_params']} | {how} | {e_mae:.2f} / {e_rmse:.2f} | "
+              f"{f_mae:.4f} / {f_rmse:.4f} | {'%.3f' % s if s is not None else '–'} | {reft} |")
 
 
 if __name__ == "__main__":

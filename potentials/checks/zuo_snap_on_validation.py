@@ -165,6 +165,10 @@ def main():
     res = {}
     for el in a.elements:
         train, frac, seed, stratify = config_of(el)
+        if frac == 0:   # fitted on every training structure: nothing held out to compare on (its errors are the CV's)
+            print(f"{el}: fitted on all training structures (data.validation_fraction 0), skipped; its held-out "
+                  f"errors are those of its cross-validation (potentials/README.md)")
+            continue
         allf = read(train, index=":")
         cts = [at.info.get("config_type", "") for at in allf] if stratify else None
         idx = split_indices(len(allf), frac, seed, cts)
