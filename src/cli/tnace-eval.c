@@ -152,7 +152,7 @@ static int write_predictions(FILE *f, const options *o, const tnace_potential *p
     fprintf(f, "S\t%d\t", i);
     tsv_field(f, s->source);
     fputc('\t', f);
-    tsv_field(f, s->config_type[0] ? s->config_type : TNACE_EVAL_NO_CONFIG_TYPE);
+    tsv_field(f, tnace_eval_group_name(s->config_type));
     fprintf(f, "\t%d", s->n);
     tsv_num(f, s->has_energy ? s->energy / s->n : NAN);
     tsv_num(f, q->energy / s->n);

@@ -9,10 +9,6 @@
 
 #include "util.h"
 
-static const char *ct_name(const tnace_struct *s) {
-  return s->config_type[0] ? s->config_type : TNACE_EVAL_NO_CONFIG_TYPE;
-}
-
 /* qsort context-free: indices paired with their names */
 typedef struct {
   const char *name;
@@ -29,7 +25,7 @@ int tnace_cv_group_order(const tnace_dataset *ds, unsigned long long seed, int *
   const int n = ds->n;
   named_index *ix = malloc((size_t)(n > 0 ? n : 1) * sizeof *ix);
   if (!ix) { snprintf(err, errlen, "out of memory"); return TNACE_ERR_NOMEM; }
-  for (int i = 0; i < n; i++) ix[i] = (named_index){ct_name(&ds->s[i]), i};
+  for (int i = 0; i < n; i++) ix[i] = (named_index){tnace_eval_group_name(ds->s[i].config_type), i};
   qsort(ix, (size_t)n, sizeof *ix, cmp_named);
   unsigned long long state = seed;
   for (int g0 = 0; g0 < n;) {
@@ -125,17 +121,11 @@ int tnace_cv_init(tnace_cv *cv, const tnace_dataset *ds, int k, unsigned long lo
   return rc;
 }
 
-/* The per-structure held-out errors of structure s with prediction p. */
+/* The per-structure held-out errors of structure s with prediction p: its evalstats sums. */
 static tnace_cv_struct struct_errors(const tnace_struct *s, const tnace_eval_pred *p, int fold) {
-  tnace_cv_struct r = {fold, NAN, NAN, 0};
-  if (s->has_energy) r.e_err = 1000.0 * (p->energy - s->energy) / s->n;
-  if (s->has_forces) {
-    double a = 0;
-    for (int i = 0; i < s->n; i++)
-      for (int c = 0; c < 3; c++) a += fabs(p->forces[i][c] - s->forces[i][c]);
-    r.n_f = 3 * s->n;
-    r.f_mae = a / r.n_f;
-  }
+  const tnace_eval_record rec = tnace_eval_record_of(s, p);
+  const tnace_errsum one = tnace_errsum_of(&rec);
+  tnace_cv_struct r = {fold, one.n_e ? one.e_sum : NAN, one.n_f ? one.f_abs / (double)one.n_f : NAN, (int)one.n_f};
   return r;
 }
 
@@ -184,32 +174,34 @@ static double stat_value(const tnace_errstat *r, char q, int rmse) {
   }
 }
 
+/* Fold i's MAE or RMSE of one group and quantity, NaN when the fold is not done or has no such value. */
+static double fold_value(const tnace_cv *cv, int i, const char *group, char quantity, int rmse) {
+  const tnace_errsum *g = cv->done[i] ? group_sum(&cv->per_fold[i], group) : NULL;
+  if (!g) return NAN;
+  const tnace_errstat r = tnace_errsum_stat(g);
+  return stat_value(&r, quantity, rmse);
+}
+
 void tnace_cv_mean_se(const tnace_cv *cv, const char *group, char quantity, int rmse, double *mean, double *se,
                       int *n_folds) {
-  double v[256], s = 0;
+  double s = 0, ss = 0;
   int m = 0;
-  for (int i = 0; i < cv->k && m < 256; i++) {
-    const tnace_errsum *g = cv->done[i] ? group_sum(&cv->per_fold[i], group) : NULL;
-    if (!g) continue;
-    const tnace_errstat r = tnace_errsum_stat(g);
-    const double x = stat_value(&r, quantity, rmse);
-    if (isnan(x)) continue;
-    v[m++] = x;
-    s += x;
+  for (int i = 0; i < cv->k; i++) {
+    const double x = fold_value(cv, i, group, quantity, rmse);
+    if (!isnan(x)) { s += x; m++; }
+  }
+  *mean = m ? s / m : NAN;
+  for (int i = 0; i < cv->k; i++) {   /* second pass: the variance about the mean */
+    const double x = fold_value(cv, i, group, quantity, rmse);
+    if (!isnan(x)) ss += (x - *mean) * (x - *mean);
   }
   if (n_folds) *n_folds = m;
-  *mean = m ? s / m : NAN;
-  double ss = 0;
-  for (int i = 0; i < m; i++) ss += (v[i] - *mean) * (v[i] - *mean);
   *se = m > 1 ? sqrt(ss / (m - 1) / m) : NAN;
 }
 
 /* ---- output ------------------------------------------------------------------------------------- */
 
-static void json_num(FILE *f, double x) {
-  if (isfinite(x)) fprintf(f, "%.10g", x);
-  else fputs("null", f);
-}
+static void json_num(FILE *f, double x) { tnace_json_write_number(f, x, 10); }
 
 static void json_quantity(FILE *f, const tnace_cv *cv, const char *group, const tnace_errstat *pooled, char q) {
   const long n = q == 'e' ? pooled->n_e : q == 'f' ? pooled->n_f : pooled->n_s;
@@ -268,7 +260,7 @@ static void json_struct(FILE *f, const tnace_struct *s, const tnace_cv_struct *e
   fputs("{\"source\": ", f);
   tnace_json_write_string(f, s->source);
   fputs(", \"config_type\": ", f);
-  tnace_json_write_string(f, ct_name(s));
+  tnace_json_write_string(f, tnace_eval_group_name(s->config_type));
   fprintf(f, ", \"n_atoms\": %d, \"fold\": %d, \"e_err\": ", s->n, e->fold);
   json_num(f, e->e_err);
   fputs(", \"f_mae\": ", f);

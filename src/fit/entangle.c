@@ -97,7 +97,7 @@ static int cut_stats(tnace_cut *c, const double *lam) {
   double tot = 0;
   for (int k = 0; k < chi; k++) tot += lam[k] > 0 ? lam[k] : 0;
   if (!(tot > 0)) return -1;
-  double S = 0, S2 = 0, xi[4096];
+  double S = 0, S2 = 0, xi[TNACE_MAX_BOND];   /* chi ≤ TNACE_MAX_BOND */
   int nxi = 0;
   c->n_small = 0;
   for (int k = 0; k < chi; k++) {
@@ -106,7 +106,7 @@ static int cut_stats(tnace_cut *c, const double *lam) {
     if (p > 0) {
       S -= p * log(p);
       S2 += p * log(p) * log(p);
-      if (nxi < 4096) xi[nxi++] = -log(p);
+      xi[nxi++] = -log(p);
     }
     if (c->schmidt[k] < SMALL_SV * c->schmidt[0]) c->n_small++;
   }
@@ -169,10 +169,7 @@ int tnace_mps_entanglement(const tnace_tn *tn, tnace_mps_cuts *out, char *err, s
 
 /* ---- report ---------------------------------------------------------------------------------------- */
 
-static void json_num(FILE *f, double x) {
-  if (isfinite(x)) fprintf(f, "%.6g", x);
-  else fputs("null", f);
-}
+static void json_num(FILE *f, double x) { tnace_json_write_number(f, x, 6); }
 
 static void json_cut(FILE *f, const tnace_cut *c) {
   fprintf(f, "{\"bond\": %d, \"chi\": %d, \"between_copies\": %s, \"entropy\": ", c->site, c->chi,

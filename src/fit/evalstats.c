@@ -91,9 +91,9 @@ void tnace_evalstats_free(tnace_evalstats *st) {
   memset(st, 0, sizeof *st);
 }
 
-static const char *group_name(const char *ct) { return (ct && ct[0]) ? ct : TNACE_EVAL_NO_CONFIG_TYPE; }
+const char *tnace_eval_group_name(const char *ct) { return (ct && ct[0]) ? ct : TNACE_EVAL_NO_CONFIG_TYPE; }
 
-/* Index of the group `name` (already mapped by group_name, ≤ 63 bytes) or −(insertion point) − 1. */
+/* Index of the group `name` (already mapped by tnace_eval_group_name, ≤ 63 bytes) or −(insertion point) − 1. */
 static int group_search(const tnace_evalstats *st, const char *name) {
   int lo = 0, hi = st->n_groups;
   while (lo < hi) {
@@ -108,7 +108,7 @@ static int group_search(const tnace_evalstats *st, const char *name) {
 const tnace_evalgroup *tnace_evalstats_find(const tnace_evalstats *st, const char *name) {
   if (!st || !st->g) return NULL;
   char key[64];
-  snprintf(key, sizeof key, "%s", group_name(name));
+  snprintf(key, sizeof key, "%s", tnace_eval_group_name(name));
   const int k = group_search(st, key);
   return k >= 0 ? &st->g[k] : NULL;
 }
@@ -120,31 +120,12 @@ static void sum_add(tnace_errsum *a, const tnace_errsum *b) {
   a->n_f += b->n_f;
   a->n_s += b->n_s;
   /* only the parts that are present (a NaN of an absent energy never enters) */
-  if (b->n_e) { a->e_abs += b->e_abs; a->e_sq += b->e_sq; }
+  if (b->n_e) { a->e_sum += b->e_sum; a->e_abs += b->e_abs; a->e_sq += b->e_sq; }
   a->f_abs += b->f_abs; a->f_sq += b->f_sq;
   a->s_abs += b->s_abs; a->s_sq += b->s_sq;
 }
 
-int tnace_evalstats_add(tnace_evalstats *st, const tnace_eval_record *r) {
-  if (!st || !r || r->n_atoms < 1 || (r->has_forces && (!r->forces_ref || !r->forces_pred))) return TNACE_ERR_ARG;
-  char key[64];
-  snprintf(key, sizeof key, "%s", group_name(r->config_type));
-  int k = group_search(st, key);
-  if (k < 0) {
-    k = -k - 1;
-    if (st->n_groups == st->cap) {
-      const int cap = st->cap ? 2 * st->cap : 8;
-      tnace_evalgroup *g = realloc(st->g, (size_t)cap * sizeof *g);
-      if (!g) return TNACE_ERR_NOMEM;
-      st->g = g;
-      st->cap = cap;
-    }
-    memmove(&st->g[k + 1], &st->g[k], (size_t)(st->n_groups - k) * sizeof *st->g);
-    memset(&st->g[k], 0, sizeof st->g[k]);
-    snprintf(st->g[k].name, sizeof st->g[k].name, "%s", key);
-    st->n_groups++;
-  }
-  /* this structure's sums first, then added to the group: independent of the order of the groups */
+tnace_errsum tnace_errsum_of(const tnace_eval_record *r) {
   tnace_errsum one;
   memset(&one, 0, sizeof one);
   one.n_struct = 1;
@@ -152,6 +133,7 @@ int tnace_evalstats_add(tnace_evalstats *st, const tnace_eval_record *r) {
   if (r->has_energy) {
     const double d = (r->energy_pred - r->energy_ref) / r->n_atoms * 1000.0;
     one.n_e = 1;
+    one.e_sum = d;
     one.e_abs = fabs(d);
     one.e_sq = d * d;
   }
@@ -171,13 +153,36 @@ int tnace_evalstats_add(tnace_evalstats *st, const tnace_eval_record *r) {
         one.s_sq += d * d;
         one.n_s++;
       }
+  return one;
+}
+
+int tnace_evalstats_add(tnace_evalstats *st, const tnace_eval_record *r) {
+  if (!st || !r || r->n_atoms < 1 || (r->has_forces && (!r->forces_ref || !r->forces_pred))) return TNACE_ERR_ARG;
+  char key[64];
+  snprintf(key, sizeof key, "%s", tnace_eval_group_name(r->config_type));
+  int k = group_search(st, key);
+  if (k < 0) {
+    k = -k - 1;
+    if (st->n_groups == st->cap) {
+      const int cap = st->cap ? 2 * st->cap : 8;
+      tnace_evalgroup *g = realloc(st->g, (size_t)cap * sizeof *g);
+      if (!g) return TNACE_ERR_NOMEM;
+      st->g = g;
+      st->cap = cap;
+    }
+    memmove(&st->g[k + 1], &st->g[k], (size_t)(st->n_groups - k) * sizeof *st->g);
+    memset(&st->g[k], 0, sizeof st->g[k]);
+    snprintf(st->g[k].name, sizeof st->g[k].name, "%s", key);
+    st->n_groups++;
+  }
+  /* this structure's sums first, then added to the group: independent of the order of the groups */
+  const tnace_errsum one = tnace_errsum_of(r);
   sum_add(&st->g[k].sum, &one);
   sum_add(&st->all, &one);
   return 0;
 }
 
-int tnace_evalstats_add_struct(tnace_evalstats *st, const tnace_struct *s, const tnace_eval_pred *p) {
-  if (!st || !s || !p || p->status || !p->forces) return TNACE_ERR_ARG;
+tnace_eval_record tnace_eval_record_of(const tnace_struct *s, const tnace_eval_pred *p) {
   tnace_eval_record r;
   memset(&r, 0, sizeof r);
   r.config_type = s->config_type;
@@ -191,6 +196,12 @@ int tnace_evalstats_add_struct(tnace_evalstats *st, const tnace_struct *s, const
   r.has_stress = s->has_stress && s->volume > 0;
   memcpy(r.stress_ref, s->stress, sizeof r.stress_ref);
   memcpy(r.stress_pred, p->stress, sizeof r.stress_pred);
+  return r;
+}
+
+int tnace_evalstats_add_struct(tnace_evalstats *st, const tnace_struct *s, const tnace_eval_pred *p) {
+  if (!st || !s || !p || p->status || !p->forces) return TNACE_ERR_ARG;
+  const tnace_eval_record r = tnace_eval_record_of(s, p);
   return tnace_evalstats_add(st, &r);
 }
 
@@ -263,10 +274,12 @@ void tnace_json_write_string(FILE *f, const char *str) {
   fputc('"', f);
 }
 
-static void json_num(FILE *f, double x) {
-  if (isfinite(x)) fprintf(f, "%.6g", x);
+void tnace_json_write_number(FILE *f, double x, int digits) {
+  if (isfinite(x)) fprintf(f, "%.*g", digits, x);
   else fputs("null", f);
 }
+
+static void json_num(FILE *f, double x) { tnace_json_write_number(f, x, 6); }
 
 static void json_block(FILE *f, long n, double mae, double rmse) {
   if (n == 0) { fputs("null", f); return; }

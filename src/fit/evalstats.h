@@ -55,7 +55,7 @@ typedef struct {
   long n_e;                /* structures with an energy error */
   long n_f;                /* force components */
   long n_s;                /* stress components (6 per structure with stress) */
-  double e_abs, e_sq;      /* Σ|ΔE/N|, Σ(ΔE/N)²   (meV/atom) */
+  double e_sum, e_abs, e_sq;  /* ΣΔE/N (signed: the bias), Σ|ΔE/N|, Σ(ΔE/N)²   (meV/atom) */
   double f_abs, f_sq;      /* eV/Å */
   double s_abs, s_sq;      /* GPa */
 } tnace_errsum;
@@ -97,13 +97,22 @@ void tnace_evalstats_init(tnace_evalstats *st);
 /* Free the groups and reset to empty (NULL allowed). */
 void tnace_evalstats_free(tnace_evalstats *st);
 
+/* The group a config_type belongs to: ct, or TNACE_EVAL_NO_CONFIG_TYPE for NULL or "". */
+const char *tnace_eval_group_name(const char *ct);
+
+/* The record of structure s with its prediction p (pointers into both; p->forces must be set): energy if
+ * s->has_energy, forces if s->has_forces, stress if s->has_stress and s->volume > 0. */
+tnace_eval_record tnace_eval_record_of(const tnace_struct *s, const tnace_eval_pred *p);
+
+/* One structure's sums (n_struct = 1), as tnace_evalstats_add adds them to its group. */
+tnace_errsum tnace_errsum_of(const tnace_eval_record *r);
+
 /* Add one structure to its group and to the overall sums. Returns 0; TNACE_ERR_ARG for NULL pointers,
  * n_atoms < 1 or missing force arrays with has_forces; TNACE_ERR_NOMEM if a new group cannot be allocated
  * (then nothing is added). Non-finite values are added as they are (they make the result NaN/Inf). */
 int tnace_evalstats_add(tnace_evalstats *st, const tnace_eval_record *r);
 
-/* Add structure s with its prediction p (p->status must be 0): energy if s->has_energy, forces if
- * s->has_forces, stress if s->has_stress and s->volume > 0, exactly as tnace_metrics_compute.
+/* Add structure s with its prediction p (p->status must be 0): tnace_eval_record_of, as tnace_metrics_compute.
  * Returns as tnace_evalstats_add (TNACE_ERR_ARG also for a failed prediction). */
 int tnace_evalstats_add_struct(tnace_evalstats *st, const tnace_struct *s, const tnace_eval_pred *p);
 
@@ -118,6 +127,9 @@ const tnace_evalgroup *tnace_evalstats_find(const tnace_evalstats *st, const cha
 /* Write s as a JSON string literal ("..." with \" \\ \b \f \n \r \t, other control characters and DEL
  * as \u00XX, invalid UTF-8 bytes as \ufffd; valid UTF-8 is copied). NULL writes null. */
 void tnace_json_write_string(FILE *f, const char *s);
+
+/* Write x as a JSON number with `digits` significant digits ("%.*g"), or null when x is not finite. */
+void tnace_json_write_number(FILE *f, double x, int digits);
 
 /* Write the report as exactly one JSON object and a newline:
  *   {"potential": P, "data": [D...], "n_structures": n, "n_atoms": n, "n_skipped": k,

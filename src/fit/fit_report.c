@@ -166,10 +166,7 @@ int tnace_fit_metadata(const tnace_fit_record *r, const tnace_potential *pot, tn
 
 /* ---- metrics file ------------------------------------------------------------------------------------- */
 
-static void json_num(FILE *f, double v) {
-  if (isfinite(v)) fprintf(f, "%.10g", v);
-  else fputs("null", f);
-}
+static void json_num(FILE *f, double v) { tnace_json_write_number(f, v, 10); }
 
 /* A number, or null when the quantity is absent. */
 static void json_opt(FILE *f, int present, double v) {
@@ -291,7 +288,7 @@ static void print_config_types(FILE *out, const tnace_dataset *tr, const tnace_d
   const tnace_dataset *sets[2] = {tr, va};
   for (int k = 0; k < 2; k++)
     for (int i = 0; i < sets[k]->n; i++) {
-      const char *name = sets[k]->s[i].config_type[0] ? sets[k]->s[i].config_type : "(none)";
+      const char *name = tnace_eval_group_name(sets[k]->s[i].config_type);
       int j = 0;
       while (j < n_ct && strcmp(ct[j].name, name)) j++;
       if (j == n_ct) {
