@@ -92,6 +92,7 @@ static void test_views_and_table(void) {
     int tix[10];
     CHECK(tnace_cv_view(&ds, cv.fold, f, &tr, &te, tix) == 0, "view");
     CHECK(tr.n + te.n == ds.n, "fold %d: %d + %d", f, tr.n, te.n);
+    CHECK(tnace_cv_fold_size(&cv, f) == te.n, "fold %d: size %d, view %d", f, tnace_cv_fold_size(&cv, f), te.n);
     for (int j = 0; j < te.n; j++) {
       CHECK(!strcmp(te.s[j].source, ds.s[tix[j]].source) && cv.fold[tix[j]] == f, "test_index");
       if (j) CHECK(tix[j] > tix[j - 1], "order");

@@ -269,18 +269,11 @@ static int apply_overrides(const args *a, tnace_fitconfig *cfg) {
   return 0;
 }
 
-/* "X.yaml" / "X.yml" / "X" → "X.cv.json" into buf. */
-static const char *derive_cv_path(const char *pot, char *buf, size_t len) {
-  size_t n = strlen(pot);
-  if (n > 5 && !strcmp(pot + n - 5, ".yaml")) n -= 5;
-  else if (n > 4 && !strcmp(pot + n - 4, ".yml")) n -= 4;
-  if ((size_t)snprintf(buf, len, "%.*s.cv.json", (int)n, pot) >= len) return NULL;
-  return buf;
-}
-
-/* The CV JSON file: named and writable. */
+/* The CV JSON file: named (--cv-out, else the potential file with .cv.json) and writable. */
 static int check_cv_output(const args *a, run *R) {
-  R->cv_path = a->cv_out ? a->cv_out : R->pot_path ? derive_cv_path(R->pot_path, R->cv_buf, sizeof R->cv_buf) : NULL;
+  R->cv_path = a->cv_out;
+  if (!R->cv_path && R->pot_path && !tnace_sibling_path(R->pot_path, ".cv.json", R->cv_buf, sizeof R->cv_buf))
+    R->cv_path = R->cv_buf;
   if (!R->cv_path)
     return fail("%s: no file for the cross-validation results (set output.potential, --output or --cv-out)", a->config);
   if (a->dry_run) return 0;
@@ -373,33 +366,14 @@ static int write_cv(const args *a, run *R) {
   return 0;
 }
 
-/* --dry-run --cv K: make the folds and print their sizes. */
-static int dry_run_cv(const args *a, run *R, FILE *out) {
-  if (tnace_cv_init(&R->cv, &R->train, a->cv_k, R->cfg.split_seed, R->err, sizeof R->err))
-    return fail("%s: --cv: %s", a->config, R->err);
-  if (!out) return 0;
-  printf("cross-validation: %d folds of %d structures, stratified by config_type; held out per fold:", a->cv_k, R->cv.n);
-  for (int i = 0; i < a->cv_k; i++) {
-    int m = 0;
-    for (int s = 0; s < R->cv.n; s++) m += R->cv.fold[s] == i;
-    printf(" %d", m);
-  }
-  printf("\n");
-  return 0;
-}
-
-/* The cross-validation fits (all folds, or those of --fold), the table, the JSON file. */
+/* The cross-validation fits (all folds, or those of --fold) of the folds made, the table, the JSON file. */
 static int run_cv(const args *a, run *R, FILE *out) {
-  if (tnace_cv_init(&R->cv, &R->train, a->cv_k, R->cfg.split_seed, R->err, sizeof R->err))
-    return fail("%s: --cv: %s", a->config, R->err);
   R->has_cv = 1;
   const int nsel = a->n_folds_sel ? a->n_folds_sel : a->cv_k;
   for (int j = 0; j < nsel; j++) {
     const int i = a->n_folds_sel ? a->folds_sel[j] : j;
-    int n_test = 0;
-    for (int s = 0; s < R->cv.n; s++) n_test += R->cv.fold[s] == i;
     if (out) {
-      printf("cross-validation fold %d of %d (%d structures held out)\n", i + 1, a->cv_k, n_test);
+      printf("cross-validation fold %d of %d (%d structures held out)\n", i + 1, a->cv_k, tnace_cv_fold_size(&R->cv, i));
       fflush(stdout);
     }
     if (tnace_cv_fit_fold(&R->cv, i, &R->cfg, &R->train, &R->valid, out, R->err, sizeof R->err))
@@ -411,6 +385,18 @@ static int run_cv(const args *a, run *R, FILE *out) {
   }
   if (write_cv(a, R)) return 1;
   if (out) printf("wrote cross-validation %s\n", R->cv_path);
+  return 0;
+}
+
+/* --cv K: make the folds; with --dry-run print their sizes, else run the CV (run_cv). */
+static int start_cv(const args *a, run *R, FILE *out) {
+  if (tnace_cv_init(&R->cv, &R->train, a->cv_k, R->cfg.split_seed, R->err, sizeof R->err))
+    return fail("%s: --cv: %s", a->config, R->err);
+  if (!a->dry_run) return run_cv(a, R, out);
+  if (!out) return 0;
+  printf("cross-validation: %d folds of %d structures, stratified by config_type; held out per fold:", a->cv_k, R->cv.n);
+  for (int i = 0; i < a->cv_k; i++) printf(" %d", tnace_cv_fold_size(&R->cv, i));
+  printf("\n");
   return 0;
 }
 
@@ -483,7 +469,7 @@ int main(int argc, char **argv) {
     fflush(stdout);
   }
   if (read_data(&a, R, out)) goto done;
-  if (a.cv_k && (a.dry_run ? dry_run_cv(&a, R, out) : run_cv(&a, R, out))) goto done;
+  if (a.cv_k && start_cv(&a, R, out)) goto done;
   if (a.cv_only && !a.dry_run) {
     status = 0;
     goto done;

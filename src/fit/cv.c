@@ -121,6 +121,12 @@ int tnace_cv_init(tnace_cv *cv, const tnace_dataset *ds, int k, unsigned long lo
   return rc;
 }
 
+int tnace_cv_fold_size(const tnace_cv *cv, int i) {
+  int m = 0;
+  for (int j = 0; j < cv->n; j++) m += cv->fold[j] == i;
+  return m;
+}
+
 /* The per-structure held-out errors of structure s with prediction p: its evalstats sums. */
 static tnace_cv_struct struct_errors(const tnace_struct *s, const tnace_eval_pred *p, int fold) {
   const tnace_eval_record rec = tnace_eval_record_of(s, p);

@@ -87,6 +87,9 @@ typedef struct {
 int tnace_cv_init(tnace_cv *cv, const tnace_dataset *ds, int k, unsigned long long seed, char *err, size_t errlen);
 void tnace_cv_free(tnace_cv *cv);
 
+/* Structures held out in fold i. */
+int tnace_cv_fold_size(const tnace_cv *cv, int i);
+
 /* Add the predictions pred [test->n] (all with status 0) of fold i's fitted potential on its held-out view
  * `test` (made by tnace_cv_view with test_index). Returns 0, TNACE_ERR_ARG (bad fold, fold already added,
  * failed prediction, index out of range) or TNACE_ERR_NOMEM, with a message. */

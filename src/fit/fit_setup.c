@@ -46,13 +46,17 @@ const char *tnace_fitconfig_metrics_path(const tnace_fitconfig *cfg, const char 
     return buf;
   }
   if ((cfg && cfg->metrics_set) || !potential) return NULL;
+  tnace_sibling_path(potential, ".metrics.json", buf, len);
+  return buf;
+}
+
+int tnace_sibling_path(const char *potential, const char *suffix, char *buf, size_t len) {
   size_t n = strlen(potential);
   const char *base = strrchr(potential, '/');
   base = base ? base + 1 : potential;
   if (n > 5 && !strcmp(potential + n - 5, ".yaml") && potential + n - 5 > base) n -= 5;
   else if (n > 4 && !strcmp(potential + n - 4, ".yml") && potential + n - 4 > base) n -= 4;
-  snprintf(buf, len, "%.*s.metrics.json", (int)n, potential);
-  return buf;
+  return (size_t)snprintf(buf, len, "%.*s%s", (int)n, potential, suffix) >= len ? -1 : 0;
 }
 
 int tnace_check_writable(const char *path, char *err, size_t errlen) {

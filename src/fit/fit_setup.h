@@ -20,6 +20,11 @@ extern "C" {
  * λ, r_min, repulsion and, for TNACE_E0_FIXED, E0; tnace_potential_prepare'd. Returns 0 or an error. */
 int tnace_fitconfig_make_potential(const tnace_fitconfig *cfg, tnace_potential **out, char *err, size_t errlen);
 
+/* A file named after the potential file: "X.yaml" / "X.yml" / "X" → "X<suffix>" (only a real extension is
+ * dropped: "dir/.yaml" keeps it) into buf (size len). Returns 0, or −1 when the name did not fit in buf
+ * (then cut). */
+int tnace_sibling_path(const char *potential, const char *suffix, char *buf, size_t len);
+
 /* The metrics path: cfg->out_metrics if set; NULL if the config disabled it (`metrics: null`); else
  * derived from `potential` (the potential file actually written): "X.yaml" / "X.yml" / "X" →
  * "X.metrics.json". Writes into buf (size len) and returns buf, or NULL. */
