@@ -175,12 +175,13 @@ int tnace_dataset_read_keys(tnace_dataset *ds, const char *path, const tnace_xyz
   return rc2;
 }
 
-int tnace_struct_eval(const tnace_potential *pot, tnace_workspace *ws, const tnace_struct *s, double *energy,
-                      double (*forces)[3], double stress[3][3], double *eatom) {
+int tnace_struct_eval_strain(const tnace_potential *pot, tnace_workspace *ws, const tnace_struct *s, double *energy,
+                             double (*forces)[3], double dEde[3][3], double *eatom, int *failed_atom) {
+  if (failed_atom) *failed_atom = -1;
   int rc = tnace_workspace_reserve(ws, s->max_neigh);
   if (rc) return rc;
   double E = 0.0, W[3][3] = {{0}};
-  const int need_d = forces || stress;
+  const int need_d = forces || dEde;
   double(*dEdr)[3] = need_d ? malloc((size_t)(s->max_neigh ? s->max_neigh : 1) * sizeof *dEdr) : NULL;
   if (need_d && !dEdr) return TNACE_ERR_NOMEM;
   if (forces) memset(forces, 0, (size_t)s->n * sizeof *forces);
@@ -188,7 +189,10 @@ int tnace_struct_eval(const tnace_potential *pot, tnace_workspace *ws, const tna
     const int k0 = s->off[i], ni = s->off[i + 1] - k0;
     double Ei;
     rc = tnace_atom_energy(pot, ws, s->species[i], ni, (const double(*)[3])(s->d + k0), s->nsp + k0, &Ei, dEdr);
-    if (rc) break;
+    if (rc) {
+      if (failed_atom) *failed_atom = i;
+      break;
+    }
     E += Ei;
     if (eatom) eatom[i] = Ei;
     if (!need_d) continue;
@@ -203,8 +207,16 @@ int tnace_struct_eval(const tnace_potential *pot, tnace_workspace *ws, const tna
   free(dEdr);
   if (rc) return rc;
   *energy = E;
-  if (stress)
-    for (int a = 0; a < 3; a++)
-      for (int b = 0; b < 3; b++) stress[a][b] = s->volume > 0 ? W[a][b] / s->volume : 0.0;
+  if (dEde) memcpy(dEde, W, sizeof W);
+  return 0;
+}
+
+int tnace_struct_eval(const tnace_potential *pot, tnace_workspace *ws, const tnace_struct *s, double *energy,
+                      double (*forces)[3], double stress[3][3], double *eatom) {
+  double W[3][3];
+  const int rc = tnace_struct_eval_strain(pot, ws, s, energy, forces, stress ? W : NULL, eatom, NULL);
+  if (rc || !stress) return rc;
+  for (int a = 0; a < 3; a++)
+    for (int b = 0; b < 3; b++) stress[a][b] = s->volume > 0 ? W[a][b] / s->volume : 0.0;
   return 0;
 }

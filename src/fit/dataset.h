@@ -70,5 +70,10 @@ void tnace_struct_free(tnace_struct *s);
  * Returns 0 or the per-atom call's error (message in tnace_workspace_error(ws)). */
 int tnace_struct_eval(const tnace_potential *pot, tnace_workspace *ws, const tnace_struct *s, double *energy,
                       double (*forces)[3], double stress[3][3], double *eatom);
+/* The same with the strain derivative instead of the stress: dEde [3][3] = ∂E/∂ε_ab = Σ_pairs ∂E_i/∂r_ij,a ·
+ * r_ij,b (eV; = stress·V in the ASE sign, = −(LAMMPS virial)), defined for any periodicity; may be NULL.
+ * failed_atom (may be NULL) receives the index of the atom whose per-atom call failed, −1 otherwise. */
+int tnace_struct_eval_strain(const tnace_potential *pot, tnace_workspace *ws, const tnace_struct *s, double *energy,
+                             double (*forces)[3], double dEde[3][3], double *eatom, int *failed_atom);
 
 #endif

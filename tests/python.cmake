@@ -1,0 +1,31 @@
+# tests/python.cmake — the Python package (python/tnace) and its ASE calculator, run by Debian's python3
+# (TNACE_ASE_PYTHON, tests/CMakeLists.txt) on the build tree's copy of the package (build/python). Label python.
+#   python_api     energies/forces/stress equal tnace-eval's to 1e-10; finite-difference forces and stress;
+#                  rotation/translation invariance; clusters and slabs; library errors become TNACEError
+#   python_ase     the ASE calculator: Voigt order and sign, per-atom energies, no stress without 3D pbc,
+#                  a BFGS relaxation of positions and cell converges, ASE's EquationOfState
+#   python_lammps  equal to pair_style tnace (run 0) on a triclinic four-element cell: energy, per-atom
+#                  energies, forces, pressure tensor (labels python and lammps; needs LAMMPS and the plugin)
+if(EXISTS ${TNACE_ASE_PYTHON})
+  execute_process(COMMAND ${TNACE_ASE_PYTHON} -c "import numpy" RESULT_VARIABLE _tnace_np_rc OUTPUT_QUIET ERROR_QUIET)
+else()
+  set(_tnace_np_rc 1)
+endif()
+if(NOT _tnace_np_rc EQUAL 0)
+  message(STATUS "Python tests not registered: ${TNACE_ASE_PYTHON} cannot import numpy")
+  return()
+endif()
+set(_tp_script ${CMAKE_CURRENT_SOURCE_DIR}/python/test_python.py)
+set(_tp_env "PYTHONPATH=${CMAKE_BINARY_DIR}/python" "TNACE_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
+            "TNACE_EVAL=$<TARGET_FILE:tnace-eval>" "PYTHONDONTWRITEBYTECODE=1")
+add_test(NAME python_api COMMAND ${TNACE_ASE_PYTHON} ${_tp_script} Api)
+set_tests_properties(python_api PROPERTIES ENVIRONMENT "${_tp_env}" LABELS python TIMEOUT 300)
+if(_tnace_ase_rc EQUAL 0)
+  add_test(NAME python_ase COMMAND ${TNACE_ASE_PYTHON} ${_tp_script} Ase)
+  set_tests_properties(python_ase PROPERTIES ENVIRONMENT "${_tp_env}" LABELS python TIMEOUT 300)
+endif()
+if(TNACE_PLUGIN_BUILT AND TNACE_LMP_EXECUTABLE AND EXISTS "${TNACE_LMP_EXECUTABLE}")
+  add_test(NAME python_lammps COMMAND ${TNACE_ASE_PYTHON} ${_tp_script} Lammps)
+  set_tests_properties(python_lammps PROPERTIES LABELS "python;lammps" TIMEOUT 300 ENVIRONMENT
+    "${_tp_env};TNACE_LMP_CMD=${CMAKE_SOURCE_DIR}/tools/lmp;TNACE_LMP_ENV=TNACE_LMP=${TNACE_LMP_EXECUTABLE}\\;TNACE_BUILD_DIR=${CMAKE_BINARY_DIR}")
+endif()

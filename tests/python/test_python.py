@@ -1,0 +1,288 @@
+#!/usr/bin/python3
+"""Tests of the Python package (python/tnace) and its ASE calculator; run by ctest (label python):
+
+    test_python.py Api       energies/forces/stress equal tnace-eval's; finite differences; invariances; errors
+    test_python.py Ase       the ASE calculator: conventions, a relaxation with the cell, EOS, NEB-style copies
+    test_python.py Lammps    equal to pair_style tnace in LAMMPS (needs TNACE_LMP_CMD)
+
+Environment: PYTHONPATH names build/python; TNACE_SOURCE_DIR the repository; TNACE_EVAL the tnace-eval binary;
+TNACE_LMP_CMD the command that runs LAMMPS with the plugin (tools/lmp), TNACE_LMP_ENV extra VAR=VALUE;VAR=VALUE.
+"""
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+import tnace
+
+SRC = os.environ.get("TNACE_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+POT4 = os.path.join(SRC, "potentials", "NbMoTaW.yaml")   # four elements
+POT1 = os.path.join(SRC, "potentials", "Cu.yaml")
+ELEMS = ["Nb", "Mo", "Ta", "W"]
+
+
+def triclinic_cell(seed=7, reps=3):
+    """A rattled 4-element bcc supercell in a sheared (triclinic) cell, in LAMMPS's lower-triangular form
+    (a along x, b in the xy plane), with atoms partly outside the cell."""
+    rng = np.random.default_rng(seed)
+    a0 = 3.2
+    base = np.array([[0, 0, 0], [0.5, 0.5, 0.5]])
+    frac = np.array([(b + [i, j, k]) / reps for i in range(reps) for j in range(reps) for k in range(reps) for b in base])
+    cell = a0 * reps * np.array([[1.0, 0, 0], [0.12, 0.97, 0], [-0.08, 0.1, 1.04]])
+    pos = frac @ cell + rng.normal(scale=0.08, size=(len(frac), 3))
+    pos[0] += cell[0] + cell[2]          # an atom outside the cell: the list must wrap it
+    symbols = [ELEMS[i] for i in rng.integers(0, 4, len(frac))]
+    return symbols, pos, cell
+
+
+def rel_err(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
+
+
+class Api(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pot = tnace.Potential(POT4)
+        cls.symbols, cls.pos, cls.cell = triclinic_cell()
+
+    def compute(self, pos=None, cell=None, pbc=True):
+        return self.pot.compute(self.symbols, self.pos if pos is None else pos,
+                                self.cell if cell is None else cell, pbc)
+
+    def test_metadata(self):
+        self.assertEqual(self.pot.elements, tuple(ELEMS))
+        self.assertGreater(self.pot.cutoff, 3.0)
+        self.assertGreater(self.pot.n_params, 0)
+        self.assertLessEqual(self.pot.cutoff_between("Nb", "W"), self.pot.cutoff)
+
+    def test_equals_tnace_eval(self):
+        """Energy, forces and stress equal tnace-eval's on the same structure, written to extxyz."""
+        r = self.compute()
+        with tempfile.TemporaryDirectory() as d:
+            xyz, pred = os.path.join(d, "s.xyz"), os.path.join(d, "pred.tsv")
+            with open(xyz, "w") as f:
+                f.write("%d\n" % len(self.symbols))
+                f.write('Lattice="%s" Properties=species:S:1:pos:R:3 energy=0.0 pbc="T T T"\n'
+                        % " ".join("%.17g" % x for x in self.cell.ravel()))
+                for s, p in zip(self.symbols, self.pos):
+                    f.write("%s %.17g %.17g %.17g\n" % (s, *p))
+            subprocess.run([os.environ["TNACE_EVAL"], POT4, xyz, "--predictions", pred, "--threads", "1"],
+                           check=True, stdout=subprocess.DEVNULL)
+            rows = [l.rstrip("\n").split("\t") for l in open(pred) if not l.startswith("#")]
+        S = [x for x in rows if x[0] == "S"][0]
+        F = np.array([[float(v) for v in x[7:10]] for x in rows if x[0] == "F"])
+        n = len(self.symbols)
+        # tnace-eval writes %.12g: agreement to that precision
+        self.assertLess(abs(float(S[6]) - r.energy / n) / abs(r.energy / n), 1e-11)
+        self.assertLess(rel_err(F, r.forces), 1e-10)
+        s = r.stress * 160.21766208
+        self.assertLess(rel_err([float(v) for v in S[13:19]], [s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]]),
+                        1e-10)
+
+    def test_per_atom_energies_sum(self):
+        r = self.compute()
+        self.assertAlmostEqual(r.energies.sum(), r.energy, delta=1e-10 * abs(r.energy))
+
+    def test_forces_finite_differences(self):
+        r = self.compute()
+        h = 1e-5
+        rng = np.random.default_rng(3)
+        for i in rng.choice(len(self.symbols), 8, replace=False):
+            for k in range(3):
+                p = self.pos.copy()
+                p[i, k] += h
+                ep = self.compute(pos=p).energy
+                p[i, k] -= 2 * h
+                em = self.compute(pos=p).energy
+                fd = -(ep - em) / (2 * h)
+                self.assertLess(abs(fd - r.forces[i, k]), 1e-6 * max(1.0, abs(fd)), (i, k, fd, r.forces[i, k]))
+
+    def test_stress_finite_differences(self):
+        """stress = (1/V) dE/dε under a homogeneous strain of cell and positions (ASE sign)."""
+        r = self.compute()
+        h = 1e-6
+        for a in range(3):
+            for b in range(a, 3):
+                e = np.zeros((3, 3))
+                e[a, b] = e[b, a] = h / (2 if a != b else 1)
+                ep = self.compute(pos=self.pos @ (np.eye(3) + e), cell=self.cell @ (np.eye(3) + e)).energy
+                em = self.compute(pos=self.pos @ (np.eye(3) - e), cell=self.cell @ (np.eye(3) - e)).energy
+                fd = (ep - em) / (2 * h) / r.volume
+                self.assertLess(abs(fd - r.stress[a, b]), 1e-6 * max(1e-2, abs(fd)), (a, b, fd, r.stress[a, b]))
+
+    def test_invariances(self):
+        """Rotation of cell and positions rotates the forces and leaves the energy; translation changes nothing;
+        the sum of forces vanishes."""
+        r = self.compute()
+        th = 0.7
+        R = np.array([[np.cos(th), -np.sin(th), 0], [np.sin(th), np.cos(th), 0], [0, 0, 1]]) @ \
+            np.array([[1, 0, 0], [0, np.cos(0.3), -np.sin(0.3)], [0, np.sin(0.3), np.cos(0.3)]])
+        rr = self.compute(pos=self.pos @ R.T, cell=self.cell @ R.T)
+        self.assertAlmostEqual(rr.energy, r.energy, delta=1e-10 * abs(r.energy))
+        self.assertLess(rel_err(rr.forces, r.forces @ R.T), 1e-9)
+        self.assertLess(rel_err(rr.stress, R @ r.stress @ R.T), 1e-9)
+        rt = self.compute(pos=self.pos + [0.3, -1.1, 2.5])
+        self.assertAlmostEqual(rt.energy, r.energy, delta=1e-10 * abs(r.energy))
+        self.assertLess(np.abs(r.forces.sum(axis=0)).max(), 1e-10 * len(r.forces))
+
+    def test_cluster_and_slab(self):
+        """Non-periodic and partly periodic structures: no stress; a cluster's energy does not depend on the
+        (unused) cell; slab periodicity is honoured (a 1-atom-thick periodic layer differs from the cluster)."""
+        sym, pos = ["Mo", "W", "Ta"], np.array([[0, 0, 0], [2.6, 0.3, 0], [1.1, 2.2, 0.4]])
+        c1 = self.pot.compute(sym, pos)
+        c2 = self.pot.compute(sym, pos, cell=np.eye(3) * 3.0, pbc=False)
+        self.assertIsNone(c1.stress)
+        self.assertEqual(c1.energy, c2.energy)
+        self.assertLess(np.abs(c1.forces.sum(axis=0)).max(), 1e-12)
+        slab = self.pot.compute(sym, pos, cell=np.diag([6.0, 6.0, 0.0]), pbc=[True, True, False])
+        self.assertIsNone(slab.stress)
+        self.assertNotAlmostEqual(slab.energy, c1.energy, places=3)
+
+    def test_errors(self):
+        with self.assertRaises(tnace.TNACEError) as cm:
+            tnace.Potential(os.path.join(SRC, "no_such.yaml"))
+        self.assertEqual(cm.exception.kind, "IO")
+        self.assertIn("no_such.yaml", str(cm.exception))
+        with open(POT1) as src, tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write(src.read().replace("cutoff:", "cutoff: [", 1))
+        try:
+            with self.assertRaises(tnace.TNACEError) as cm:
+                tnace.Potential(f.name)
+            self.assertEqual(cm.exception.kind, "PARSE")
+            self.assertRegex(str(cm.exception), os.path.basename(f.name) + r":\d+")
+        finally:
+            os.unlink(f.name)
+        with self.assertRaises(tnace.TNACEError) as cm:
+            self.pot.compute(["Mo", "Cu"], [[0, 0, 0], [2.5, 0, 0]])
+        self.assertEqual(cm.exception.kind, "ELEMENT")
+        self.assertIn("'Cu'", str(cm.exception))
+        with self.assertRaises(tnace.TNACEError) as cm:
+            self.pot.compute(["Mo", "W"], [[0, 0, 0], [0.2, 0, 0]])
+        self.assertEqual(cm.exception.kind, "TOO_CLOSE")
+        self.assertIn("r_min", str(cm.exception))
+        with self.assertRaises(tnace.TNACEError) as cm:
+            self.pot.compute(["Mo", "W"], [[0, 0, 0], [np.nan, 0, 0]])
+        self.assertIn("atom 1", str(cm.exception))
+        with self.assertRaises(tnace.TNACEError) as cm:
+            self.pot.compute(["Mo"], [[0, 0, 0]], cell=np.zeros((3, 3)), pbc=True)
+        self.assertEqual(cm.exception.kind, "VALUE")
+        with self.assertRaises(tnace.TNACEError):
+            self.pot.compute(["Mo", "W"], [[0, 0, 0]])
+
+
+class Ase(unittest.TestCase):
+    def test_conventions(self):
+        """Voigt order xx yy zz yz xz xy and sign as ASE's; energies, free_energy; no stress without 3D pbc."""
+        from ase import Atoms
+        from ase.calculators.calculator import PropertyNotImplementedError
+        from tnace.ase import TNACE
+        symbols, pos, cell = triclinic_cell()
+        atoms = Atoms(symbols, positions=pos, cell=cell, pbc=True)
+        atoms.calc = TNACE(POT4)
+        r = tnace.Potential(POT4).compute(symbols, pos, cell, True)
+        s = atoms.get_stress()
+        self.assertEqual(s.shape, (6,))
+        self.assertLess(rel_err(s, [r.stress[0, 0], r.stress[1, 1], r.stress[2, 2], r.stress[1, 2], r.stress[0, 2],
+                                    r.stress[0, 1]]), 1e-12)
+        self.assertLess(rel_err(atoms.get_stress(voigt=False), 0.5 * (r.stress + r.stress.T)), 1e-12)
+        self.assertEqual(atoms.get_potential_energy(), r.energy)
+        self.assertEqual(atoms.get_potential_energy(force_consistent=True), r.energy)
+        self.assertLess(rel_err(atoms.get_potential_energies(), r.energies), 1e-12)
+        # sign: compressing the cell gives a negative (compressive) stress in ASE's convention
+        c = atoms.copy()
+        c.calc = atoms.calc
+        c.set_cell(c.cell * 0.9, scale_atoms=True)
+        self.assertLess(np.trace(c.get_stress(voigt=False)), 0)
+        slab = atoms.copy()
+        slab.pbc = [True, True, False]
+        slab.calc = TNACE(POT4)
+        slab.get_forces()
+        with self.assertRaises(PropertyNotImplementedError):
+            slab.get_stress()
+
+    def test_relax_with_cell(self):
+        """BFGS on positions and cell (ExpCellFilter) converges: forces and stress vanish."""
+        from ase.build import bulk
+        from ase.constraints import ExpCellFilter
+        from ase.optimize import BFGS
+        from tnace.ase import TNACE
+        atoms = bulk("Cu", "fcc", a=3.75) * (2, 2, 2)
+        atoms.rattle(0.05, seed=4)
+        atoms.calc = TNACE(POT1)
+        e0 = atoms.get_potential_energy()
+        self.assertTrue(BFGS(ExpCellFilter(atoms), logfile=None).run(fmax=1e-4, steps=300))
+        self.assertLess(np.abs(atoms.get_forces()).max(), 1e-4)
+        self.assertLess(np.abs(atoms.get_stress()).max() * np.linalg.norm(atoms.cell, axis=1).mean(), 2e-4)
+        self.assertLess(atoms.get_potential_energy(), e0)
+
+    def test_eos(self):
+        """ASE's EquationOfState: a minimum inside the sampled volumes and a bulk modulus that is positive."""
+        from ase.build import bulk
+        from ase.eos import EquationOfState
+        from ase.units import GPa
+        from tnace.ase import TNACE
+        calc = TNACE(POT1)
+        vols, ens = [], []
+        for x in np.linspace(0.96, 1.04, 7):
+            a = bulk("Cu", "fcc", a=3.62 * x)
+            a.calc = calc
+            vols.append(a.get_volume())
+            ens.append(a.get_potential_energy())
+        v0, e0, B = EquationOfState(vols, ens).fit()
+        self.assertTrue(min(vols) < v0 < max(vols))
+        self.assertGreater(B / GPa, 50)
+
+
+class Lammps(unittest.TestCase):
+    def test_equals_lammps(self):
+        """Energy, per-atom energies, forces and pressure tensor equal pair_style tnace's run 0 in LAMMPS on a
+        triclinic four-element cell."""
+        cmd = os.environ.get("TNACE_LMP_CMD")
+        if not cmd:
+            self.skipTest("no TNACE_LMP_CMD")
+        symbols, pos, cell = triclinic_cell()
+        frac = np.linalg.solve(cell.T, pos.T).T
+        pos = (frac - np.floor(frac)) @ cell   # inside the box, as read_data wants
+        r = tnace.Potential(POT4).compute(symbols, pos, cell, True)
+        masses = {"Nb": 92.906, "Mo": 95.95, "Ta": 180.95, "W": 183.84}
+        env = dict(os.environ)
+        for kv in filter(None, os.environ.get("TNACE_LMP_ENV", "").split(";")):
+            k, v = kv.split("=", 1)
+            env[k] = v
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "conf.data"), "w") as f:
+                f.write("tnace test: triclinic NbMoTaW\n\n%d atoms\n4 atom types\n\n" % len(symbols))
+                f.write("0 %.17g xlo xhi\n0 %.17g ylo yhi\n0 %.17g zlo zhi\n%.17g %.17g %.17g xy xz yz\n\nMasses\n\n"
+                        % (cell[0, 0], cell[1, 1], cell[2, 2], cell[1, 0], cell[2, 0], cell[2, 1]))
+                for t, e in enumerate(ELEMS):
+                    f.write("%d %g\n" % (t + 1, masses[e]))
+                f.write("\nAtoms # atomic\n\n")
+                for i, (s, p) in enumerate(zip(symbols, pos)):
+                    f.write("%d %d %.17g %.17g %.17g\n" % (i + 1, ELEMS.index(s) + 1, *p))
+            out = subprocess.run(shlex.split(cmd) + [
+                "-in", os.path.join(SRC, "tests", "lammps", "in.run0"), "-log", "none", "-var", "confmode", "2",
+                "-var", "conf", "conf.data", "-var", "pot", POT4, "-var", "ntypes", "4", "-var", "elem",
+                " ".join(ELEMS), "-var", "out", "dump.forces"], cwd=d, env=env, capture_output=True, text=True)
+            self.assertEqual(out.returncode, 0, out.stdout[-2000:] + out.stderr[-2000:])
+            with open(os.path.join(d, "dump.forces")) as f:
+                lines = f.read().splitlines()
+        pe = float([l for l in out.stdout.splitlines() if l.startswith("TNACE_PE")][0].split()[1])
+        press = [float(x) for x in [l for l in out.stdout.splitlines() if l.startswith("TNACE_PRESS")][0].split()[2:]]
+        k = lines.index("ITEM: ATOMS id type x y z fx fy fz c_peatom c_satom[1] c_satom[2] c_satom[3] c_satom[4] "
+                        "c_satom[5] c_satom[6]")
+        dump = np.array([[float(v) for v in l.split()] for l in lines[k + 1:]])
+        self.assertLess(abs(pe - r.energy) / abs(r.energy), 1e-12)
+        self.assertLess(rel_err(dump[:, 5:8], r.forces), 1e-10)
+        self.assertLess(rel_err(dump[:, 8], r.energies), 1e-10)
+        nktv2p = 1.6021765e6   # LAMMPS's eV/Å^3 -> bar in units metal
+        s = -r.stress * nktv2p  # pressure tensor = −stress
+        self.assertLess(rel_err(press, [s[0, 0], s[1, 1], s[2, 2], s[0, 1], s[0, 2], s[1, 2]]), 1e-10)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[1:])
