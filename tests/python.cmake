@@ -4,6 +4,9 @@
 #                  rotation/translation invariance; clusters and slabs; library errors become TNACEError
 #   python_ase     the ASE calculator: Voigt order and sign, per-atom energies, no stress without 3D pbc,
 #                  a BFGS relaxation of positions and cell converges, ASE's EquationOfState
+#   python_properties  tnace.properties: the EOS bulk modulus equals (C11+2C12)/3, a0 is stress-free, the
+#                  stress-strain fit on cells labelled by the model returns its C_ij and a0, swapped shear
+#                  stresses are flagged
 #   python_lammps  equal to pair_style tnace (run 0) on a triclinic four-element cell: energy, per-atom
 #                  energies, forces, pressure tensor (labels python and lammps; needs LAMMPS and the plugin)
 if(EXISTS ${TNACE_ASE_PYTHON})
@@ -23,6 +26,8 @@ set_tests_properties(python_api PROPERTIES ENVIRONMENT "${_tp_env}" LABELS pytho
 if(_tnace_ase_rc EQUAL 0)
   add_test(NAME python_ase COMMAND ${TNACE_ASE_PYTHON} ${_tp_script} Ase)
   set_tests_properties(python_ase PROPERTIES ENVIRONMENT "${_tp_env}" LABELS python TIMEOUT 300)
+  add_test(NAME python_properties COMMAND ${TNACE_ASE_PYTHON} ${_tp_script} Properties)
+  set_tests_properties(python_properties PROPERTIES ENVIRONMENT "${_tp_env}" LABELS python TIMEOUT 300)
 endif()
 if(TNACE_PLUGIN_BUILT AND TNACE_LMP_EXECUTABLE AND EXISTS "${TNACE_LMP_EXECUTABLE}")
   add_test(NAME python_lammps COMMAND ${TNACE_ASE_PYTHON} ${_tp_script} Lammps)

@@ -3,6 +3,7 @@
 
     test_python.py Api       energies/forces/stress equal tnace-eval's; finite differences; invariances; errors
     test_python.py Ase       the ASE calculator: conventions, a relaxation with the cell, EOS, NEB-style copies
+    test_python.py Properties  the property tool: EOS against C_ij, stress-strain fits on self-labelled data
     test_python.py Lammps    equal to pair_style tnace in LAMMPS (needs TNACE_LMP_CMD)
 
 Environment: PYTHONPATH names build/python; TNACE_SOURCE_DIR the repository; TNACE_EVAL the tnace-eval binary;
@@ -236,6 +237,69 @@ class Ase(unittest.TestCase):
         v0, e0, B = EquationOfState(vols, ens).fit()
         self.assertTrue(min(vols) < v0 < max(vols))
         self.assertGreater(B / GPa, 50)
+
+
+class Properties(unittest.TestCase):
+    """python/tnace/properties.py: its numbers agree with each other and with a fit to data it labels itself."""
+
+    @classmethod
+    def setUpClass(cls):
+        from tnace.ase import TNACE
+        from tnace import properties
+        cls.P = properties
+        cls.calc = TNACE(POT1)
+        cls.lat = properties.lattice_constant(cls.calc, "Cu", "fcc", 3.6)
+        cls.C = properties.elastic_constants(cls.calc, "Cu", "fcc", cls.lat["a0"])
+
+    def test_lattice_and_elastic_agree(self):
+        """a0 is a stress-free minimum; the EOS bulk modulus equals (C11 + 2 C12)/3 from the stress-strain
+        differences; C is symmetric with cubic zeros."""
+        from ase.build import bulk
+        a = bulk("Cu", "fcc", a=self.lat["a0"], cubic=True)
+        a.calc = self.calc
+        self.assertLess(np.abs(a.get_stress()).max() * 160.2, 0.01)   # GPa
+        c = self.P.cubic_of(self.C)
+        self.assertLess(abs(self.lat["B"] - (c["C11"] + 2 * c["C12"]) / 3) / self.lat["B"], 0.01)
+        self.assertLess(np.abs(self.C[:3, 3:]).max(), 1e-3 * c["C11"])
+        self.assertGreater(c["C44"], 0)
+
+    def test_stress_strain_fit_recovers_constants(self):
+        """dft_elastic on strained cells labelled by the model itself returns the model's C and a0, and finds
+        no shear inconsistency; with yz and xz stresses exchanged it flags the sheared cells."""
+        c = self.P.cubic_of(self.C)
+        for scale in (1.0, 1.003):   # at the equilibrium; and from a reference cell that is not (a0 must come out)
+            frames = self._strained(self.lat["a0"] * scale)
+            r = self.P.dft_elastic(frames, self.calc, "fcc")
+            for k in ("C11", "C12", "C44"):
+                self.assertAlmostEqual(r["dft"][k], r["model"][k], delta=1e-6 * c["C11"])
+                if scale == 1.0:   # (elsewhere C differs by its volume dependence)
+                    self.assertLess(abs(r["dft"][k] - c[k]) / c[k], 0.01, (k, r["dft"][k], c[k]))
+            self.assertLess(abs(r["dft"]["a0"] - self.lat["a0"]), 1e-3)
+            self.assertEqual(r["shear_inconsistent"], [])
+        for at in frames:
+            s = at.get_stress()
+            at.calc.results["stress"] = s[[0, 1, 2, 4, 3, 5]]
+        r = self.P.dft_elastic(frames, self.calc, "fcc")
+        self.assertEqual(len(r["shear_inconsistent"]), 8)
+        self.assertIsNone(r["dft"]["C44"])
+
+    def _strained(self, a0):
+        from ase.build import bulk
+        from ase.calculators.singlepoint import SinglePointCalculator
+        frames = []
+        for k in range(6):
+            for d in (-0.01, -0.005, 0.005, 0.01):
+                e = np.zeros((3, 3))
+                i, j = [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)][k]
+                e[i, j] = e[j, i] = d
+                at = bulk("Cu", "fcc", a=a0, cubic=True) * (2, 1, 1)
+                at.set_cell(at.cell[:] @ (np.eye(3) + e), scale_atoms=True)
+                at.calc = self.calc
+                s = at.get_stress()
+                at.calc = SinglePointCalculator(at, energy=at.get_potential_energy(), stress=s)
+                at.info["config_type"] = "Elastic"
+                frames.append(at)
+        return frames
 
 
 class Lammps(unittest.TestCase):
