@@ -12,7 +12,7 @@ class BuildPy(build_py):
         here = os.path.dirname(os.path.abspath(__file__))
         libdir = os.environ.get("TNACE_LIBDIR") or os.path.normpath(os.path.join(here, "..", "build"))
         if not os.path.exists(os.path.join(libdir, "libtnace_fit.so")):
-            raise SystemExit("tnace: no libtnace_fit.so in %s: build the project first (tools/setup, or cmake -S . -B "
+            raise SystemExit("tnace: no libtnace_fit.so in %s: build the project first (tools/test, or cmake -S . -B "
                              "build && cmake --build build), or set TNACE_LIBDIR" % libdir)
         with open(os.path.join(self.build_lib, "tnace", "_config.py"), "w") as f:
             f.write("# Written by python/setup.py: where libtnace_fit.so lies.\nLIBDIR = %r\n" % libdir)

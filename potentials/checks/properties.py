@@ -6,7 +6,7 @@
     potentials/checks/properties/<name>_phonons.png the phonon dispersion
     a Markdown table on stdout (the one in potentials/README.md)
 
-Run from the repository root after building (tools/setup or cmake --build build):
+Run from the repository root after building (tools/test, or cmake -S . -B build && cmake --build build):
     PYTHONPATH=build/python potentials/checks/properties.py [NAME ...]
 (an installed tnace module works without PYTHONPATH). About two minutes on two cores.
 """

@@ -47,7 +47,7 @@ def _load():
         except OSError as e:
             tried.append("%s (%s)" % (path, e))
     raise ImportError(
-        "tnace: cannot find libtnace_fit.so; build the project (tools/setup or cmake --build build), install "
+        "tnace: cannot find libtnace_fit.so; build the project (tools/test, or cmake -S . -B build && cmake --build build), install "
         "it (cmake --install build), or set TNACE_LIBRARY to the library's path. Tried: " + "; ".join(tried))
 
 
