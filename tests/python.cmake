@@ -34,3 +34,13 @@ if(TNACE_PLUGIN_BUILT AND TNACE_LMP_EXECUTABLE AND EXISTS "${TNACE_LMP_EXECUTABL
   set_tests_properties(python_lammps PROPERTIES LABELS "python;lammps" TIMEOUT 300 ENVIRONMENT
     "${_tp_env};TNACE_LMP_CMD=${CMAKE_SOURCE_DIR}/tools/lmp;TNACE_LMP_ENV=TNACE_LMP=${TNACE_LMP_EXECUTABLE}\\;TNACE_BUILD_DIR=${CMAKE_BINARY_DIR}")
 endif()
+# snap_refit: potentials/checks/snap_refit.py (the SNAP baseline refitted on tnace's folds) recovers a published
+# linear SNAP exactly from structures that SNAP labelled in LAMMPS (labels python and lammps).
+if(_tnace_ase_rc EQUAL 0 AND TNACE_PLUGIN_BUILT AND TNACE_LMP_EXECUTABLE AND EXISTS "${TNACE_LMP_EXECUTABLE}")
+  get_filename_component(_tp_lmp_prefix "${TNACE_LMP_EXECUTABLE}" DIRECTORY)
+  get_filename_component(_tp_lmp_prefix "${_tp_lmp_prefix}" DIRECTORY)
+  add_test(NAME snap_refit COMMAND ${TNACE_ASE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/checks/test_snap_refit.py
+           "${_tp_lmp_prefix}/share/potentials")
+  set_tests_properties(snap_refit PROPERTIES LABELS "python;lammps" TIMEOUT 300 ENVIRONMENT
+    "${_tp_env};TNACE_LMP=${TNACE_LMP_EXECUTABLE};TNACE_BUILD_DIR=${CMAKE_BINARY_DIR}")
+endif()

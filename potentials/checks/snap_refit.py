@@ -42,6 +42,7 @@ from ase.io import read
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "examples", "validate"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_frames import lammps_cell, reduce_tilts  # noqa: E402  (the rotation used by examples/validate)
 
 LMP = os.path.join(ROOT, "tools", "lmp")
@@ -171,13 +172,17 @@ def rcut_max(hp):
     return hp["rcutfac"] * 2 * max(hp["radius"])
 
 
-def descriptors(frames, elements, hp, log=sys.stderr):
-    """Per structure: (E row [ncol], F rows [3N, ncol], W rows [6, ncol], R) in LAMMPS's frame. Columns: per
-    element a constant (atom count, energy rows only) and the nperdim SNAP columns."""
+def n_per_type(hp):
     K = n_bispectrum(hp["twojmax"])
-    nper = K + (K * (K + 1) // 2 if hp["quadraticflag"] else 0)
+    return K + (K * (K + 1) // 2 if hp["quadraticflag"] else 0)
+
+
+def descriptors(frames, elements, hp, log=sys.stderr):
+    """Yields, per structure in order, (E row [ncol], F rows [3N, ncol], W rows [6, ncol], R) in LAMMPS's frame.
+    Columns: per element a constant (atom count, energy rows only) and the nperdim SNAP columns. LAMMPS runs
+    CHUNK structures at a time, so memory holds one chunk's arrays."""
+    nper = n_per_type(hp)
     nel = len(elements)
-    out = []
     for c0 in range(0, len(frames), CHUNK):
         chunk = frames[c0:c0 + CHUNK]
         with tempfile.TemporaryDirectory() as d:
@@ -197,12 +202,14 @@ def descriptors(frames, elements, hp, log=sys.stderr):
             if r.returncode:
                 sys.exit("snap_refit: LAMMPS failed:\n%s\n%s" % (r.stdout[-3000:], r.stderr[-3000:]))
             for i, at in enumerate(chunk):
-                a = np.loadtxt(os.path.join(d, "s%d.snap" % i), skiprows=4)[:, 1:]
+                with open(os.path.join(d, "s%d.snap" % i)) as f:
+                    txt = f.read().split("\n", 4)[4]   # 3 comment lines and "step nrows"
                 n = len(at)
-                if a.shape != (1 + 3 * n + 6, nel * nper + 1):
-                    sys.exit("snap_refit: compute snap array has shape %s, expected %s" % (
-                        a.shape, (1 + 3 * n + 6, nel * nper + 1)))
-                a = a[:, :-1]   # the last column is the reference potential (pair_style zero: 0)
+                shape = (1 + 3 * n + 6, nel * nper + 2)   # row index, the array, the reference column
+                a = np.array(txt.split(), dtype=float)
+                if a.size != shape[0] * shape[1]:
+                    sys.exit("snap_refit: compute snap wrote %d numbers, expected %d x %d" % (a.size, *shape))
+                a = a.reshape(shape)[:, 1:-1]
                 E = np.zeros(nel * (nper + 1))
                 F = np.zeros((3 * n, nel * (nper + 1)))
                 W = np.zeros((6, nel * (nper + 1)))
@@ -213,22 +220,25 @@ def descriptors(frames, elements, hp, log=sys.stderr):
                     E[o + 1:o + 1 + nper] = a[0, s:s + nper]
                     F[:, o + 1:o + 1 + nper] = a[1:1 + 3 * n, s:s + nper]
                     W[:, o + 1:o + 1 + nper] = a[1 + 3 * n:, s:s + nper]
-                out.append((E, F, W, Rs[i]))
+                yield E, F, W, Rs[i]
         print("snap_refit: descriptors of %d / %d structures" % (min(c0 + CHUNK, len(frames)), len(frames)),
               file=log)
-    return out, nper
 
 
-def design(at, desc):
-    """Rows and targets of one structure in LAMMPS's frame: energy per atom (1), forces (3N), stress (6, ASE
+def design(at, desc, force_fraction=1.0, rng=None):
+    """Rows and targets of one structure in LAMMPS's frame: energy per atom (1), forces (3N, or a random
+    force_fraction of them), stress (6, ASE
     sign −virial / V in GPa, order xx yy zz yz xz xy) — the stress rows only when the frame has a stress."""
     E, F, W, R = desc
     n = len(at)
     V = abs(np.linalg.det(at.cell.array))
     rows = {"e": (E[None, :] / n, np.array([at.get_potential_energy() / n]))}
     try:
-        f = at.get_forces() @ R
-        rows["f"] = (F, f.ravel())
+        f = (at.get_forces() @ R).ravel()
+        if force_fraction < 1.0:   # a random subset of the force components (training rows only)
+            keep = np.sort(rng.choice(f.size, max(1, int(round(force_fraction * f.size))), replace=False))
+            F, f = F[keep], f[keep]
+        rows["f"] = (F, f)
     except Exception:
         pass
     try:
@@ -245,13 +255,15 @@ def design(at, desc):
 # ---- least squares on k folds -------------------------------------------------------------------------------
 
 def fold_grams(items, k):
-    """Per fold and kind (e, f, s): Gram XᵀX and Xᵀy of the structures in that fold."""
+    """Per selection fold r["sel"] (≥ 0) and kind (e, f, s): Gram XᵀX and Xᵀy of the structures in that fold."""
     ncol = None
     G = {}
     for r, at, rows in items:
+        if r["sel"] < 0:
+            continue
         for kind, (X, y) in rows.items():
             ncol = X.shape[1]
-            g = G.setdefault((r["fold"], kind), [np.zeros((ncol, ncol)), np.zeros(ncol), 0])
+            g = G.setdefault((r["sel"], kind), [np.zeros((ncol, ncol)), np.zeros(ncol), 0])
             g[0] += X.T @ X
             g[1] += X.T @ y
             g[2] += len(y)
@@ -291,22 +303,30 @@ def mean_se(xs):
     return m, se
 
 
-def cv_run(items, k, G, ncol, w, ridge):
-    """Held-out errors of every structure for weights w; returns (per-structure records, per-fold summaries)."""
+def cv_run(items, k, G, ncol, w, ridge, final=None):
+    """Held-out errors for weights w; returns (per-structure records, per-fold summaries). Without `final`
+    every structure with a selection fold r["sel"] ≥ 0 is predicted by the model fitted on the other k − 1
+    selection folds; with final = β, the structures with r["fold"] = 0 are predicted by β (a split)."""
     recs, folds = [], []
-    betas = {f: solve(G, ncol, [g for g in range(k) if g != f], w, ridge) for f in range(k)}
+    if final is None:
+        betas = {f: solve(G, ncol, [g for g in range(k) if g != f], w, ridge) for f in range(k)}
+        todo = [(r, at, rows, r["sel"]) for r, at, rows in items if r["sel"] >= 0]
+    else:
+        k = 1
+        betas = {0: final}
+        todo = [(r, at, rows, 0) for r, at, rows in items if r["fold"] == 0]
     per_fold = {f: {"e": [], "f": [], "s": []} for f in range(k)}
-    for r, at, rows in items:
-        err = predict_errors(rows, betas[r["fold"]])
+    for r, at, rows, fo in todo:
+        err = predict_errors(rows, betas[fo])
         n = len(at)
         e = float(err["e"][0]) * 1000.0 if "e" in err else None
         fm = float(np.abs(err["f"]).mean()) if "f" in err else None
-        rec = {"source": r["source"], "config_type": r["config_type"], "n_atoms": n, "fold": r["fold"],
+        rec = {"source": r["source"], "config_type": r["config_type"], "n_atoms": n, "fold": fo,
                "e_err": e, "f_mae": fm, "n_f": int(err["f"].size) if "f" in err else 0}
         if "s" in err:
             rec["s_mae"] = float(np.abs(err["s"]).mean())
         recs.append(rec)
-        pf = per_fold[r["fold"]]
+        pf = per_fold[fo]
         if e is not None:
             pf["e"].append(e)
         if "f" in err:
@@ -320,7 +340,7 @@ def cv_run(items, k, G, ncol, w, ridge):
         so = np.abs(np.concatenate(pf["s"])) if pf["s"] else None
         blk = lambda v: None if v is None else {"mae": float(v.mean()), "rmse": float(np.sqrt((v ** 2).mean())),  # noqa
                                                 "n": int(v.size)}
-        folds.append({"fold": f, "n_test": sum(1 for r, _, _ in items if r["fold"] == f), "energy": blk(e),
+        folds.append({"fold": f, "n_test": sum(1 for t in todo if t[3] == f), "energy": blk(e),
                       "forces": blk(fo), "stress": blk(so)})
     return recs, folds
 
@@ -384,7 +404,7 @@ def write_snap_files(prefix, elements, hp, beta, nper):
 
 def check_in_lammps(prefix, elements, items, beta, hp):
     """pair_style snap with the written files must reproduce the least-squares model's energies and forces."""
-    pick = items[:: max(1, len(items) // 4)][:4]
+    pick = [t for t in items[:: max(1, len(items) // 4)] if "f" in t[2]][:4]
     with tempfile.TemporaryDirectory() as d:
         lines, Rs = [], []
         for i, (r, at, rows) in enumerate(pick):
@@ -414,12 +434,81 @@ def check_in_lammps(prefix, elements, items, beta, hp):
     return worst_e, worst_f
 
 
+def load_split(config, data):
+    """The training file and validation split of a tnace fit config (data.train, validation_fraction, seed,
+    stratify), reproduced bit for bit (zuo_snap_on_validation.split_indices): held-out structures get fold 0,
+    the others fold −1."""
+    import yaml  # python3-yaml, Debian
+    from zuo_snap_on_validation import split_indices
+    c = yaml.safe_load(open(config))
+    d = c["data"]
+    path = data or os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(config)), d["train"]))
+    frames = read(path, ":")
+    lines = frame_lines(path)
+    stratify = bool(d.get("stratify", True))
+    cts = [at.info.get("config_type", "") or "" for at in frames]
+    held = set(split_indices(len(frames), float(d.get("validation_fraction", 0.1)), int(d.get("seed", 1)),
+                             cts if stratify else None))
+    pairs = [({"source": "%s:%d" % (path, l), "config_type": ct or "(none)", "n_atoms": len(at),
+               "fold": 0 if i in held else -1}, at) for i, (l, at, ct) in enumerate(zip(lines, frames, cts))]
+    return {"k": 1, "seed": int(d.get("seed", 1)), "split": {"config": config, "n_held_out": len(held)}}, pairs
+
+
+def tnace_records(pot_path, pairs):
+    """Errors of a tnace potential (the Python package) on the held-out structures, in the same schema."""
+    sys.path.insert(0, os.path.join(ROOT, "build", "python"))
+    import tnace
+    pot = tnace.Potential(pot_path)
+    recs = []
+    for r, at in pairs:
+        if r["fold"] != 0:
+            continue
+        res = pot.compute(at.get_chemical_symbols(), at.positions, at.cell.array, at.pbc)
+        n = len(at)
+        rec = {"source": r["source"], "config_type": r["config_type"], "n_atoms": n, "fold": 0,
+               "e_err": (res.energy - at.get_potential_energy()) / n * 1000.0}
+        df = np.abs(res.forces - at.get_forces())
+        rec["f_mae"], rec["n_f"] = float(df.mean()), int(df.size)
+        try:
+            sd = at.get_stress(voigt=False)
+            ds = (res.stress - sd) * EV_A3_TO_GPA
+            rec["s_mae"] = float(np.abs([ds[0, 0], ds[1, 1], ds[2, 2], ds[1, 2], ds[0, 2], ds[0, 1]]).mean())
+        except Exception:
+            pass
+        recs.append(rec)
+    return recs
+
+
+def table_by_group(named):
+    """Per config_type E and F MAE of several record lists (held-out structures only)."""
+    groups = sorted({r["config_type"] for _, recs in named for r in recs})
+    print("%-16s %5s" % ("config_type", "n") + "".join("  %20s" % name for name, _ in named))
+    for g in groups + [None]:
+        cells, n = [], 0
+        for name, recs in named:
+            ss = [r for r in recs if r["fold"] >= 0 and (g is None or r["config_type"] == g)]
+            n = len(ss)
+            if not ss:
+                break
+            e = np.mean([abs(r["e_err"]) for r in ss]) if ss else float("nan")
+            nf = sum(r["n_f"] for r in ss)
+            f = sum(r["f_mae"] * r["n_f"] for r in ss) / nf if nf else float("nan")
+            cells.append("%9.3f / %8.4f" % (e, f))
+        if not cells or len(cells) < len(named):
+            continue
+        print("%-16s %5d" % (g or "overall", n) + "".join("  %20s" % c for c in cells))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("cv", help="tnace-fit --cv result (X.cv.json): the folds")
+    ap.add_argument("cv", nargs="?", help="tnace-fit --cv result (X.cv.json): the folds")
+    ap.add_argument("--split", metavar="CONFIG.yaml", help="instead of a CV file: the validation split of this "
+                    "tnace fit config; weights are then chosen by a 5-fold CV inside the training part")
+    ap.add_argument("--tnace", metavar="POT.yaml", help="with --split: also score this tnace potential on the "
+                    "held-out structures (PREFIX_tnace.cv.json) and print both per config_type")
     ap.add_argument("--elements", nargs="+", required=True)
-    ap.add_argument("--data", help="training extxyz (default: the file the CV sources name)")
+    ap.add_argument("--data", help="training extxyz (default: the file the CV sources or the config name)")
     ap.add_argument("--like", help="STEM of a published STEM.snapparam/.snapcoeff: its hyperparameters")
     ap.add_argument("--twojmax", type=int)
     ap.add_argument("--rcutfac", type=float)
@@ -429,11 +518,24 @@ def main():
     ap.add_argument("--grid", default=",".join("%g:1:%g" % (e, s) for s in (0, 0.1) for e in (10, 30, 100, 300, 1000)),
                     help="energy:force:stress weights per row (energy per atom in eV, forces in eV/Å, stress in "
                          "GPa) to choose from by CV, comma-separated")
+    ap.add_argument("--force-fraction", type=float, default=1.0, help="fit on this random fraction of the force "
+                    "components of each training structure (held-out structures are scored on all)")
     ap.add_argument("--ridge", type=float, default=1e-10, help="ridge on the column-scaled normal equations")
     ap.add_argument("--out", required=True, help="PREFIX of PREFIX.cv.json, .snapcoeff, .snapparam")
     a = ap.parse_args()
-    cv, pairs = load(a.cv, a.data)
-    k = cv["k"]
+    if bool(a.cv) == bool(a.split):
+        sys.exit("snap_refit: give a CV file or --split CONFIG.yaml")
+    if a.split:
+        cv, pairs = load_split(a.split, a.data)
+        rng = np.random.default_rng(cv["seed"])
+        k = 5
+        for r, _ in pairs:   # selection folds inside the training part only
+            r["sel"] = -1 if r["fold"] == 0 else int(rng.integers(k))
+    else:
+        cv, pairs = load(a.cv, a.data)
+        k = cv["k"]
+        for r, _ in pairs:
+            r["sel"] = r["fold"]
     if a.like:
         hp = read_like(a.like, a.elements)
     else:
@@ -444,8 +546,10 @@ def main():
               "quadraticflag": int(a.quadratic), "radius": a.radius or [0.5] * nel, "weight": a.weight or [1.0] * nel}
     if a.quadratic:
         hp["quadraticflag"] = 1
-    desc, nper = descriptors([at for _, at in pairs], a.elements, hp)
-    items = [(r, at, design(at, d)) for (r, at), d in zip(pairs, desc)]
+    nper = n_per_type(hp)
+    rng = np.random.default_rng(12345)
+    items = [(r, at, design(at, d, a.force_fraction if r["sel"] >= 0 else 1.0, rng))
+             for (r, at), d in zip(pairs, descriptors([at for _, at in pairs], a.elements, hp))]
     G, ncol = fold_grams(items, k)
     grid = []
     for g in a.grid.split(","):
@@ -453,30 +557,46 @@ def main():
         recs, folds = cv_run(items, k, G, ncol, {"e": we, "f": wf, "s": ws}, a.ridge)
         grid.append(({"energy": we, "forces": wf, "stress": ws}, recs, folds))
         e, f = summary(folds, "energy"), summary(folds, "forces")
-        print("weights E:F:S %-14s  CV E MAE %.3f ± %.3f meV/atom   F MAE %.4f ± %.4f eV/Å" % (
-            g, e["mae_mean"], e["mae_se"], f["mae_mean"], f["mae_se"]))
+        print("weights E:F:S %-14s  %s E MAE %.3f ± %.3f meV/atom   F MAE %.4f ± %.4f eV/Å" % (
+            g, "CV" if not a.split else "inner CV", e["mae_mean"], e["mae_se"], f["mae_mean"], f["mae_se"]))
     be = min(summary(fo, "energy")["mae_mean"] for _, _, fo in grid)
     bf = min(summary(fo, "forces")["mae_mean"] for _, _, fo in grid)
     w, recs, folds = min(grid, key=lambda t: summary(t[2], "energy")["mae_mean"] / be +
                          summary(t[2], "forces")["mae_mean"] / bf)
     print("chosen weights E:F:S %g:%g:%g" % (w["energy"], w["forces"], w["stress"]))
-    beta = solve(G, ncol, list(range(k)), {"e": w["energy"], "f": w["forces"], "s": w["stress"]}, a.ridge)
+    wd = {"e": w["energy"], "f": w["forces"], "s": w["stress"]}
+    beta = solve(G, ncol, list(range(k)), wd, a.ridge)
+    if a.split:   # the model of all training structures on the held-out split
+        recs, folds = cv_run(items, k, G, ncol, wd, a.ridge, final=beta)
+        recs += [{"source": r["source"], "config_type": r["config_type"], "n_atoms": r["n_atoms"], "fold": -1,
+                  "e_err": None, "f_mae": None, "n_f": 0} for r, _, _ in items if r["fold"] != 0]
     write_snap_files(a.out, a.elements, hp, beta, nper)
-    we, wf = check_in_lammps(a.out, a.elements, items, beta, hp)
+    we, wf = check_in_lammps(a.out, a.elements, [t for t in items if t[0]["fold"] >= 0], beta, hp)
+    kk = 1 if a.split else k
     res = {"generator": "potentials/checks/snap_refit.py", "model": "%sSNAP 2J=%d rcutfac %g" % (
         "quadratic " if hp["quadraticflag"] else "linear ", hp["twojmax"], hp["rcutfac"]),
         "hyperparameters": hp, "n_coefficients": int(ncol), "weights": w, "ridge": a.ridge,
+        "force_fraction": a.force_fraction,
         "weight_grid": [{"weights": g, "energy": summary(fo, "energy"), "forces": summary(fo, "forces"),
                          "stress": summary(fo, "stress")} for g, _, fo in grid],
         "lammps_check": {"max_energy_diff_eV_per_atom": we, "max_force_diff_eV_per_A": wf},
-        "cross_validation": {"k": k, "seed": cv["seed"], "stratified_by": cv.get("stratified_by"),
-                             "folds_done": list(range(k)), "units": cv.get("units"),
-                             "overall": overall(folds, recs),
-                             "per_config_type": group_summary(recs, k), "folds": folds, "structures": recs}}
+        "cross_validation": {"k": kk, "seed": cv["seed"], "stratified_by": cv.get("stratified_by"),
+                             "split": cv.get("split"), "folds_done": list(range(kk)), "units": cv.get("units"),
+                             "overall": overall(folds, [r for r in recs if r["fold"] >= 0]),
+                             "per_config_type": group_summary([r for r in recs if r["fold"] >= 0], kk),
+                             "folds": folds, "structures": recs}}
     with open(a.out + ".cv.json", "w") as f:
         json.dump(res, f, indent=1)
     print("wrote %s.cv.json, %s.snapcoeff, %s.snapparam (LAMMPS check: %.2g eV/atom, %.2g eV/Å)" % (
         a.out, a.out, a.out, we, wf))
+    if a.split and a.tnace:
+        trec = tnace_records(a.tnace, pairs)
+        tres = {"generator": "potentials/checks/snap_refit.py --tnace", "potential": a.tnace,
+                "cross_validation": {"k": 1, "seed": cv["seed"], "split": cv.get("split"), "folds_done": [0],
+                                     "structures": trec}}
+        with open(a.out + "_tnace.cv.json", "w") as f:
+            json.dump(tres, f, indent=1)
+        table_by_group([(os.path.basename(a.out), recs), ("tnace", trec)])
 
 
 if __name__ == "__main__":
