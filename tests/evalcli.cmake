@@ -51,6 +51,15 @@ tnace_eval_cli_test(eval_cli_usage_option 2 "unknown option '--frobnicate'" "" $
                     --frobnicate)
 tnace_eval_cli_test(eval_cli_usage_threads 2 "--threads needs an integer" "" ${_ev_pot} ${_ev_data}/cu_mixed.xyz
                     --threads 0)
+# units of the data (extxyz.h): bar with the pressure sign refused without --units, read with it
+set(_ev_bar "${CMAKE_CURRENT_SOURCE_DIR}/data/fitconfig/stress_bar.xyz")
+tnace_eval_cli_test(eval_cli_units_refused 1 "stress_bar\\.xyz:2: key 'stress': .*implausible.*--units" "" ${_ev_pot}
+                    ${_ev_bar})
+tnace_eval_cli_test(eval_cli_units_declared 0 "" "overall" ${_ev_pot} ${_ev_bar} --units stress=bar,stress_sign=pressure)
+tnace_eval_cli_test(eval_cli_units_bad 2 "--units stress=psi: unknown unit" "" ${_ev_pot} ${_ev_bar} --units stress=psi)
+tnace_eval_cli_test(eval_cli_keys_bad 2 "--keys needs QUANTITY=NAMES" "" ${_ev_pot} ${_ev_bar} --keys mass=m)
+tnace_eval_cli_test(eval_cli_keys 0 "" "overall +3 +321 +- " ${_ev_pot} ${_ev_bar} --keys energy=no_such_key
+                    --units stress=bar,stress_sign=pressure)
 tnace_eval_cli_test(eval_cli_missing_potential 1 "no_such_potential\\.yaml: cannot open" ""
                     ${_ev_data}/no_such_potential.yaml ${_ev_data}/cu_mixed.xyz)
 tnace_eval_cli_test(eval_cli_missing_data 1 "no_such_data\\.xyz: cannot open" "" ${_ev_pot} ${_ev_data}/no_such_data.xyz)

@@ -14,6 +14,9 @@
 #   fitcli_truncated_xyz, fitcli_nan_xyz,
 #   fitcli_bad_frame
 #   fitcli_skip_bad                           the same data with --skip-bad (--dry-run): exit 0
+#   fitcli_units_refused, _declared, _bad     stresses in bar with the pressure sign: refused as implausible
+#                                             without data.units, read and counted with it; an unknown unit
+#   fitcli_weight_absent                      loss.stress written but no stress in the data: error with its line
 #   fitcli_isolated, fitcli_isolated_missing  e0: isolated with and without an isolated-atom frame
 #   fitcli_unwritable, fitcli_unwritable_option   output in a missing directory, found before any fitting
 #   fitcli_tiny_fit                           a real fit (tiny.yaml: 20 Cu frames, nu 1 + 2, 2 sweeps, ~1 s)
@@ -66,6 +69,15 @@ tnace_fitcli(nan_xyz 1 "^tnace-fit: .*/nan.xyz:5: column 'forces'.*non-finite" $
 tnace_fitcli(bad_frame 1 "^tnace-fit: .*/one_bad_frame.xyz:11: column 'forces'" ${_fc_data}/cli_bad_frame.yaml)
 tnace_fitcli(skip_bad 0 "one_bad_frame.xyz: 3 structures, 9 atoms \\(skipped 1 bad frame"
              ${_fc_data}/cli_bad_frame.yaml --skip-bad --dry-run)
+tnace_fitcli(units_refused 1
+             "^tnace-fit: .*/stress_bar.xyz:2: key 'stress': a stress component of 3.20435e\\+06 GPa .*implausible"
+             ${_fc_data}/cli_units_refused.yaml --dry-run)
+tnace_fitcli(units_declared 0 "^  total .* 3 / 963 / 3$" ${_fc_data}/cli_units_declared.yaml --dry-run)
+tnace_fitcli(units_bad 1 "^tnace-fit: .*/cli_units_bad.yaml:11: data.units.stress: unknown unit 'psi'"
+             ${_fc_data}/cli_units_bad.yaml --dry-run)
+tnace_fitcli(weight_absent 1
+             "^tnace-fit: .*/cli_weight_absent.yaml:11: loss.stress: weight 0.01, but no structure of the data has a stress"
+             ${_fc_data}/cli_weight_absent.yaml --dry-run)
 tnace_fitcli(isolated 0 "E0: isolated atoms Cu -0.250000 eV" ${_fc_data}/cli_isolated.yaml --skip-bad --dry-run)
 tnace_fitcli(isolated_missing 1 "^tnace-fit: .*/cli_isolated_missing.yaml:3: e0: no isolated-atom frame for Cu"
              ${_fc_data}/cli_isolated_missing.yaml)

@@ -128,7 +128,9 @@ static void test_ase_style(const char *file) {
   snprintf(path, sizeof path, DATA "%s", file);
   tnace_frame *fr = NULL;
   int n = 0, nskip = -1;
-  int r = tnace_xyz_read_all(path, NULL, 0, &fr, &n, &nskip, err, sizeof err);
+  /* the file's synthetic stresses (up to 3 eV/Å^3) exceed the plausibility bound: declared units (test_units) */
+  const tnace_xyz_keys declared = {.units_declared = 1};
+  int r = tnace_xyz_read_all(path, &declared, 0, &fr, &n, &nskip, err, sizeof err);
   CHECK(r == 0, "%s: %s", file, err);
   CHECK(n == 5 && nskip == 0, "%s: %d frames, %d skipped", file, n, nskip);
   if (r || n != 5) { tnace_xyz_free_all(fr, n); return; }
@@ -201,8 +203,10 @@ static void test_keys(void) {
   char err[512];
   tnace_frame *fr = NULL;
   int n = 0;
-  /* defaults: energy before REF_energy, forces before REF_forces, stress before REF_virial */
-  int r = tnace_xyz_read_all(DATA "keys.xyz", NULL, 0, &fr, &n, NULL, err, sizeof err);
+  /* defaults: energy before REF_energy, forces before REF_forces, stress before REF_virial (the file's synthetic
+   * stress of 1 eV/Å^3 exceeds the plausibility bound: units declared, test_units covers the check) */
+  const tnace_xyz_keys declared = {.units_declared = 1};
+  int r = tnace_xyz_read_all(DATA "keys.xyz", &declared, 0, &fr, &n, NULL, err, sizeof err);
   CHECK(r == 0 && n == 1, "keys.xyz: %s", err);
   if (r == 0) {
     CHECK(fr[0].energy == -1.0 && fr[0].forces[1][0] == 4 && fr[0].stress[2][2] == 1, "default keys");
@@ -211,7 +215,7 @@ static void test_keys(void) {
   }
   /* explicit names, with alternatives */
   tnace_xyz_keys k = {.energy = "REF_energy", .forces = "REF_forces, forces", .stress = "none_such",
-                      .virial = "REF_virial", .config_type = "REF_config_type"};
+                      .virial = "REF_virial", .config_type = "REF_config_type", .units_declared = 1};
   r = tnace_xyz_read_all(DATA "keys.xyz", &k, 0, &fr, &n, NULL, err, sizeof err);
   CHECK(r == 0 && n == 1, "keys.xyz custom: %s", err);
   if (r == 0) {
@@ -224,7 +228,7 @@ static void test_keys(void) {
     CHECK(strcmp(fr[0].config_type, "dft") == 0, "custom config_type");
     tnace_xyz_free_all(fr, n);
   }
-  tnace_xyz_keys k2 = {.energy = "missing_energy", .forces = "missing_forces"};
+  tnace_xyz_keys k2 = {.energy = "missing_energy", .forces = "missing_forces", .units_declared = 1};
   r = tnace_xyz_read_all(DATA "keys.xyz", &k2, 0, &fr, &n, NULL, err, sizeof err);
   CHECK(r == 0 && n == 1 && !fr[0].has_energy && !fr[0].has_forces, "absent custom keys: %s", err);
   if (r == 0) tnace_xyz_free_all(fr, n);
@@ -347,6 +351,74 @@ static void test_numbers(void) {
 
 /* A frame of 0 atoms (ASE writes one for an empty Atoms) is skipped and counted, not an error; a negative
  * count still is. */
+/* One frame read from text with keys k: status, the frame in *fr (free it when status is 1), message in err. */
+static int read_one(const char *text, const tnace_xyz_keys *k, tnace_frame *fr, char *err, size_t errlen) {
+  char path[] = "/tmp/tnace_test_units_XXXXXX";
+  const int fd = mkstemp(path);
+  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (!f) return -100;
+  fputs(text, f);
+  fclose(f);
+  tnace_xyz_reader *r = tnace_xyz_open(path, k, err, errlen);
+  const int st = r ? tnace_xyz_next(r, fr, err, errlen) : -101;
+  tnace_xyz_close(r);
+  remove(path);
+  return st;
+}
+
+/* Units and sign of the stress, and the plausibility checks (extxyz.h): FitSNAP's bar with the pressure sign
+ * must not pass as eV/Å^3; declared, it is converted exactly. */
+static void test_units(void) {
+  const char *bar = "1\nLattice=\"4 0 0 0 4 0 0 0 4\" Properties=species:S:1:pos:R:3 energy=-3.5 "
+                    "stress=\"16021.766208 0 0 0 -32043.532416 0 0 0 0\" pbc=\"T T T\"\nCu 0 0 0\n";
+  char err[512];
+  tnace_frame fr;
+  int st = read_one(bar, NULL, &fr, err, sizeof err);
+  CHECK(st == TNACE_ERR_VALUE && strstr(err, ":2: key 'stress'") && strstr(err, "implausible") &&
+            strstr(err, "stress_sign: pressure"),
+        "bar read as eV/A^3 refused: %d %s", st, err);
+  if (st == 1) tnace_frame_free(&fr);
+  tnace_xyz_keys k = {.stress_unit = TNACE_STRESS_UNIT_BAR, .stress_sign = -1, .units_declared = 1};
+  st = read_one(bar, &k, &fr, err, sizeof err);
+  CHECK(st == 1, "declared bar, pressure sign: %s", err);
+  if (st == 1) {
+    /* 16021.766208 bar = 1.6021766208 GPa = 0.01 eV/Å^3; the pressure sign flips it */
+    CHECK(fabs(fr.stress[0][0] + 0.01) < 1e-15 && fabs(fr.stress[1][1] - 0.02) < 1e-15 && fr.stress[2][2] == 0,
+          "bar -> eV/A^3 ASE sign: %.17g %.17g", fr.stress[0][0], fr.stress[1][1]);
+    tnace_frame_free(&fr);
+  }
+  double u;
+  int sg;
+  CHECK(tnace_stress_unit_parse("GPa", &u) == 0 && fabs(u * 160.21766208 - 1) < 1e-15 &&
+            tnace_stress_unit_parse("kbar", &u) == 0 && fabs(u * 1602.1766208 - 1) < 1e-15 &&
+            tnace_stress_unit_parse("eV/A^3", &u) == 0 && u == 1 && tnace_stress_unit_parse("psi", &u) == -1 &&
+            tnace_stress_sign_parse("pressure", &sg) == 0 && sg == -1 && tnace_stress_sign_parse("up", &sg) == -1,
+        "unit and sign names");
+  /* a virial (eV) that is really in bar·Å^3-like units: implausible too */
+  const char *vir = "1\nLattice=\"4 0 0 0 4 0 0 0 4\" Properties=species:S:1:pos:R:3 energy=-3.5 "
+                    "virial=\"1e5 0 0 0 1e5 0 0 0 1e5\" pbc=\"T T T\"\nCu 0 0 0\n";
+  st = read_one(vir, NULL, &fr, err, sizeof err);
+  CHECK(st == TNACE_ERR_VALUE && strstr(err, "key 'virial'") && strstr(err, "a virial in eV"), "virial: %s", err);
+  if (st == 1) tnace_frame_free(&fr);
+  /* energies: a 2-atom frame at -450 eV/atom (Hartree-scale or a wrong key) is refused unless declared */
+  const char *big = "2\nLattice=\"4 0 0 0 4 0 0 0 4\" Properties=species:S:1:pos:R:3 energy=-900 pbc=\"T T T\"\n"
+                    "Cu 0 0 0\nCu 2 0 0\n";
+  st = read_one(big, NULL, &fr, err, sizeof err);
+  CHECK(st == TNACE_ERR_VALUE && strstr(err, ":2: key 'energy'") && strstr(err, "-450 eV per atom"),
+        "energy per atom: %s", err);
+  if (st == 1) tnace_frame_free(&fr);
+  tnace_xyz_keys ke = {.units_declared = 1};
+  st = read_one(big, &ke, &fr, err, sizeof err);
+  CHECK(st == 1 && fr.energy == -900, "declared energies accepted: %s", err);
+  if (st == 1) tnace_frame_free(&fr);
+  /* within the limits nothing changes: 99 GPa passes */
+  const char *ok = "1\nLattice=\"4 0 0 0 4 0 0 0 4\" Properties=species:S:1:pos:R:3 energy=-3.5 "
+                   "stress=\"0.6179 0 0 0 0 0 0 0 0\" pbc=\"T T T\"\nCu 0 0 0\n";
+  st = read_one(ok, NULL, &fr, err, sizeof err);
+  CHECK(st == 1 && fr.stress[0][0] == 0.6179, "99 GPa accepted: %s", err);
+  if (st == 1) tnace_frame_free(&fr);
+}
+
 static void test_empty_frame(void) {
   char path[] = "/tmp/tnace_test_empty_XXXXXX";
   const int fd = mkstemp(path);
@@ -553,6 +625,7 @@ int main(int argc, char **argv) {
   test_numbers();
   test_errors();
   test_empty_frame();
+  test_units();
   test_fuzz();
   test_dataset();
   return test_summary("test_extxyz");

@@ -32,6 +32,12 @@ static const char *usage_text =
     "  --threads N         number of OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
     "  --skip-bad          skip malformed frames and structures that cannot be evaluated (counted as\n"
     "                      n_skipped) instead of failing\n"
+    "  --keys Q=NAMES      extxyz key of the reference quantity Q (energy, forces, stress, virial,\n"
+    "                      config_type): NAMES lists alternatives, comma-separated; repeat for several Q\n"
+    "                      (defaults: docs/fit-config.md, data.keys)\n"
+    "  --units U=V[,U=V]   units of the data: energy=eV, stress=eV/A^3|GPa|kbar|bar,\n"
+    "                      stress_sign=ase|pressure. Without it, stresses above 100 GPa or energies\n"
+    "                      beyond +-100 eV/atom are refused as unit mistakes\n"
     "  -h, --help          show this help and exit\n"
     "  --version           print the version and exit\n"
     "\n"
@@ -54,7 +60,48 @@ typedef struct {
   int n_data;
   int json, skip_bad, threads;
   const char *predictions;
+  tnace_xyz_keys keys;  /* --keys, --units */
+  int has_keys;
 } options;
+
+/* --keys Q=NAMES: one reference key. */
+static int parse_key(options *o, const char *val) {
+  static const char *const q[] = {"energy", "forces", "stress", "virial", "config_type"};
+  const char **dst[] = {&o->keys.energy, &o->keys.forces, &o->keys.stress, &o->keys.virial, &o->keys.config_type};
+  const char *eq = strchr(val, '=');
+  for (int i = 0; eq && eq[1] && i < 5; i++)
+    if ((size_t)(eq - val) == strlen(q[i]) && !strncmp(val, q[i], (size_t)(eq - val))) {
+      *dst[i] = eq + 1;
+      o->has_keys = 1;
+      return -1;
+    }
+  return usage_error("--keys needs QUANTITY=NAMES with QUANTITY energy, forces, stress, virial or config_type, got '%s'",
+                     val);
+}
+
+/* --units U=V[,U=V...]: declared units (extxyz.h); any of them switches the plausibility check off. */
+static int parse_units(options *o, char *val) {
+  char *save = NULL;
+  for (char *t = strtok_r(val, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(t, '=');
+    if (!eq) return usage_error("--units needs UNIT=VALUE pairs (energy=eV, stress=GPa, stress_sign=pressure), got '%s'", t);
+    *eq = 0;
+    const char *v = eq + 1;
+    if (!strcmp(t, "energy")) {
+      if (strcmp(v, "eV")) return usage_error("--units energy=%s: energies are read in eV only", v);
+    } else if (!strcmp(t, "stress")) {
+      if (tnace_stress_unit_parse(v, &o->keys.stress_unit))
+        return usage_error("--units stress=%s: unknown unit (eV/A^3, GPa, kbar, bar)", v);
+    } else if (!strcmp(t, "stress_sign")) {
+      if (tnace_stress_sign_parse(v, &o->keys.stress_sign))
+        return usage_error("--units stress_sign=%s: unknown sign (ase, pressure)", v);
+    } else
+      return usage_error("--units: unknown quantity '%s' (energy, stress, stress_sign)", t);
+  }
+  o->keys.units_declared = 1;
+  o->has_keys = 1;
+  return -1;
+}
 
 /* Returns -1 to continue, otherwise the exit status. */
 static int parse_args(int argc, char **argv, options *o) {
@@ -80,14 +127,22 @@ static int parse_args(int argc, char **argv, options *o) {
       if (strcmp(a, "--") == 0) { only_pos = 1; continue; }
       if (strcmp(a, "--json") == 0) { o->json = 1; continue; }
       if (strcmp(a, "--skip-bad") == 0) { o->skip_bad = 1; continue; }
-      if (strcmp(a, "--predictions") == 0 || strcmp(a, "--threads") == 0) {
+      if (strcmp(a, "--predictions") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--keys") == 0 ||
+          strcmp(a, "--units") == 0) {
         if (i + 1 >= argc) return usage_error("option '%s' needs a value", a);
         val = argv[++i];
-      } else if (strncmp(a, "--predictions=", 14) == 0 || strncmp(a, "--threads=", 10) == 0) {
+      } else if (strncmp(a, "--predictions=", 14) == 0 || strncmp(a, "--threads=", 10) == 0 ||
+                 strncmp(a, "--keys=", 7) == 0 || strncmp(a, "--units=", 8) == 0) {
         val = strchr(a, '=') + 1;
       } else
         return usage_error("unknown option '%s'", a);
-      if (strncmp(a, "--predictions", 13) == 0) {
+      if (strncmp(a, "--keys", 6) == 0) {
+        const int st = parse_key(o, val);
+        if (st >= 0) return st;
+      } else if (strncmp(a, "--units", 7) == 0) {
+        const int st = parse_units(o, (char *)val);
+        if (st >= 0) return st;
+      } else if (strncmp(a, "--predictions", 13) == 0) {
         if (!val[0]) return usage_error("%s: empty file name", "--predictions");
         o->predictions = val;
       } else {
@@ -209,7 +264,8 @@ int main(int argc, char **argv) {
       fprintf(stderr, PROG ": %s: no frames (empty file)\n", o.data[k]);
       goto done;
     }
-    if (tnace_dataset_read(&ds, o.data[k], n_el, (const char(*)[4])elem, rc, o.skip_bad, err, sizeof err)) {
+    if (tnace_dataset_read_keys(&ds, o.data[k], o.has_keys ? &o.keys : NULL, n_el, (const char(*)[4])elem, rc,
+                                o.skip_bad, err, sizeof err)) {
       fprintf(stderr, PROG ": %s\n", err[0] ? err : o.data[k]);
       goto done;
     }

@@ -469,6 +469,10 @@ int main(int argc, char **argv) {
     fflush(stdout);
   }
   if (read_data(&a, R, out)) goto done;
+  if (tnace_fitconfig_check_quantities(&R->cfg, a.config, &R->train, &R->valid, out, R->err, sizeof R->err)) {
+    fail("%s", R->err);
+    goto done;
+  }
   if (a.cv_k && start_cv(&a, R, out)) goto done;
   if (a.cv_only && !a.dry_run) {
     status = 0;

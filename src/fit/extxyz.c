@@ -82,6 +82,8 @@ static tnace_xyz_reader *reader_open(const char *path, const tnace_xyz_keys *key
   if (!r) goto nomem;
   r->path = strdup(path);
   if (!r->path) goto nomem;
+  r->stress_scale = (keys && keys->stress_unit > 0 ? keys->stress_unit : 1.0) * (keys && keys->stress_sign < 0 ? -1.0 : 1.0);
+  r->units_declared = keys ? keys->units_declared : 0;
   if (xyz_keylist_init(&r->k_energy, keys ? keys->energy : NULL, "energy REF_energy dft_energy DFT_energy") ||
       xyz_keylist_init(&r->k_forces, keys ? keys->forces : NULL, "forces force REF_forces dft_forces DFT_force") ||
       xyz_keylist_init(&r->k_stress, keys ? keys->stress : NULL, "stress REF_stress dft_stress") ||
@@ -385,4 +387,20 @@ int tnace_xyz_read_all(const char *path, const tnace_xyz_keys *keys, int skip_ba
   *n = nf;
   if (n_skipped) *n_skipped = skipped;
   return 0;
+}
+
+int tnace_stress_unit_parse(const char *name, double *unit) {
+  static const struct { const char *name; double unit; } u[] = {
+      {"eV/A^3", TNACE_STRESS_UNIT_EV_A3}, {"eV/A3", TNACE_STRESS_UNIT_EV_A3}, {"eV/Å^3", TNACE_STRESS_UNIT_EV_A3},
+      {"eV/Å³", TNACE_STRESS_UNIT_EV_A3},  {"GPa", TNACE_STRESS_UNIT_GPA},     {"kbar", TNACE_STRESS_UNIT_KBAR},
+      {"kB", TNACE_STRESS_UNIT_KBAR},      {"bar", TNACE_STRESS_UNIT_BAR}};
+  for (size_t i = 0; i < sizeof u / sizeof u[0]; i++)
+    if (!strcmp(name, u[i].name)) { *unit = u[i].unit; return 0; }
+  return -1;
+}
+
+int tnace_stress_sign_parse(const char *name, int *sign) {
+  if (!strcmp(name, "ase")) { *sign = 1; return 0; }
+  if (!strcmp(name, "pressure")) { *sign = -1; return 0; }
+  return -1;
 }

@@ -40,6 +40,7 @@
 
 #include <stddef.h>
 #include "tnace.h"
+#include "util.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -72,10 +73,37 @@ typedef struct {
 } tnace_frame;
 
 /* Key names. Each field may list alternatives separated by commas or spaces ("REF_energy,energy"):
- * the first one present in a frame wins. NULL (or a NULL keys pointer) = the defaults above. */
+ * the first one present in a frame wins. NULL (or a NULL keys pointer) = the defaults above.
+ *
+ * Units and sign of the reference data (a zeroed struct = the defaults):
+ *   stress_unit   eV/Å^3 per unit of the file's stress key (TNACE_STRESS_UNIT_*); 0 = 1 (eV/Å^3)
+ *   stress_sign   +1: ASE sign (tensile > 0, virial = −stress·V); −1: pressure sign (compressive > 0, as
+ *                 LAMMPS's and VASP's pressure tensor); 0 = +1. A virial key is always eV with virial =
+ *                 −stress·V (ASE and LAMMPS agree on it).
+ *   units_declared  the user stated the units: the plausibility check below is not applied.
+ * Plausibility (without declared units): a stress component above TNACE_MAX_PLAUSIBLE_STRESS_GPA after
+ * conversion, or an energy per atom beyond ±TNACE_MAX_PLAUSIBLE_E_PER_ATOM eV, is refused (TNACE_ERR_VALUE,
+ * naming the line, the key and how to declare the units): stresses in bar read as eV/Å^3 are 1.6e6 times too
+ * large, energies in Hartree or of whole supercells per "atom" are not eV/atom. */
 typedef struct {
   const char *energy, *forces, *stress, *virial, *config_type;
+  double stress_unit;
+  int stress_sign;
+  int units_declared;
 } tnace_xyz_keys;
+
+#define TNACE_STRESS_UNIT_EV_A3 1.0
+#define TNACE_STRESS_UNIT_GPA (1.0 / TNACE_EV_A3_TO_GPA)
+#define TNACE_STRESS_UNIT_KBAR (0.1 / TNACE_EV_A3_TO_GPA)
+#define TNACE_STRESS_UNIT_BAR (1e-4 / TNACE_EV_A3_TO_GPA)
+#define TNACE_MAX_PLAUSIBLE_STRESS_GPA 100.0
+#define TNACE_MAX_PLAUSIBLE_E_PER_ATOM 100.0
+
+/* Parse a stress unit name ("eV/A^3" (also "eV/A3", "eV/Å^3", "eV/Å³"), "GPa", "kbar", "kB", "bar") into
+ * eV/Å^3 per unit; returns 0, or −1 for an unknown name. */
+int tnace_stress_unit_parse(const char *name, double *unit);
+/* Parse a stress sign name ("ase" → +1, "pressure" → −1); returns 0, or −1 for an unknown name. */
+int tnace_stress_sign_parse(const char *name, int *sign);
 
 typedef struct tnace_xyz_reader tnace_xyz_reader;
 

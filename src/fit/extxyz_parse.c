@@ -423,6 +423,23 @@ int xyz_store_info(const tnace_xyz_reader *r, int np, tnace_frame *f) {
   return 0;
 }
 
+/* Without declared units, a stress component beyond TNACE_MAX_PLAUSIBLE_STRESS_GPA is a unit or sign mistake
+ * (bar read as eV/Å^3 gives ~1e6 GPa), not data (extxyz.h). */
+static int check_stress(const tnace_xyz_reader *r, const tnace_frame *f, long ln, const char *key, char *err,
+                        size_t errlen) {
+  if (r->units_declared) return 0;
+  double m = 0.0;
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 3; j++) m = fmax(m, fabs(f->stress[i][j]));
+  if (!(m * TNACE_EV_A3_TO_GPA > TNACE_MAX_PLAUSIBLE_STRESS_GPA)) return 0;
+  return xyz_fail(r, err, errlen, TNACE_ERR_VALUE, ln,
+                  "key '%s': a stress component of %.6g GPa (read as %s) is implausible (> %g GPa): are the units "
+                  "bar, kbar or GPa, or the sign that of a pressure? Declare them (fit config data.units: {stress: "
+                  "bar, stress_sign: pressure}; tnace-eval --units stress=bar,stress_sign=pressure)",
+                  key, m * TNACE_EV_A3_TO_GPA, f->stress_from_virial ? "a virial in eV" : "eV/Å^3 in the ASE sign",
+                  TNACE_MAX_PLAUSIBLE_STRESS_GPA);
+}
+
 /* Interpret the comment line (already split into np pairs). Returns the column count or an error. */
 int xyz_parse_comment(tnace_xyz_reader *r, tnace_frame *f, int np, long ln, int *want_forces, char *err,
                          size_t errlen) {
@@ -478,11 +495,20 @@ int xyz_parse_comment(tnace_xyz_reader *r, tnace_frame *f, int np, long ln, int 
     f->energy = v[0];
     f->has_energy = 1;
   }
+  if (e_idx >= 0 && !r->units_declared && f->n_atoms > 0 &&
+      fabs(f->energy) > TNACE_MAX_PLAUSIBLE_E_PER_ATOM * f->n_atoms)
+    return xyz_fail(r, err, errlen, TNACE_ERR_VALUE, ln,
+                    "key '%s': %g eV per atom is implausible for eV (|E/N| > %g): a different unit or key? Declare "
+                    "the units to accept it (fit config data.units: {energy: eV}; tnace-eval --units energy=eV)",
+                    pair_key(r, e_idx), f->energy / f->n_atoms, TNACE_MAX_PLAUSIBLE_E_PER_ATOM);
   if (s_idx >= 0) {
     int rc = key_numbers(r, ln, pair_key(r, s_idx), pair_val(r, s_idx), v, 9, 6, err, errlen);
     if (rc < 0) return rc;
     to_3x3(v, rc, f->stress);
+    for (int i = 0; i < 3; i++)
+      for (int j = 0; j < 3; j++) f->stress[i][j] *= r->stress_scale;
     f->has_stress = 1;
+    if ((rc = check_stress(r, f, ln, pair_key(r, s_idx), err, errlen))) return rc;
   } else if (v_idx >= 0) {
     const char *key = pair_key(r, v_idx);
     int rc = key_numbers(r, ln, key, pair_val(r, v_idx), v, 9, 6, err, errlen);
@@ -497,6 +523,7 @@ int xyz_parse_comment(tnace_xyz_reader *r, tnace_frame *f, int np, long ln, int 
       for (int j = 0; j < 3; j++) f->stress[i][j] = -m[i][j] / vol;
     f->has_stress = 1;
     f->stress_from_virial = 1;
+    if ((rc = check_stress(r, f, ln, key, err, errlen))) return rc;
   }
   if (c_idx >= 0) {
     const char *val = pair_val(r, c_idx);

@@ -43,6 +43,8 @@ struct tnace_xyz_reader {
   long skip_lines;  /* resync: lines of a bad frame still to skip */
   int scan;         /* resync: skip to the next line holding a lone integer */
   keylist k_energy, k_forces, k_stress, k_virial, k_config;
+  double stress_scale;  /* eV/Å^3 ASE sign per unit of the stress key: unit × sign */
+  int units_declared;   /* skip the plausibility checks */
   char *cbuf;       /* unescaped comment line */
   size_t ccap;
   kvpair *pairs;    /* [pcap] pairs of the comment line */

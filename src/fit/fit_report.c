@@ -279,6 +279,7 @@ typedef struct {
   char name[64];
   int n[2];
   long atoms[2];
+  long n_e, n_f, n_s;  /* energies, force components, stresses (training and validation) */
 } ct_count;
 
 /* Structures and atoms per config_type, training [0] and validation [1], in order of appearance. */
@@ -302,15 +303,27 @@ static void print_config_types(FILE *out, const tnace_dataset *tr, const tnace_d
         snprintf(ct[n_ct].name, sizeof ct[n_ct].name, "%s", name);
         n_ct++;
       }
+      const tnace_struct *s = &sets[k]->s[i];
       ct[j].n[k]++;
-      ct[j].atoms[k] += sets[k]->s[i].n;
+      ct[j].atoms[k] += s->n;
+      ct[j].n_e += s->has_energy;
+      ct[j].n_f += s->has_forces ? 3L * s->n : 0;
+      ct[j].n_s += s->has_stress;
     }
-  fprintf(out, "  %-24s %-24s %s\n", "config_type", "train: structures/atoms", "validation: structures/atoms");
-  for (int j = 0; j < n_ct; j++)
-    fprintf(out, "  %-24s %8d / %-13ld %8d / %ld\n", ct[j].name, ct[j].n[0], ct[j].atoms[0], ct[j].n[1],
-            ct[j].atoms[1]);
-  fprintf(out, "  %-24s %8d / %-13ld %8d / %ld\n", "total", tr->n, tnace_dataset_count_atoms(tr, 0, tr->n), va->n,
-          tnace_dataset_count_atoms(va, 0, va->n));
+  /* what the reader found, so that a wrong key or unit shows before a fit (a column of zeros) */
+  fprintf(out, "  %-24s %-24s %-29s %s\n", "config_type", "train: structures/atoms", "validation: structures/atoms",
+          "found: energies / force components / stresses");
+  long tot[3] = {0, 0, 0};
+  for (int j = 0; j < n_ct; j++) {
+    fprintf(out, "  %-24s %8d / %-13ld %8d / %-18ld %8ld / %ld / %ld\n", ct[j].name, ct[j].n[0], ct[j].atoms[0],
+            ct[j].n[1], ct[j].atoms[1], ct[j].n_e, ct[j].n_f, ct[j].n_s);
+    tot[0] += ct[j].n_e;
+    tot[1] += ct[j].n_f;
+    tot[2] += ct[j].n_s;
+  }
+  fprintf(out, "  %-24s %8d / %-13ld %8d / %-18ld %8ld / %ld / %ld\n", "total", tr->n,
+          tnace_dataset_count_atoms(tr, 0, tr->n), va->n, tnace_dataset_count_atoms(va, 0, va->n), tot[0], tot[1],
+          tot[2]);
   free(ct);
 }
 

@@ -218,3 +218,32 @@ int tnace_fitconfig_isolated_e0(const tnace_dataset *ds, int n_el, const char (*
   }
   return 0;
 }
+
+int tnace_fitconfig_check_quantities(const tnace_fitconfig *cfg, const char *config_path, const tnace_dataset *train,
+                                     const tnace_dataset *valid, FILE *out, char *err, size_t errlen) {
+  static const char *const what[3] = {"energy", "forces", "stress"};
+  static const char *const noun[3] = {"an energy", "forces", "a stress (and a cell periodic in 3 directions)"};
+  const double w[3] = {cfg->opts.kappa_e, cfg->opts.kappa_f, cfg->opts.kappa_s};
+  long n[3] = {0, 0, 0};
+  const tnace_dataset *sets[2] = {train, valid};
+  for (int k = 0; k < 2; k++)
+    for (int i = 0; sets[k] && i < sets[k]->n; i++) {
+      const tnace_struct *s = &sets[k]->s[i];
+      n[0] += s->has_energy;
+      n[1] += s->has_forces;
+      n[2] += s->has_stress;
+    }
+  for (int q = 0; q < 3; q++) {
+    if (!(w[q] > 0) || n[q] > 0) continue;
+    if (cfg->loss_line[q] > 0) {
+      snprintf(err, errlen,
+               "%s:%d: loss.%s: weight %g, but no structure of the data has %s: the keys or units are wrong "
+               "(data.keys, data.units; tnace-fit --dry-run lists what was found), or set the weight to 0",
+               config_path, cfg->loss_line[q], what[q], w[q], noun[q]);
+      return TNACE_ERR_VALUE;
+    }
+    if (out) fprintf(out, "  note: no structure has %s; the default weight loss.%s %g fits nothing\n", noun[q],
+                     what[q], w[q]);
+  }
+  return 0;
+}

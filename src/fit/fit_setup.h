@@ -8,6 +8,7 @@
 #define TNACE_FIT_SETUP_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "dataset.h"
 #include "fitconfig.h"
 #include "model.h"
@@ -66,4 +67,11 @@ int tnace_fitconfig_isolated_e0(const tnace_dataset *ds, int n_el, const char (*
 #ifdef __cplusplus
 }
 #endif
+/* A quantity (energy, forces, stress) with a weight > 0 that no structure of train or valid (either may be
+ * NULL) has: an error "CONFIG:LINE: loss.stress: weight ..., but no structure of the data has a stress ..."
+ * (TNACE_ERR_VALUE) when the weight was written in the config (cfg->loss_line), a note on `out` (may be
+ * NULL) when it is the default. Returns 0 otherwise. The usual cause is an unrecognised key or unit. */
+int tnace_fitconfig_check_quantities(const tnace_fitconfig *cfg, const char *config_path, const tnace_dataset *train,
+                                     const tnace_dataset *valid, FILE *out, char *err, size_t errlen);
+
 #endif

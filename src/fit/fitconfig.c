@@ -344,6 +344,38 @@ static int read_keys(rd *R, const cnode *n) {
   return 0;
 }
 
+/* data.units: {energy: eV, stress: eV/A^3|GPa|kbar|bar, stress_sign: ase|pressure}. Any of them declares the
+ * units, which switches off the reader's plausibility check (extxyz.h). */
+static int read_units(rd *R, const cnode *n) {
+  static const char *const keys[] = {"energy", "stress", "stress_sign"};
+  ectx *e = R->e;
+  tnace_fitconfig *c = R->c;
+  const cnode *v;
+  const char *s;
+  if (fc_is_null(n)) return 0;
+  if (fc_check_map(e, n, "data.units", keys, 3, "a mapping {energy: eV, stress: GPa, stress_sign: ase}")) return e->rc;
+  if ((v = fc_get(n, "energy"))) {
+    if (fc_get_str(e, v, "data.units.energy", &s)) return e->rc;
+    if (strcmp(s, "eV"))
+      return fc_fail(e, TNACE_ERR_VALUE, v->line, "data.units.energy",
+                     "'%s': energies are read in eV only (convert the file, e.g. with ASE)", s);
+  }
+  if ((v = fc_get(n, "stress"))) {
+    if (fc_get_str(e, v, "data.units.stress", &s)) return e->rc;
+    if (tnace_stress_unit_parse(s, &c->keys.stress_unit))
+      return fc_fail(e, TNACE_ERR_VALUE, v->line, "data.units.stress", "unknown unit '%s' (eV/A^3, GPa, kbar, bar)", s);
+  }
+  if ((v = fc_get(n, "stress_sign"))) {
+    if (fc_get_str(e, v, "data.units.stress_sign", &s)) return e->rc;
+    if (tnace_stress_sign_parse(s, &c->keys.stress_sign))
+      return fc_fail(e, TNACE_ERR_VALUE, v->line, "data.units.stress_sign",
+                     "unknown sign '%s' (ase: tensile > 0; pressure: compressive > 0)", s);
+  }
+  c->keys.units_declared = 1;
+  c->has_keys = 1;
+  return 0;
+}
+
 /* The same file (same device and inode, or the same name). */
 static int same_file(const char *a, const char *b) {
   struct stat sa, sb;
@@ -352,11 +384,12 @@ static int same_file(const char *a, const char *b) {
 }
 
 static int read_data(rd *R, const cnode *n) {
-  static const char *const keys[] = {"train", "validation", "validation_fraction", "seed", "stratify", "skip_bad", "keys"};
+  static const char *const keys[] = {"train", "validation", "validation_fraction", "seed", "stratify", "skip_bad", "keys",
+                                     "units"};
   ectx *e = R->e;
   tnace_fitconfig *c = R->c;
   const cnode *v;
-  if (fc_check_map(e, n, "data", keys, 7, "a mapping {train: ..., validation: ..., ...}")) return e->rc;
+  if (fc_check_map(e, n, "data", keys, 8, "a mapping {train: ..., validation: ..., ...}")) return e->rc;
   if (fc_require(e, n, "data", "train", &v) || read_files(R, v, "data.train", 0, &c->train, &c->n_train)) return e->rc;
   if ((v = fc_get(n, "validation")) && read_files(R, v, "data.validation", 1, &c->valid, &c->n_valid)) return e->rc;
   for (int i = 0; i < c->n_train; i++)
@@ -388,6 +421,7 @@ static int read_data(rd *R, const cnode *n) {
   if ((v = fc_get(n, "stratify")) && fc_get_bool(e, v, "data.stratify", &c->stratify)) return e->rc;
   if ((v = fc_get(n, "skip_bad")) && fc_get_bool(e, v, "data.skip_bad", &c->skip_bad)) return e->rc;
   if ((v = fc_get(n, "keys")) && read_keys(R, v)) return e->rc;
+  if ((v = fc_get(n, "units")) && read_units(R, v)) return e->rc;
   return 0;
 }
 
@@ -422,6 +456,7 @@ static int read_loss(rd *R, const cnode *n) {
     const cnode *v = fc_get(n, keys[i]);
     const char *key = fc_subkey(kb, sizeof kb, "loss", keys[i]);
     if (v && (fc_get_double(e, v, key, dst[i]) || fc_nonneg(e, v, key, *dst[i]))) return e->rc;
+    if (v) R->c->loss_line[i] = v->line;
   }
   if (!(o->kappa_e > 0 || o->kappa_f > 0 || o->kappa_s > 0))
     return fc_fail(e, TNACE_ERR_VALUE, n->line, "loss",

@@ -69,6 +69,7 @@ typedef struct {
   int has_keys;                                         /* any key name given */
   /* loss and fit settings (fit_e0 follows e0_mode; seed seeds tnace_fit_init and the force sampling) */
   tnace_fit_opts opts;
+  int loss_line[3];                                     /* lines of loss.energy, .forces, .stress; 0 = default */
   /* output: potential may be NULL (must then come from the command line); metrics NULL with
    * metrics_set = 1 means "no metrics file", with metrics_set = 0 "derive from the potential path" */
   char *out_potential, *out_metrics;
