@@ -16,6 +16,10 @@
 #   fitcli_skip_bad                           the same data with --skip-bad (--dry-run): exit 0
 #   fitcli_units_refused, _declared, _bad     stresses in bar with the pressure sign: refused as implausible
 #                                             without data.units, read and counted with it; an unknown unit
+#   fitcli_resume                             fitcli_resume.sh: --stop-after 2 then --resume ends with exactly the
+#                                             uninterrupted fit's potential; the checkpoint is removed; --init
+#   fitcli_resume_missing, _init_mismatch,    --resume without a checkpoint, --init from another model,
+#   fitcli_init_resume                        both options at once
 #   fitcli_weight_absent                      loss.stress written but no stress in the data: error with its line
 #   fitcli_isolated, fitcli_isolated_missing  e0: isolated with and without an isolated-atom frame
 #   fitcli_unwritable, fitcli_unwritable_option   output in a missing directory, found before any fitting
@@ -78,6 +82,13 @@ tnace_fitcli(units_bad 1 "^tnace-fit: .*/cli_units_bad.yaml:11: data.units.stres
 tnace_fitcli(weight_absent 1
              "^tnace-fit: .*/cli_weight_absent.yaml:11: loss.stress: weight 0.01, but no structure of the data has a stress"
              ${_fc_data}/cli_weight_absent.yaml --dry-run)
+add_test(NAME fitcli_resume COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/fitcli_resume.sh $<TARGET_FILE:tnace-fit> ${_fc_data})
+set_tests_properties(fitcli_resume PROPERTIES TIMEOUT 120)
+tnace_fitcli(resume_missing 1 "^tnace-fit: .*nothing.checkpoint.yaml: cannot open.*--resume needs the checkpoint"
+             ${_fc_data}/tiny.yaml --output nothing.yaml --resume)
+tnace_fitcli(init_mismatch 1 "^tnace-fit: .*valid.yaml: .*starting from a potential needs the config's model"
+             ${_fc_data}/tiny.yaml --output mismatch.yaml --init ${CMAKE_CURRENT_SOURCE_DIR}/data/yaml/valid.yaml)
+tnace_fitcli(init_resume 2 "--init and --resume exclude each other" ${_fc_data}/tiny.yaml --init x.yaml --resume)
 tnace_fitcli(isolated 0 "E0: isolated atoms Cu -0.250000 eV" ${_fc_data}/cli_isolated.yaml --skip-bad --dry-run)
 tnace_fitcli(isolated_missing 1 "^tnace-fit: .*/cli_isolated_missing.yaml:3: e0: no isolated-atom frame for Cu"
              ${_fc_data}/cli_isolated_missing.yaml)

@@ -58,6 +58,14 @@ static const char *const USAGE =
     "  --fold LIST     with --cv: run only these folds (0-based, comma-separated, e.g. 0,2); implies --cv-only\n"
     "  --cv-only       with --cv: stop after the CV fits (no potential is written)\n"
     "  --cv-out FILE   the CV JSON file (default: the potential file with .yaml replaced by .cv.json)\n"
+    "  --init POT      start from the cores of POT (same model as the config) instead of random ones:\n"
+    "                  refine a potential on new or more data; POT's errors on this data are sweep 0\n"
+    "  --resume        continue a fit that stopped (killed, --stop-after) from its checkpoint, the\n"
+    "                  potential file with .yaml replaced by .checkpoint.yaml, at the sweep after it\n"
+    "  --stop-after N  stop after sweep N, keeping the checkpoint and writing nothing else (a long fit\n"
+    "                  split over jobs: continue with --resume)\n"
+    "  Checkpoint: after every sweep that improves on the best so far, the best potential is written to\n"
+    "  the .checkpoint.yaml file; it is removed once the final potential is written.\n"
     "  --help          print this help and exit\n"
     "  --version       print the version and exit\n"
     "\n"
@@ -70,6 +78,8 @@ typedef struct {
   int threads, sweeps, skip_bad, dry_run, quiet;  /* threads/sweeps < 0: not given */
   int cv_k, cv_only;                             /* cv_k 0: no cross-validation */
   int n_folds_sel, folds_sel[MAX_FOLDS];         /* --fold; 0: all folds */
+  const char *init;                              /* --init POT */
+  int resume, stop_after;                        /* --resume; --stop-after N (0: not given) */
 } args;
 
 static int usage_error(const char *fmt, const char *what) {
@@ -114,15 +124,21 @@ static int set_option(args *a, int k, const char *name, const char *val) {
     return usage_error("--cv: expected an integer 2..100, got '%s'", val);
   if (k == 4 && parse_folds(val, a))
     return usage_error("--fold: expected distinct fold numbers 0..99 separated by commas, got '%s'", val);
-  if ((k == 2 || k == 5) && !*val) return usage_error("%s: empty file name", name);
+  if (k == 7 && parse_count(val, 1, 100000, &a->stop_after))
+    return usage_error("--stop-after: expected an integer 1..100000, got '%s'", val);
+  if ((k == 2 || k == 5 || k == 6) && !*val) return usage_error("%s: empty file name", name);
   if (k == 2) a->output = val;
   if (k == 5) a->cv_out = val;
+  if (k == 6) a->init = val;
   return 0;
 }
 
 /* Combinations of options that make no sense. */
 static int check_args(args *a) {
   if (!a->config) return usage_error("no config file given%s", "");
+  if (a->init && a->resume) return usage_error("%s", "--init and --resume exclude each other (a resume knows its start)");
+  if ((a->init || a->resume || a->stop_after) && (a->cv_k || a->dry_run))
+    return usage_error("%s", "--init, --resume and --stop-after are for the final fit (not with --cv or --dry-run)");
   if (!a->cv_k && (a->n_folds_sel || a->cv_only || a->cv_out))
     return usage_error("%s needs --cv K", a->n_folds_sel ? "--fold" : a->cv_only ? "--cv-only" : "--cv-out");
   for (int j = 0; j < a->n_folds_sel; j++)
@@ -154,11 +170,13 @@ static int parse_args(int argc, char **argv, args *a) {
     if (!strcmp(s, "--dry-run")) { a->dry_run = 1; continue; }
     if (!strcmp(s, "--quiet") || !strcmp(s, "-q")) { a->quiet = 1; continue; }
     if (!strcmp(s, "--cv-only")) { a->cv_only = 1; continue; }
+    if (!strcmp(s, "--resume")) { a->resume = 1; continue; }
     /* options with a value: --opt VALUE or --opt=VALUE */
-    static const char *const withval[] = {"--threads", "--sweeps", "--output", "--cv", "--fold", "--cv-out"};
+    static const char *const withval[] = {"--threads", "--sweeps", "--output", "--cv", "--fold", "--cv-out",
+                                          "--init", "--stop-after"};
     int k = -1;
     const char *val = NULL;
-    for (int j = 0; j < 6 && k < 0; j++) {
+    for (int j = 0; j < 8 && k < 0; j++) {
       size_t n = strlen(withval[j]);
       if (!strncmp(s, withval[j], n) && (s[n] == '\0' || s[n] == '=')) {
         k = j;
@@ -213,7 +231,8 @@ typedef struct {
   tnace_file_stat *fs;
   tnace_fit_history hist;
   const char *pot_path, *metrics_path, *cv_path;
-  char metrics_buf[4096], cv_buf[4096];
+  char metrics_buf[4096], cv_buf[4096], ckpt_path[4096];
+  int stop_after, ckpt_failed;
   tnace_cv cv;
   int has_cv;
   int split;
@@ -291,6 +310,8 @@ static int check_outputs(const args *a, run *R) {
     return fail("%s:%d: output.potential: no potential file to write (set output.potential or use --output)",
                 a->config, cfg->output_line > 0 ? cfg->output_line : 1);
   R->metrics_path = tnace_fitconfig_metrics_path(cfg, R->pot_path, R->metrics_buf, sizeof R->metrics_buf);
+  if (R->pot_path && tnace_sibling_path(R->pot_path, ".checkpoint.yaml", R->ckpt_path, sizeof R->ckpt_path))
+    return fail("%s: file name too long for its checkpoint", R->pot_path);
   if (a->dry_run) return 0;
   if (tnace_check_writable(R->pot_path, R->err, sizeof R->err)) {
     if (a->output) return fail("--output: %s", R->err);
@@ -414,13 +435,73 @@ static void print_final(const run *R, const tnace_metrics *mt, const tnace_metri
   if (R->metrics_path) printf("wrote metrics %s\n", R->metrics_path);
 }
 
+/* Write the current (best so far) cores to the checkpoint file, with the config and the sweep in its metadata.
+ * A failed write is reported once and does not stop the fit. */
+static void write_checkpoint(run *R, int sweep) {
+  tnace_meta *keep = R->pot->meta, *m = tnace_meta_clone(R->cfg.meta);
+  tnace_meta *c = m ? tnace_meta_set_map(m, "checkpoint") : NULL;
+  char err[1024];
+  int ok = c && tnace_meta_set_num(c, "sweep", sweep) && tnace_meta_set(c, "config", R->cfg.config_path);
+  if (ok) {
+    R->pot->meta = m;
+    ok = !tnace_potential_save(R->pot, R->ckpt_path, err, sizeof err);
+    R->pot->meta = keep;
+  } else
+    snprintf(err, sizeof err, "out of memory");
+  tnace_meta_free(m);
+  if (!ok && !R->ckpt_failed) fprintf(stderr, PROG ": warning: checkpoint not written: %s\n", err);
+  R->ckpt_failed |= !ok;
+}
+
+/* Per sweep: the history, the checkpoint when the sweep is the best so far, and --stop-after. */
+static void on_sweep(const tnace_sweep_info *si, void *ctx) {
+  run *R = ctx;
+  tnace_fit_history_record(si, &R->hist);
+  if (si->final) return;
+  if (si->is_best) write_checkpoint(R, si->sweep);
+  if (R->stop_after && si->sweep >= R->stop_after) {
+    printf("stopped after sweep %d (--stop-after); the best so far is in %s: continue with --resume\n", si->sweep,
+           R->ckpt_path);
+    fflush(stdout);
+    exit(R->ckpt_failed ? 1 : 0);
+  }
+}
+
+/* The starting cores: random (seeded), or those of --init POT or of the checkpoint (--resume), which then
+ * compete with the sweeps for the kept potential; a resume continues at the sweep after its checkpoint. */
+static int start_cores(const args *a, run *R, FILE *out) {
+  const char *from = a->init ? a->init : a->resume ? R->ckpt_path : NULL;
+  if (!from) return tnace_fit_init(R->pot, R->cfg.opts.seed, R->err, sizeof R->err) ? fail("%s", R->err) : 0;
+  tnace_potential *src = NULL;
+  if (tnace_potential_load(from, &src, R->err, sizeof R->err))
+    return fail("%s%s", R->err, a->resume ? " (--resume needs the checkpoint of an earlier run of this config)" : "");
+  int rc = tnace_fit_init_from(R->pot, src, from, R->err, sizeof R->err), sweep = 0;
+  if (!rc && a->resume) {
+    const tnace_meta *c = tnace_meta_get(src->meta, "checkpoint"), *s = c ? tnace_meta_get(c, "sweep") : NULL;
+    char *end = NULL;
+    sweep = s && s->value ? (int)strtol(s->value, &end, 10) : 0;
+    if (!s || !s->value || *end || sweep < 0) {
+      snprintf(R->err, sizeof R->err, "%s: no checkpoint.sweep in its metadata: not a checkpoint", from);
+      rc = TNACE_ERR_PARSE;
+    }
+  }
+  tnace_potential_free(src);
+  if (rc) return fail("%s", R->err);
+  R->cfg.opts.start_is_candidate = 1;
+  R->cfg.opts.first_sweep = sweep + 1;
+  if (out) printf("starting from %s%s (sweep %d below: its errors on this data)\n", from,
+                  a->resume ? ", the checkpoint" : "", sweep);
+  return 0;
+}
+
 /* Fit, then write the potential with its metadata and the metrics file. */
-static int fit_and_write(run *R, tnace_fit_record *rec, FILE *out, int argc, char **argv) {
-  R->cfg.opts.on_sweep = tnace_fit_history_record;
-  R->cfg.opts.on_sweep_ctx = &R->hist;
+static int fit_and_write(const args *a, run *R, tnace_fit_record *rec, FILE *out, int argc, char **argv) {
+  R->cfg.opts.on_sweep = on_sweep;
+  R->cfg.opts.on_sweep_ctx = R;
+  R->stop_after = a->stop_after;
+  if (start_cores(a, R, out)) return 1;
   const double t0 = tnace_now_s();
-  int rc = tnace_fit_init(R->pot, R->cfg.opts.seed, R->err, sizeof R->err);
-  if (!rc) rc = tnace_fit(R->pot, &R->train, &R->valid, &R->cfg.opts, out, &rec->train_m, &rec->valid_m, R->err, sizeof R->err);
+  int rc = tnace_fit(R->pot, &R->train, &R->valid, &R->cfg.opts, out, &rec->train_m, &rec->valid_m, R->err, sizeof R->err);
   if (out) fflush(out);
   rec->fit_time_s = tnace_now_s() - t0;
   if (rc) return fail("fit failed: %s", R->err);
@@ -436,7 +517,12 @@ static int fit_and_write(run *R, tnace_fit_record *rec, FILE *out, int argc, cha
   rc = tnace_fit_metadata(rec, R->pot, &m);
   free(cmdline);
   rec->command_line = NULL;
-  if (rc) return fail("out of memory building the metadata");
+  if (!rc && a->init && !tnace_meta_set(m, "initial_potential", a->init)) rc = TNACE_ERR_NOMEM;
+  if (!rc && a->resume && !tnace_meta_set_num(m, "resumed_after_sweep", R->cfg.opts.first_sweep - 1)) rc = TNACE_ERR_NOMEM;
+  if (rc) {
+    tnace_meta_free(m);
+    return fail("out of memory building the metadata");
+  }
   tnace_meta_free(R->pot->meta);
   R->pot->meta = m;
   if (tnace_potential_save(R->pot, R->pot_path, R->err, sizeof R->err)) return fail("%s", R->err);
@@ -444,6 +530,7 @@ static int fit_and_write(run *R, tnace_fit_record *rec, FILE *out, int argc, cha
       tnace_fit_write_metrics(R->metrics_path, rec, tnace_potential_n_params(R->pot), R->err, sizeof R->err))
     return fail("%s", R->err);
   if (out) print_final(R, &rec->train_m, &rec->valid_m);
+  if (R->ckpt_path[0]) remove(R->ckpt_path);   /* superseded by the final potential */
   return 0;
 }
 
@@ -490,7 +577,7 @@ int main(int argc, char **argv) {
     status = 0;
     goto done;
   }
-  status = fit_and_write(R, &rec, out, argc, argv);
+  status = fit_and_write(&a, R, &rec, out, argc, argv);
 done:
   run_free(R);
   free(R);

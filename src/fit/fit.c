@@ -443,7 +443,14 @@ static int after_sweep(fit_ctx *F, const tnace_dataset *valid, FILE *log, int sw
 /* The sweeps, then the best one restored. */
 static int run_sweeps(fit_ctx *F, const tnace_dataset *valid, FILE *log, growth *g, sweep_track *tr, char *err,
                       size_t errlen) {
-  for (int sweep = 1; sweep <= F->o->max_sweeps; sweep++) {
+  const int first = F->o->first_sweep > 1 ? F->o->first_sweep : 1;
+  if (F->o->start_is_candidate) {   /* the given cores are the best so far until a sweep beats them */
+    int stop = 0, rc = after_sweep(F, valid, log, first - 1, lambda_of(F->o, first > 1 ? first - 1 : 1), g, tr, &stop,
+                                   err, errlen);
+    if (rc) return rc;
+    tr->since_best = 0;
+  }
+  for (int sweep = first; sweep <= F->o->max_sweeps; sweep++) {
     const double lam = lambda_of(F->o, sweep);
     int rc = canonicalize_all(F, err, errlen), grown = 0, stop = 0;
     if (!rc && (rc = growth_step(F, g, sweep, &grown))) snprintf(err, errlen, "out of memory (bond growth)");
@@ -495,7 +502,7 @@ int tnace_fit(tnace_potential *pot, const tnace_dataset *train, const tnace_data
   int rc = fit_plan_rows(&F);
   if (rc) snprintf(err, errlen, "out of memory planning rows");
   if (!rc) rc = setup_chains(&F, err, errlen);
-  if (!rc && o->fit_e0 && (rc = fit_e0(pot, train))) snprintf(err, errlen, "fitting E0 failed");
+  if (!rc && o->fit_e0 && !o->start_is_candidate && (rc = fit_e0(pot, train))) snprintf(err, errlen, "fitting E0 failed");
   if (!rc) {
     column_bounds(&F);
     rc = plan_chunks(&F, err, errlen);

@@ -55,6 +55,11 @@ typedef struct {
   double ct_weight[TNACE_FIT_MAX_CT][3];   /* extra weight of the energy, forces and stress of that config_type */
   void (*on_sweep)(const tnace_sweep_info *info, void *ctx);   /* optional progress callback */
   void *on_sweep_ctx;
+  int first_sweep;                    /* 0 or 1: a new fit; k > 1: continue one (tnace-fit --resume) at sweep k,
+                                         with λ of the absolute sweep number */
+  int start_is_candidate;             /* 1: the starting cores and E0 (--init, --resume) compete for the kept
+                                         sweep: evaluated and reported as sweep first_sweep − 1 before the first
+                                         sweep; no initial E0 least squares (E0 is still refined per sweep) */
 } tnace_fit_opts;
 
 /* Defaults: κ_E 1, κ_F 0.01, κ_σ 0.01, λ 1e-6 annealed from 1e-2 over 3 sweeps, 10 sweeps, patience 3,

@@ -153,8 +153,11 @@ int tnace_fit_metadata(const tnace_fit_record *r, const tnace_potential *pot, tn
   ok = ok && (er = tnace_meta_set_map(m, "errors")) && (d = tnace_meta_set_map(er, "train")) && meta_metrics(d, &r->train_m);
   if (ok && r->valid->n) ok = (d = tnace_meta_set_map(er, "validation")) && meta_metrics(d, &r->valid_m);
   if (ok && r->cv) ok = meta_cv(m, r->cv);
+  int last = 0;   /* the number of the last sweep (a resumed fit counts the sweeps before its checkpoint) */
+  for (int i = 0; i < r->history->n_rec; i++)
+    if (r->history->rec[i].sweep > last) last = r->history->rec[i].sweep;
   ok = ok && meta_int(m, "n_params", tnace_potential_n_params(pot)) && meta_terms(m, pot) &&
-       meta_num(m, "fit_time_s", floor(r->fit_time_s * 10 + 0.5) / 10) && meta_int(m, "sweeps_run", r->history->n_rec) &&
+       meta_num(m, "fit_time_s", floor(r->fit_time_s * 10 + 0.5) / 10) && meta_int(m, "sweeps_run", last) &&
        (!r->history->kept || meta_int(m, "kept_sweep", r->history->kept));
   if (!ok) {
     tnace_meta_free(m);

@@ -247,3 +247,55 @@ int tnace_fitconfig_check_quantities(const tnace_fitconfig *cfg, const char *con
   }
   return 0;
 }
+
+/* First difference between the models of a and b (elements, cutoffs, radial basis, repulsion, terms, bonds),
+ * written to what; 0 if they are the same model. */
+static int model_differs(const tnace_potential *a, const tnace_potential *b, char *what, size_t len) {
+  if (a->n_el != b->n_el) return snprintf(what, len, "%d elements, the config's %d", b->n_el, a->n_el), 1;
+  for (int s = 0; s < a->n_el; s++) {
+    if (strcmp(a->elem[s], b->elem[s]))
+      return snprintf(what, len, "element %d is %s, the config's %s", s, b->elem[s], a->elem[s]), 1;
+    for (int t = 0; t < a->n_el; t++)
+      if (a->rcut[s][t] != b->rcut[s][t])
+        return snprintf(what, len, "cutoff %s-%s %g Å, the config's %g", a->elem[s], a->elem[t], b->rcut[s][t],
+                        a->rcut[s][t]), 1;
+  }
+  if (a->lambda != b->lambda || a->r_min != b->r_min || a->rep_type != b->rep_type || a->rep_inner != b->rep_inner ||
+      a->rep_outer != b->rep_outer)
+    return snprintf(what, len, "radial lambda / r_min / repulsion differ from the config's"), 1;
+  if (a->n_terms != b->n_terms) return snprintf(what, len, "%d terms, the config's %d", b->n_terms, a->n_terms), 1;
+  for (int t = 0; t < a->n_terms; t++) {
+    const tnace_term_spec *p = &a->spec[t], *q = &b->spec[t];
+    if (p->nu != q->nu || p->lmax != q->lmax || p->nmax != q->nmax || p->model != q->model || p->rank != q->rank ||
+        p->srank != q->srank || p->scopies != q->scopies)
+      return snprintf(what, len, "term %d is {nu %d, lmax %d, nmax %d}, the config's {nu %d, lmax %d, nmax %d} (or "
+                      "its model, rank, species_rank, species_copies differ)", t, q->nu, q->lmax, q->nmax, p->nu,
+                      p->lmax, p->nmax), 1;
+    for (int e = 0; e < a->n_el; e++)
+      for (int l = 0; l < tnace_n_layers(a, t); l++) {
+        const tnace_tn *x = tnace_layer(a, e, t, l), *y = tnace_layer(b, e, t, l);
+        for (int k = 0; k <= 3 * x->nu; k++)
+          if (x->bond[k] != y->bond[k])
+            return snprintf(what, len, "term %d: bond %d is %d, the config's %d (chi)", t, k, y->bond[k], x->bond[k]), 1;
+      }
+  }
+  return 0;
+}
+
+int tnace_fit_init_from(tnace_potential *pot, const tnace_potential *src, const char *src_path, char *err,
+                        size_t errlen) {
+  char what[256];
+  if (model_differs(pot, src, what, sizeof what)) {
+    snprintf(err, errlen, "%s: %s: starting from a potential needs the config's model", src_path, what);
+    return TNACE_ERR_VALUE;
+  }
+  for (int s = 0; s < pot->n_el; s++) pot->e0[s] = src->e0[s];
+  for (int t = 0; t < pot->n_terms; t++)
+    for (int e = 0; e < pot->n_el; e++)
+      for (int l = 0; l < tnace_n_layers(pot, t); l++) {
+        tnace_tn *x = tnace_layer(pot, e, t, l);
+        const tnace_tn *y = tnace_layer(src, e, t, l);
+        for (int k = 0; k < 3 * x->nu; k++) memcpy(x->core[k], y->core[k], tn_core_size(x, k) * sizeof(double));
+      }
+  return tnace_potential_prepare(pot, err, errlen);
+}

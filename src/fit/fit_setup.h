@@ -74,4 +74,12 @@ int tnace_fitconfig_isolated_e0(const tnace_dataset *ds, int n_el, const char (*
 int tnace_fitconfig_check_quantities(const tnace_fitconfig *cfg, const char *config_path, const tnace_dataset *train,
                                      const tnace_dataset *valid, FILE *out, char *err, size_t errlen);
 
+/* Start a fit from the cores and E0 of an existing potential src (tnace-fit --init, --resume): pot must have
+ * been built from the config (tnace_fitconfig_make_potential) and src must be the same model: elements,
+ * cutoffs, radial basis, repulsion, terms and every bond. Copies the cores and E0 and prepares pot.
+ * Returns 0, or TNACE_ERR_VALUE with "SRC_PATH: <first difference>: starting from a potential needs the
+ * config's model". */
+int tnace_fit_init_from(tnace_potential *pot, const tnace_potential *src, const char *src_path, char *err,
+                        size_t errlen);
+
 #endif
