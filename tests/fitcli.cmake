@@ -16,6 +16,7 @@
 #   fitcli_skip_bad                           the same data with --skip-bad (--dry-run): exit 0
 #   fitcli_units_refused, _declared, _bad     stresses in bar with the pressure sign: refused as implausible
 #                                             without data.units, read and counted with it; an unknown unit
+#   fitcli_dry_run_estimates                  --dry-run prints the rows of the least squares and the evaluator cost
 #   fitcli_resume                             fitcli_resume.sh: --stop-after 2 then --resume ends with exactly the
 #                                             uninterrupted fit's potential; the checkpoint is removed; --init
 #   fitcli_resume_missing, _init_mismatch,    --resume without a checkpoint, --init from another model,
@@ -82,6 +83,9 @@ tnace_fitcli(units_bad 1 "^tnace-fit: .*/cli_units_bad.yaml:11: data.units.stres
 tnace_fitcli(weight_absent 1
              "^tnace-fit: .*/cli_weight_absent.yaml:11: loss.stress: weight 0.01, but no structure of the data has a stress"
              ${_fc_data}/cli_weight_absent.yaml --dry-run)
+tnace_fitcli(dry_run_estimates 0 "^  least squares: 805 rows \\(16 energies, 789 force components of 0.25 of the atoms"
+             ${_fc_data}/tiny.yaml --dry-run)
+tnace_fitcli(dry_run_cost 0 "^  evaluation: [0-9.]+ µs per atom for energy, forces and virial" ${_fc_data}/tiny.yaml --dry-run)
 add_test(NAME fitcli_resume COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/fitcli_resume.sh $<TARGET_FILE:tnace-fit> ${_fc_data})
 set_tests_properties(fitcli_resume PROPERTIES TIMEOUT 120)
 tnace_fitcli(resume_missing 1 "^tnace-fit: .*nothing.checkpoint.yaml: cannot open.*--resume needs the checkpoint"

@@ -49,7 +49,8 @@ static const char *const USAGE =
     "  --output FILE   potential file to write (overrides output.potential; the metrics file is then\n"
     "                  FILE with .yaml replaced by .metrics.json unless output.metrics is set)\n"
     "  --skip-bad      skip malformed frames in the data files instead of stopping (data.skip_bad)\n"
-    "  --dry-run       check the config, read the data and print the summary, but fit nothing\n"
+    "  --dry-run       check the config, read the data and print the summary and the estimates (rows and\n"
+    "                  memory of the least squares, measured evaluation cost per atom), but fit nothing\n"
     "  --quiet         print errors only\n"
     "  --cv K          k-fold cross-validation first: K fits, each on the training structures outside one\n"
     "                  fold (folds stratified by config_type, seeded by data.seed) with the config's early\n"
@@ -494,6 +495,57 @@ static int start_cores(const args *a, run *R, FILE *out) {
   return 0;
 }
 
+/* --dry-run: the size of the least-squares problem and the measured cost of the model. Rows: one per
+ * energy, 3 per sampled atom (fit.force_fraction), 6 per stress, as tnace_fit plans them (fit_rows.c);
+ * the stored rows of the largest site solve take rows × (its columns + 2) doubles, streamed in chunks of
+ * at most fit.max_rows_mb. The evaluator's cost per atom (energy, forces, virial; one thread, no neighbour
+ * list) is timed on the training structures for about a second: LAMMPS adds its neighbour lists. */
+static void print_estimates(run *R, FILE *out) {
+  const tnace_fit_opts *o = &R->cfg.opts;
+  const tnace_dataset *ds = &R->train;
+  long ne = 0, nf = 0, ns = 0;
+  for (int i = 0; i < ds->n; i++) {
+    const tnace_struct *s = &ds->s[i];
+    ne += s->has_energy && o->kappa_e > 0;
+    if (s->has_forces && o->kappa_f > 0) {
+      long want = (long)ceil(o->force_fraction * s->n);
+      nf += 3 * (want < 1 ? 1 : want > s->n ? s->n : want);
+    }
+    ns += 6L * (s->has_stress && o->kappa_s > 0);
+  }
+  size_t cols = 0;
+  for (int t = 0; t < R->pot->n_terms; t++)
+    for (int e = 0; e < R->pot->n_el; e++)
+      for (int l = 0; l < tnace_n_layers(R->pot, t); l++) {
+        const tnace_tn *tn = tnace_layer(R->pot, e, t, l);
+        for (int k = 0; k < 3 * tn->nu; k++)
+          if (tn_core_size(tn, k) > cols) cols = tn_core_size(tn, k);
+      }
+  const double mb = (double)(ne + nf + ns) * (double)(cols + R->pot->n_el + 2) * sizeof(double) / 1048576.0;
+  fprintf(out, "estimates:\n  least squares: %ld rows (%ld energies, %ld force components of %g of the atoms, "
+          "%ld stress components) x up to %zu columns per site: about %.0f MB of rows (streamed in %d chunk%s, "
+          "fit.max_rows_mb %g)\n", ne + nf + ns, ne, nf, o->force_fraction, ns, cols + R->pot->n_el, mb,
+          (int)ceil(mb / o->max_rows_mb), mb > o->max_rows_mb ? "s" : "", o->max_rows_mb);
+  tnace_workspace *ws = tnace_workspace_new(R->pot, 64);
+  double (*f)[3] = NULL, st[3][3], E;
+  long atoms = 0;
+  int n = 0, rc = 0;
+  const double t0 = tnace_now_s();
+  for (int i = 0; ws && !rc && i < ds->n && (n < 3 || tnace_now_s() - t0 < 1.0); i++, n++) {
+    double(*g)[3] = realloc(f, (size_t)ds->s[i].n * sizeof *f);
+    if (!g) break;
+    f = g;
+    rc = tnace_struct_eval(R->pot, ws, &ds->s[i], &E, f, st, NULL);
+    atoms += ds->s[i].n;
+  }
+  const double dt = tnace_now_s() - t0;
+  if (!rc && atoms > 0)
+    fprintf(out, "  evaluation: %.1f µs per atom for energy, forces and virial (measured on %d training "
+            "structures, one thread, cores unfitted; LAMMPS adds its neighbour lists)\n", 1e6 * dt / atoms, n);
+  free(f);
+  tnace_workspace_free(ws);
+}
+
 /* Fit, then write the potential with its metadata and the metrics file. */
 static int fit_and_write(const args *a, run *R, tnace_fit_record *rec, FILE *out, int argc, char **argv) {
   R->cfg.opts.on_sweep = on_sweep;
@@ -573,6 +625,7 @@ int main(int argc, char **argv) {
     fflush(stdout);
   }
   if (a.dry_run) {
+    if (out) print_estimates(R, out);
     if (out) printf("dry run: nothing fitted\n");
     status = 0;
     goto done;
