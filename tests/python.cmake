@@ -4,6 +4,8 @@
 #                  rotation/translation invariance; clusters and slabs; library errors become TNACEError
 #   python_ase     the ASE calculator: Voigt order and sign, per-atom energies, no stress without 3D pbc,
 #                  a BFGS relaxation of positions and cell converges, ASE's EquationOfState
+#   python_ase_dynamics  ASE velocity Verlet conserves the total energy; a climbing-image NEB of a Cu vacancy hop
+#                  converges to a barrier between 0.2 and 2 eV
 #   python_properties  tnace.properties: the EOS bulk modulus equals (C11+2C12)/3, a0 is stress-free, the
 #                  stress-strain fit on cells labelled by the model returns its C_ij and a0, swapped shear
 #                  stresses are flagged
@@ -26,6 +28,8 @@ set_tests_properties(python_api PROPERTIES ENVIRONMENT "${_tp_env}" LABELS pytho
 if(_tnace_ase_rc EQUAL 0)
   add_test(NAME python_ase COMMAND ${TNACE_ASE_PYTHON} ${_tp_script} Ase)
   set_tests_properties(python_ase PROPERTIES ENVIRONMENT "${_tp_env}" LABELS python TIMEOUT 300)
+  add_test(NAME python_ase_dynamics COMMAND ${TNACE_ASE_PYTHON} ${_tp_script} AseDynamics)
+  set_tests_properties(python_ase_dynamics PROPERTIES ENVIRONMENT "${_tp_env}" LABELS python TIMEOUT 300)
   add_test(NAME python_properties COMMAND ${TNACE_ASE_PYTHON} ${_tp_script} Properties)
   set_tests_properties(python_properties PROPERTIES ENVIRONMENT "${_tp_env}" LABELS python TIMEOUT 300)
 endif()

@@ -2,7 +2,8 @@
 """Tests of the Python package (python/tnace) and its ASE calculator; run by ctest (label python):
 
     test_python.py Api       energies/forces/stress equal tnace-eval's; finite differences; invariances; errors
-    test_python.py Ase       the ASE calculator: conventions, a relaxation with the cell, EOS, NEB-style copies
+    test_python.py Ase       the ASE calculator: conventions, a relaxation with the cell, EOS
+    test_python.py AseDynamics  velocity Verlet conserves the energy; NEB of a vacancy hop converges
     test_python.py Properties  the property tool: EOS against C_ij, stress-strain fits on self-labelled data
     test_python.py Lammps    equal to pair_style tnace in LAMMPS (needs TNACE_LMP_CMD)
 
@@ -237,6 +238,51 @@ class Ase(unittest.TestCase):
         v0, e0, B = EquationOfState(vols, ens).fit()
         self.assertTrue(min(vols) < v0 < max(vols))
         self.assertGreater(B / GPa, 50)
+
+
+class AseDynamics(unittest.TestCase):
+    def test_md_conserves_energy(self):
+        """ASE velocity Verlet with the calculator: total energy conserved (forces are the energy's gradient)."""
+        from ase.build import bulk
+        from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+        from ase.md.verlet import VelocityVerlet
+        from ase import units
+        from tnace.ase import TNACE
+        atoms = bulk("Cu", "fcc", a=3.63, cubic=True) * (2, 2, 2)
+        atoms.calc = TNACE(POT1)
+        MaxwellBoltzmannDistribution(atoms, temperature_K=600, rng=np.random.default_rng(2))
+        e0 = atoms.get_total_energy()
+        VelocityVerlet(atoms, 1.0 * units.fs).run(200)
+        self.assertLess(abs(atoms.get_total_energy() - e0) / len(atoms), 2e-4)
+        self.assertGreater(atoms.get_temperature(), 50)
+
+    def test_neb_vacancy_hop(self):
+        """ASE NEB (one calculator per image) for a vacancy hop in Cu converges to a positive barrier."""
+        from ase.build import bulk
+        from ase.neb import NEB
+        from ase.optimize import BFGS, FIRE
+        from tnace.ase import TNACE
+        pot = tnace.Potential(POT1)
+        cell = bulk("Cu", "fcc", a=3.635, cubic=True) * (2, 2, 2)
+        hop = int(np.argsort(np.linalg.norm(cell.positions - cell.positions[0], axis=1))[1])   # a neighbour
+        initial = cell.copy()
+        del initial[0]
+        final = cell.copy()
+        final.positions[hop] = cell.positions[0]
+        del final[0]
+        for im in (initial, final):
+            im.calc = TNACE(pot)
+            BFGS(im, logfile=None).run(fmax=0.01)
+        images = [initial] + [initial.copy() for _ in range(3)] + [final]
+        for im in images[1:-1]:
+            im.calc = TNACE(pot)
+        neb = NEB(images, climb=True)
+        neb.interpolate()
+        self.assertTrue(FIRE(neb, logfile=None).run(fmax=0.05, steps=400))
+        e = [im.get_potential_energy() for im in images]
+        barrier = max(e) - e[0]
+        print("vacancy migration barrier %.3f eV" % barrier)
+        self.assertTrue(0.2 < barrier < 2.0, barrier)
 
 
 class Properties(unittest.TestCase):
