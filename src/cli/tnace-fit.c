@@ -234,6 +234,7 @@ typedef struct {
   const char *pot_path, *metrics_path, *cv_path;
   char metrics_buf[4096], cv_buf[4096], ckpt_path[4096];
   int stop_after, ckpt_failed;
+  tnace_evalstats gtrain, gvalid;   /* per config_type errors of the kept potential */
   tnace_cv cv;
   int has_cv;
   int split;
@@ -243,6 +244,8 @@ typedef struct {
 
 static void run_free(run *R) {
   tnace_fit_history_free(&R->hist);
+  tnace_evalstats_free(&R->gtrain);
+  tnace_evalstats_free(&R->gvalid);
   tnace_cv_free(&R->cv);
   free(R->fs);
   tnace_dataset_free(&R->train);
@@ -546,6 +549,16 @@ static void print_estimates(run *R, FILE *out) {
   tnace_workspace_free(ws);
 }
 
+/* Errors of the kept potential per config_type on ds (evalstats.h), into st (initialised here). */
+static int group_errors(run *R, const tnace_dataset *ds, tnace_evalstats *st) {
+  tnace_evalstats_init(st);
+  tnace_eval_pred *p = NULL;
+  int rc = tnace_eval_predict(R->pot, ds, R->cfg.opts.n_threads, &p, R->err, sizeof R->err);
+  for (int i = 0; !rc && i < ds->n; i++) rc = tnace_evalstats_add_struct(st, &ds->s[i], &p[i]);
+  tnace_eval_pred_free(p, ds->n);
+  return rc;
+}
+
 /* Fit, then write the potential with its metadata and the metrics file. */
 static int fit_and_write(const args *a, run *R, tnace_fit_record *rec, FILE *out, int argc, char **argv) {
   R->cfg.opts.on_sweep = on_sweep;
@@ -557,6 +570,18 @@ static int fit_and_write(const args *a, run *R, tnace_fit_record *rec, FILE *out
   if (out) fflush(out);
   rec->fit_time_s = tnace_now_s() - t0;
   if (rc) return fail("fit failed: %s", R->err);
+  if (group_errors(R, &R->train, &R->gtrain) || (R->valid.n && group_errors(R, &R->valid, &R->gvalid)))
+    return fail("evaluating the kept potential: %s", R->err);
+  rec->groups_train = &R->gtrain;
+  rec->groups_valid = R->valid.n ? &R->gvalid : NULL;
+  if (out) {
+    printf("final errors per config_type, training structures (MAE; energy meV/atom, forces eV/Å, stress GPa):\n");
+    tnace_evalstats_write_table(stdout, &R->gtrain);
+    if (R->valid.n) {
+      printf("validation structures:\n");
+      tnace_evalstats_write_table(stdout, &R->gvalid);
+    }
+  }
   char date[32];
   time_t now = time(NULL);
   struct tm tmv;
@@ -619,7 +644,7 @@ int main(int argc, char **argv) {
   }
   if (split_data(&a, R)) goto done;
   tnace_fit_record rec = {&R->cfg, a.config, R->pot_path, NULL, NULL, &R->train, &R->valid, R->fs, R->split,
-                          0.0, {0}, {0}, &R->hist, R->has_cv ? &R->cv : NULL};
+                          0.0, {0}, {0}, &R->hist, R->has_cv ? &R->cv : NULL, NULL, NULL};
   if (out) {
     tnace_fit_print_summary(stdout, &rec, R->pot, R->e0_iso);
     fflush(stdout);

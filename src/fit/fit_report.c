@@ -235,6 +235,14 @@ int tnace_fit_write_metrics(const char *path, const tnace_fit_record *r, long n_
   fputs(",\n", f);
   json_metrics(f, "train", &r->train_m, 1);
   json_metrics(f, "validation", &r->valid_m, has_valid);
+  if (r->groups_train) {   /* MAE/RMSE per config_type of the kept potential (evalstats.h) */
+    fputs("  \"per_config_type\": {\"train\": ", f);
+    tnace_evalstats_write_json(f, r->groups_train, NULL, NULL, 0, 0);
+    fputs(", \"validation\": ", f);
+    if (r->groups_valid && has_valid) tnace_evalstats_write_json(f, r->groups_valid, NULL, NULL, 0, 0);
+    else fputs("null", f);
+    fputs("},\n", f);
+  }
   if (r->cv) {
     fputs("  \"cross_validation\": ", f);
     tnace_cv_write_json(f, r->cv, NULL, 2);

@@ -53,6 +53,7 @@ typedef struct {
   tnace_metrics train_m, valid_m;      /* errors of the kept potential */
   const tnace_fit_history *history;
   const tnace_cv *cv;                  /* cross-validation run before the fit, or NULL */
+  const tnace_evalstats *groups_train, *groups_valid;   /* per config_type errors of the kept potential, or NULL */
 } tnace_fit_record;
 
 /* The provenance metadata of a fitted potential: the config's own `metadata` entries, then generator,
