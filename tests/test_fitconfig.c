@@ -421,6 +421,7 @@ static double meta_double(const tnace_meta *m, const char *a, const char *b, con
 }
 
 static int check_fit(const char *config, const char *potfile, const char *metrics) {
+  double val_e_rmse = -1;   /* recomputed below; the metrics' per_config_type table must agree */
   char err[1024];
   tnace_potential *p = NULL;
   int rc = tnace_potential_load(potfile, &p, err, sizeof err);
@@ -456,6 +457,7 @@ static int check_fit(const char *config, const char *potfile, const char *metric
     CHECK(fabs(mv.e_rmse - e) <= 1e-9 * (1 + e) && fabs(mv.f_rmse - f) <= 1e-9 * (1 + f),
           "recomputed validation RMSE E %.12g F %.12g, recorded %.12g %.12g", mv.e_rmse, mv.f_rmse, e, f);
     CHECK(mv.e_rmse < 50 && mv.f_rmse < 1.0, "a fitted potential (E %g meV/atom, F %g eV/Å)", mv.e_rmse, mv.f_rmse);
+    val_e_rmse = mv.e_rmse;
     tnace_dataset_free(&tr);
     tnace_dataset_free(&va);
     tnace_fitconfig_free(&c);
@@ -472,6 +474,14 @@ static int check_fit(const char *config, const char *potfile, const char *metric
     CHECK(strstr(buf, "\"validation\": {\"structures\":") && strstr(buf, "\"history\": [") &&
               strstr(buf, "{\"sweep\": 1,") && buf[0] == '{' && buf[n - 2] == '}',
           "metrics content:\n%s", buf);
+    /* per_config_type: the validation table's overall energy RMSE is the recomputed one (6 digits) */
+    const char *pc = strstr(buf, "\"per_config_type\": {\"train\": {");
+    const char *pv = pc ? strstr(pc, "\"validation\": {\"n_structures\"") : NULL;
+    const char *pe = pv ? strstr(pv, "\"energy\": {\"mae\": ") : NULL;
+    double mae = -1, rmse = -1;
+    CHECK(pe && sscanf(pe, "\"energy\": {\"mae\": %lf, \"rmse\": %lf", &mae, &rmse) == 2 &&
+              fabs(rmse - val_e_rmse) <= 1e-5 * val_e_rmse && mae > 0 && mae <= rmse,
+          "per_config_type validation energy RMSE %g, recomputed %g", rmse, val_e_rmse);
   }
   return test_summary("test_fitconfig --check-fit");
 }
