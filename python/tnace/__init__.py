@@ -83,8 +83,11 @@ class Potential:
         """Free the C potential (also done when the object is collected)."""
         h = getattr(self, "_h", None)
         if h:
-            _lib.lib.tnace_calc_free(h)
             self._h = None
+            try:
+                _lib.lib.tnace_calc_free(h)
+            except (AttributeError, TypeError):   # interpreter shutdown: the library may already be gone
+                pass
 
     def __repr__(self):
         return "tnace.Potential(%r: %s, cutoff %.3g Å, %d parameters)" % (
