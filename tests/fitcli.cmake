@@ -21,6 +21,7 @@
 #                                             uninterrupted fit's potential; the checkpoint is removed; --init
 #   fitcli_resume_missing, _init_mismatch,    --resume without a checkpoint, --init from another model,
 #   fitcli_init_resume                        both options at once
+#   fitcli_nu4_too_big                        a nu = 4, lmax 11 term refused at once with the estimated size (#17 item 0)
 #   fitcli_weight_absent                      loss.stress written but no stress in the data: error with its line
 #   fitcli_isolated, fitcli_isolated_missing  e0: isolated with and without an isolated-atom frame
 #   fitcli_unwritable, fitcli_unwritable_option   output in a missing directory, found before any fitting
@@ -80,6 +81,8 @@ tnace_fitcli(units_refused 1
 tnace_fitcli(units_declared 0 "^  total .* 3 / 963 / 3$" ${_fc_data}/cli_units_declared.yaml --dry-run)
 tnace_fitcli(units_bad 1 "^tnace-fit: .*/cli_units_bad.yaml:11: data.units.stress: unknown unit 'psi'"
              ${_fc_data}/cli_units_bad.yaml --dry-run)
+tnace_fitcli(nu4_too_big 1 "^tnace-fit: .*/nu4_too_big.yaml:7: terms\\[1\\].lmax: the coupling tree of nu = 4, lmax = 11 would take about 1.6 GB"
+             ${_fc_data}/nu4_too_big.yaml --dry-run)
 tnace_fitcli(weight_absent 1
              "^tnace-fit: .*/cli_weight_absent.yaml:11: loss.stress: weight 0.01, but no structure of the data has a stress"
              ${_fc_data}/cli_weight_absent.yaml --dry-run)

@@ -10,6 +10,7 @@
 #include "fusion.h"
 #include "testutil.h"
 #include "tnace.h"
+#include "util.h"
 #include "ylm.h"
 
 static int parity(int n) { return (n & 1) ? -1 : 1; }
@@ -177,6 +178,33 @@ static void check_paths(const tnace_fusion *f) {
   CHECK(worst_norm <= 1e-12, "nu=%d lmax=%d: per-path norm deviates by %.3g", nu, f->lmax, worst_norm);
   free(g);
   free(lc);
+}
+
+/* issue #17 item 0: the size of a tree is known before it is built. The work estimate grows with l_max, the
+ * built tree has 1–3 × as many leaves, and a tree beyond TNACE_MAX_FUSION_WORK (nu 4, lmax 11: 1.65 GB and
+ * 51 s when it was built) is refused at once, with the estimate in the message. */
+static void test_size_check(void) {
+  double prev = 0.0;
+  for (int l = 2; l <= 7; l++) {
+    const double w = tnace_fusion_work_estimate(4, l);
+    CHECK(w > prev, "estimate grows with lmax (%g at %d)", w, l);
+    prev = w;
+    if (l % 2) continue;
+    tnace_fusion f;
+    CHECK(build(&f, 4, l) == 0, "build nu 4 lmax %d", l);
+    CHECK(f.n_nodes[3] >= w && f.n_nodes[3] <= 3.0 * w, "nu 4 lmax %d: %d leaves, estimate %g", l, f.n_nodes[3], w);
+    tnace_fusion_free(&f);
+  }
+  CHECK(tnace_fusion_check_size(4, 10, NULL, 0) == 0, "nu 4 lmax 10 allowed");
+  CHECK(tnace_fusion_check_size(3, TNACE_LMAX_LIMIT, NULL, 0) == 0, "nu 3 up to the lmax limit allowed");
+  char err[400];
+  tnace_fusion f;
+  const double t0 = tnace_now_s();
+  const int rc = tnace_fusion_build(&f, 4, 11, err, sizeof err);
+  CHECK(rc == TNACE_ERR_VALUE && strstr(err, "nu = 4, lmax = 11") && strstr(err, "GB") && strstr(err, "reduce lmax"),
+        "nu 4 lmax 11 refused: %d %s", rc, err);
+  CHECK(tnace_now_s() - t0 < 1.0, "refused at once (%.2f s)", tnace_now_s() - t0);
+  CHECK(f.coef == NULL && f.n_nodes[0] == 0, "nothing allocated");
 }
 
 static void test_errors(void) {
@@ -575,6 +603,7 @@ static void print_sizes(void) {
 }
 
 int main(void) {
+  test_size_check();
   test_errors();
   test_nu1();
   test_nu2();

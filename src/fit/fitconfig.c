@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "fitconfig_tree.h"
+#include "fusion.h"
 #include "tnace_limits.h"
 #include "util.h"
 
@@ -231,6 +232,9 @@ static int read_terms(rd *R, const cnode *n) {
       if (fc_get_int(e, v, fc_subkey(kb2, sizeof kb2, ctx, "lmax"), 0, TNACE_LMAX_LIMIT, &sp->lmax)) return e->rc;
       if (sp->nu == 1 && sp->lmax != 0)
         return fc_fail(e, TNACE_ERR_VALUE, v->line, kb2, "a nu = 1 term has only l = 0: lmax must be 0 or left out");
+      char why[320];
+      if (tnace_fusion_check_size(sp->nu, sp->lmax, why, sizeof why))
+        return fc_fail(e, TNACE_ERR_VALUE, v->line, kb2, "%s", why);
     } else if (sp->nu > 1) {
       return fc_fail(e, TNACE_ERR_PARSE, t->line, fc_subkey(kb2, sizeof kb2, ctx, "lmax"),
                      "missing required key (nu = %d)", sp->nu);

@@ -22,6 +22,10 @@
 /* Raw terms (24 bytes each) of one fusion tree: larger trees are refused instead of exhausting memory
  * (ν = 4 at l_max ≈ 14 and beyond; ν = 4, l_max = 10 has 5.9e6 leaves; ν = 3, l_max = 20 has 3.6e5). */
 #define TNACE_MAX_FUSION_TERMS ((size_t)1 << 26)
+/* Work of one fusion-tree build (fusion.h tnace_fusion_work_estimate), refused before any allocation: a 10 KB
+ * potential file with {nu: 4, lmax: 11} took 51 s and 1.65 GB per MPI rank at pair_coeff (issue #17 item 0).
+ * 2.5e6 admits ν = 4 up to l_max 10 (≈ 0.9 GB, 27 s), ν ≤ 3 up to TNACE_LMAX_LIMIT. */
+#define TNACE_MAX_FUSION_WORK 2.5e6
 /* Cutoff radius (Å): the cutoffs of machine-learned potentials are 4–10 Å; a larger one is a unit mistake
  * (bohr, nm) or a typo, and would fill the neighbour lists with thousands of periodic images. */
 #define TNACE_MAX_CUTOFF 50.0
