@@ -17,6 +17,7 @@ Only the Python standard library is used.
 """
 import json
 import math
+import os
 import sys
 
 
@@ -79,9 +80,15 @@ def cmd_groups(path):
         print(f"{g or 'overall':24s} {n:>5d}  {fmt(e[0], e[1], 3):>18s}  {fmt(f[0], f[1], 4):>18s}")
 
 
+def structure_key(s):
+    """(file name, line, fold): runs from different folders name the same file by different paths."""
+    path, _, line = s["source"].rpartition(":")
+    return (os.path.basename(path), line, s["fold"])
+
+
 def cmd_compare(pa, pb):
     a, b = load(pa), load(pb)
-    key = lambda s: (s["source"], s["fold"])
+    key = structure_key
     sa = {key(s): s for s in a["structures"] if s["fold"] >= 0}
     sb = {key(s): s for s in b["structures"] if s["fold"] >= 0}
     common = sorted(set(sa) & set(sb))
