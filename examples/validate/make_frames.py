@@ -63,6 +63,43 @@ def reduce_tilts(L):
     return np.array([a, b, c])
 
 
+def write_lammps_data(path, at, elements, comment, masses=False):
+    """Write a periodic, right-handed frame as a LAMMPS data file in the restricted-triclinic frame (atom ids =
+    atom order + 1, type = 1 + index of the element in `elements`, tilts reduced, atoms wrapped into the cell;
+    a Masses section when masses=True). Returns (R, Lr): positions' = positions R, Lr the cell written.
+    Exits with a message for a frame that is not periodic in all directions or has a left-handed cell."""
+    A = at.cell.array
+    if not all(at.pbc):
+        sys.exit("%s: the frame is not periodic in all directions" % comment)
+    if np.linalg.det(A) <= 0:
+        sys.exit("%s: the frame has a left-handed cell (would need a reflection)" % comment)
+    L = lammps_cell(A)
+    R = np.linalg.solve(A, L)                      # A R = L
+    assert np.allclose(R @ R.T, np.eye(3), atol=1e-12)
+    Lr = reduce_tilts(L)
+    frac = np.linalg.solve(Lr.T, (at.positions @ R).T).T   # pos = frac Lr
+    frac -= np.floor(frac)
+    frac[frac >= 1.0] = 0.0
+    pos = frac @ Lr
+    syms = at.get_chemical_symbols()
+    for s in set(syms):
+        if s not in elements:
+            sys.exit("%s: element %s is not one of %s" % (comment, s, elements))
+    with open(path, "w") as f:
+        f.write("# %s\n\n%d atoms\n%d atom types\n\n" % (comment, len(at), len(elements)))
+        f.write("0.0 %.17g xlo xhi\n0.0 %.17g ylo yhi\n0.0 %.17g zlo zhi\n" % (Lr[0, 0], Lr[1, 1], Lr[2, 2]))
+        f.write("%.17g %.17g %.17g xy xz yz\n\n" % (Lr[1, 0], Lr[2, 0], Lr[2, 1]))
+        if masses:
+            f.write("Masses\n\n")
+            for t, s in enumerate(elements, start=1):
+                f.write("%d %.10g  # %s\n" % (t, atomic_masses[atomic_numbers[s]], s))
+            f.write("\n")
+        f.write("Atoms # atomic\n\n")
+        for j, (s, p) in enumerate(zip(syms, pos), start=1):
+            f.write("%d %d %.17g %.17g %.17g\n" % (j, elements.index(s) + 1, p[0], p[1], p[2]))
+    return R, Lr
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data")
@@ -85,35 +122,9 @@ def main():
     meta = []
     for k, i in enumerate(idx, start=1):
         at = read(a.data, index=i, format="extxyz")
-        if not all(at.pbc):
-            sys.exit("make_frames: frame %d is not periodic in all directions" % i)
-        A = at.cell.array
-        if np.linalg.det(A) <= 0:
-            sys.exit("make_frames: frame %d has a left-handed cell (would need a reflection)" % i)
-        L = lammps_cell(A)
-        R = np.linalg.solve(A, L)                      # A R = L
-        assert np.allclose(R @ R.T, np.eye(3), atol=1e-12)
-        Lr = reduce_tilts(L)
-        pos = at.positions @ R
-        frac = np.linalg.solve(Lr.T, pos.T).T          # pos = frac Lr
-        frac -= np.floor(frac)
-        frac[frac >= 1.0] = 0.0
-        pos = frac @ Lr
-        syms = at.get_chemical_symbols()
-        for s in set(syms):
-            if s not in elements:
-                sys.exit("make_frames: frame %d has element %s, not in --elements %s" % (i, s, elements))
         fn = os.path.join(a.outdir, "frame_%d.data" % k)
-        with open(fn, "w") as f:
-            f.write("# frame %d of %s (rotated to the LAMMPS frame by make_frames.py)\n\n" % (i, a.data))
-            f.write("%d atoms\n%d atom types\n\n" % (len(at), len(elements)))
-            f.write("0.0 %.17g xlo xhi\n0.0 %.17g ylo yhi\n0.0 %.17g zlo zhi\n" % (Lr[0, 0], Lr[1, 1], Lr[2, 2]))
-            f.write("%.17g %.17g %.17g xy xz yz\n\nMasses\n\n" % (Lr[1, 0], Lr[2, 0], Lr[2, 1]))
-            for t, s in enumerate(elements, start=1):
-                f.write("%d %.10g  # %s\n" % (t, atomic_masses[atomic_numbers[s]], s))
-            f.write("\nAtoms # atomic\n\n")
-            for j, (s, p) in enumerate(zip(syms, pos), start=1):
-                f.write("%d %d %.17g %.17g %.17g\n" % (j, elements.index(s) + 1, p[0], p[1], p[2]))
+        R, Lr = write_lammps_data(fn, at, elements, "frame %d of %s (rotated to the LAMMPS frame by make_frames.py)"
+                                  % (i, a.data), masses=True)
         meta.append({"k": k, "frame": i, "natoms": len(at), "R": R.tolist(), "cell_lammps": Lr.tolist()})
     with open(os.path.join(a.outdir, "frames.json"), "w") as f:
         json.dump({"data": a.data, "elements": elements, "frames": meta}, f, indent=1)

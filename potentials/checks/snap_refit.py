@@ -43,7 +43,7 @@ from ase.io import read
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "examples", "validate"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_frames import lammps_cell, reduce_tilts  # noqa: E402  (the rotation used by examples/validate)
+from make_frames import write_lammps_data  # noqa: E402  (the rotation used by examples/validate)
 
 LMP = os.path.join(ROOT, "tools", "lmp")
 EV_A3_TO_GPA = 160.21766208
@@ -138,24 +138,8 @@ def n_bispectrum(twojmax):
 # ---- descriptors through LAMMPS ------------------------------------------------------------------------------
 
 def write_data(path, at, elements):
-    """LAMMPS data file in the restricted-triclinic frame; returns R with positions' = positions R."""
-    A = at.cell.array
-    if not all(at.pbc) or np.linalg.det(A) <= 0:
-        sys.exit("snap_refit: a frame is not periodic or has a left-handed cell")
-    L = lammps_cell(A)
-    R = np.linalg.solve(A, L)
-    Lr = reduce_tilts(L)
-    frac = np.linalg.solve(Lr.T, (at.positions @ R).T).T
-    frac -= np.floor(frac)
-    pos = frac @ Lr
-    types = [elements.index(s) + 1 for s in at.get_chemical_symbols()]
-    with open(path, "w") as f:
-        f.write("# snap_refit\n\n%d atoms\n%d atom types\n\n" % (len(at), len(elements)))
-        f.write("0.0 %.17g xlo xhi\n0.0 %.17g ylo yhi\n0.0 %.17g zlo zhi\n" % (Lr[0, 0], Lr[1, 1], Lr[2, 2]))
-        f.write("%.17g %.17g %.17g xy xz yz\n\nAtoms # atomic\n\n" % (Lr[1, 0], Lr[2, 0], Lr[2, 1]))
-        for j, (t, p) in enumerate(zip(types, pos), start=1):
-            f.write("%d %d %.17g %.17g %.17g\n" % (j, t, p[0], p[1], p[2]))
-    return R
+    """LAMMPS data file of a frame (make_frames.write_lammps_data); returns R with positions' = positions R."""
+    return write_lammps_data(path, at, elements, "snap_refit")[0]
 
 
 def snap_args(hp):

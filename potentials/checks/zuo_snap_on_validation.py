@@ -34,7 +34,7 @@ from ase.io import read
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "examples", "validate"))
-from make_frames import lammps_cell, reduce_tilts  # noqa: E402  (the rotation used by examples/validate)
+from make_frames import write_lammps_data  # noqa: E402  (the rotation used by examples/validate)
 LMP = os.path.join(ROOT, "tools", "lmp")
 SNAP_DIR = os.path.join(os.environ.get("TNACE_CACHE", os.path.expanduser("~/.cache/tnace")), "lammps-7Jan2022",
                         "share", "potentials")
@@ -90,27 +90,6 @@ def config_of(el):
     return train, float(d.get("validation_fraction", 0.1)), int(d.get("seed", 1)), bool(d.get("stratify", True))
 
 
-def write_data(path, at):
-    """LAMMPS data file of a periodic frame in the restricted-triclinic frame; returns the rotation R with
-    positions' = positions R (forces go back by F = F' Rᵀ)."""
-    A = at.cell.array
-    if not all(at.pbc) or np.linalg.det(A) <= 0:
-        sys.exit("zuo_snap_on_validation: a frame is not periodic or has a left-handed cell")
-    L = lammps_cell(A)
-    R = np.linalg.solve(A, L)
-    Lr = reduce_tilts(L)
-    frac = np.linalg.solve(Lr.T, (at.positions @ R).T).T
-    frac -= np.floor(frac)
-    pos = frac @ Lr
-    with open(path, "w") as f:
-        f.write("# zuo_snap_on_validation\n\n%d atoms\n1 atom types\n\n" % len(at))
-        f.write("0.0 %.17g xlo xhi\n0.0 %.17g ylo yhi\n0.0 %.17g zlo zhi\n" % (Lr[0, 0], Lr[1, 1], Lr[2, 2]))
-        f.write("%.17g %.17g %.17g xy xz yz\n\nAtoms # atomic\n\n" % (Lr[1, 0], Lr[2, 0], Lr[2, 1]))
-        for j, p in enumerate(pos, start=1):
-            f.write("%d 1 %.17g %.17g %.17g\n" % (j, p[0], p[1], p[2]))
-    return R
-
-
 def run_lammps(el, frames, style, pot=None):
     """Energies per atom (eV) and forces (eV/Å, ASE frame) of frames with one pair style: 'tnace', 'snap',
     'qsnap'."""
@@ -118,7 +97,7 @@ def run_lammps(el, frames, style, pot=None):
         lines, R = [], {}
         for i, at in enumerate(frames):
             f = os.path.join(d, f"s{i}.data")
-            R[i] = write_data(f, at)
+            R[i] = write_lammps_data(f, at, [el], "zuo_snap_on_validation")[0]
             lines += ["clear"] if i else []
             lines += ["units metal", "boundary p p p", "atom_style atomic", f"read_data {f}", f"mass 1 {MASS[el]}"]
             if style == "tnace":
