@@ -148,8 +148,8 @@ def snap_args(hp):
         " ".join("%g" % w for w in hp["weight"]), hp["rmin0"], hp["bzeroflag"], hp["quadraticflag"])
 
 
-def header(elements):
-    return ["units metal", "boundary p p p", "atom_style atomic"]
+# the start of every structure's LAMMPS input
+HEADER = ["units metal", "boundary p p p", "atom_style atomic"]
 
 
 def rcut_max(hp):
@@ -173,7 +173,7 @@ def descriptors(frames, elements, hp, log=sys.stderr):
             lines, Rs = [], []
             for i, at in enumerate(chunk):
                 Rs.append(write_data(os.path.join(d, "s%d.data" % i), at, elements))
-                lines += (["clear"] if i else []) + header(elements) + ["read_data s%d.data" % i]
+                lines += (["clear"] if i else []) + HEADER + ["read_data s%d.data" % i]
                 lines += ["mass %d %g" % (t + 1, atomic_masses[atomic_numbers[e]]) for t, e in enumerate(elements)]
                 lines += ["pair_style zero %.10g" % rcut_max(hp), "pair_coeff * *",
                           "compute snap all snap " + snap_args(hp),
@@ -393,7 +393,7 @@ def check_in_lammps(prefix, elements, items, beta, hp):
         lines, Rs = [], []
         for i, (r, at, rows) in enumerate(pick):
             Rs.append(write_data(os.path.join(d, "s%d.data" % i), at, elements))
-            lines += (["clear"] if i else []) + header(elements) + ["read_data s%d.data" % i]
+            lines += (["clear"] if i else []) + HEADER + ["read_data s%d.data" % i]
             lines += ["mass %d %g" % (t + 1, atomic_masses[atomic_numbers[e]]) for t, e in enumerate(elements)]
             lines += ["pair_style snap", "pair_coeff * * %s.snapcoeff %s.snapparam %s" % (
                 os.path.abspath(prefix), os.path.abspath(prefix), " ".join(elements)),

@@ -194,9 +194,8 @@ def phonon_dispersion(calc, symbol, lattice, a0, plot=None, supercell=None):
     to_thz = 1.0 / 4.135667696e-3   # eV -> THz
     energies = bs.energies[0] * to_thz   # [k, band]
     special = {}
-    kinds = path.get_linear_kpoint_axis()[2]
-    xs = path.get_linear_kpoint_axis()[0]
-    for label, x in zip(kinds, path.get_linear_kpoint_axis()[1]):
+    xs, xspecial, kinds = path.get_linear_kpoint_axis()
+    for label, x in zip(kinds, xspecial):
         k = int(np.argmin(np.abs(xs - x)))
         special[label] = sorted(float(v) for v in energies[k])
     if plot:
@@ -205,7 +204,7 @@ def phonon_dispersion(calc, symbol, lattice, a0, plot=None, supercell=None):
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(6, 4))
         ax.plot(xs, energies, "k-", lw=1)
-        ax.set_xticks(path.get_linear_kpoint_axis()[1])
+        ax.set_xticks(xspecial)
         ax.set_xticklabels([("Γ" if l == "G" else l) for l in kinds])
         ax.set_xlim(xs[0], xs[-1])
         ax.axhline(0, color="0.6", lw=0.5)
