@@ -24,7 +24,8 @@
 #define TNACE_MAX_FUSION_TERMS ((size_t)1 << 26)
 /* Work of one fusion-tree build (fusion.h tnace_fusion_work_estimate), refused before any allocation: a 10 KB
  * potential file with {nu: 4, lmax: 11} took 51 s and 1.65 GB per MPI rank at pair_coeff (issue #17 item 0).
- * 2.5e6 admits ν = 4 up to l_max 10 (≈ 0.9 GB, 27 s), ν ≤ 3 up to TNACE_LMAX_LIMIT. */
+ * 2.5e6 admits ν = 4 up to l_max 10 (work 2.1e6: about 0.9 GB and 27 s by the same proportion; its build took
+ * 30 s here on a loaded machine, memory not measured), ν ≤ 3 up to TNACE_LMAX_LIMIT. */
 #define TNACE_MAX_FUSION_WORK 2.5e6
 /* Cutoff radius (Å): the cutoffs of machine-learned potentials are 4–10 Å; a larger one is a unit mistake
  * (bohr, nm) or a typo, and would fill the neighbour lists with thousands of periodic images. */
