@@ -7,6 +7,7 @@
  * Exit status: 0 success, 1 error (message "tnace-eval: ..." on stderr), 2 usage error.
  */
 #include "evalstats.h"
+#include "grade_fit.h"
 #include "dataset.h"
 #include "tnace.h"
 
@@ -29,6 +30,10 @@ static const char *usage_text =
     "  --json              print exactly one JSON object on stdout instead of the table\n"
     "  --predictions FILE  write reference and predicted values per structure and per atom to FILE\n"
     "                      (tab-separated, see docs/tnace-eval.md; input of tools/plot_parity.py)\n"
+    "  --grade             also the extrapolation grade (docs/extrapolation-grade.md): per structure\n"
+    "                      the largest and mean per-atom grade, summarised per config_type in the\n"
+    "                      table and JSON; columns grade_max, grade_mean (S rows) and grade (F rows)\n"
+    "                      of --predictions. Needs a potential with a grade section\n"
     "  --threads N         number of OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
     "  --skip-bad          skip malformed frames and structures that cannot be evaluated (counted as\n"
     "                      n_skipped) instead of failing\n"
@@ -58,7 +63,7 @@ typedef struct {
   const char *potential;
   const char **data;
   int n_data;
-  int json, skip_bad, threads;
+  int json, skip_bad, threads, grade;
   const char *predictions;
   tnace_xyz_keys keys;  /* --keys, --units */
   int has_keys;
@@ -127,6 +132,7 @@ static int parse_args(int argc, char **argv, options *o) {
       if (strcmp(a, "--") == 0) { only_pos = 1; continue; }
       if (strcmp(a, "--json") == 0) { o->json = 1; continue; }
       if (strcmp(a, "--skip-bad") == 0) { o->skip_bad = 1; continue; }
+      if (strcmp(a, "--grade") == 0) { o->grade = 1; continue; }
       if (strcmp(a, "--predictions") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--keys") == 0 ||
           strcmp(a, "--units") == 0) {
         if (i + 1 >= argc) return usage_error("option '%s' needs a value", a);
@@ -198,8 +204,10 @@ static int write_predictions(FILE *f, const options *o, const tnace_potential *p
   fputs("\n# units: energy eV/atom, forces eV/A, stress GPa (ASE sign: tensile > 0); NaN = no such value\n", f);
   fputs("# S\tindex\tsource\tconfig_type\tn_atoms\te_ref\te_pred"
         "\tsxx_ref\tsyy_ref\tszz_ref\tsyz_ref\tsxz_ref\tsxy_ref"
-        "\tsxx_pred\tsyy_pred\tszz_pred\tsyz_pred\tsxz_pred\tsxy_pred\n", f);
-  fputs("# F\tindex\tatom\telement\tfx_ref\tfy_ref\tfz_ref\tfx_pred\tfy_pred\tfz_pred\n", f);
+        "\tsxx_pred\tsyy_pred\tszz_pred\tsyz_pred\tsxz_pred\tsxy_pred", f);
+  fputs(o->grade ? "\tgrade_max\tgrade_mean\n" : "\n", f);
+  fputs("# F\tindex\tatom\telement\tfx_ref\tfy_ref\tfz_ref\tfx_pred\tfy_pred\tfz_pred", f);
+  fputs(o->grade ? "\tgrade\n" : "\n", f);
   for (int i = 0; i < ds->n; i++) {
     const tnace_struct *s = &ds->s[i];
     const tnace_eval_pred *q = &p[i];
@@ -216,12 +224,17 @@ static int write_predictions(FILE *f, const options *o, const tnace_potential *p
       tsv_num(f, has_ref ? s->stress[voigt[c][0]][voigt[c][1]] * TNACE_EV_A3_TO_GPA : NAN);
     for (int c = 0; c < 6; c++)
       tsv_num(f, s->volume > 0 ? q->stress[voigt[c][0]][voigt[c][1]] * TNACE_EV_A3_TO_GPA : NAN);
+    if (o->grade) {
+      tsv_num(f, q->has_grade ? q->grade_max : NAN);
+      tsv_num(f, q->has_grade ? q->grade_mean : NAN);
+    }
     fputc('\n', f);
     for (int a = 0; a < s->n; a++) {
       const char *el = tnace_potential_element(pot, s->species[a]);
       fprintf(f, "F\t%d\t%d\t%s", i, a, el ? el : "?");
       for (int x = 0; x < 3; x++) tsv_num(f, (s->has_forces && s->forces) ? s->forces[a][x] : NAN);
       for (int x = 0; x < 3; x++) tsv_num(f, q->forces[a][x]);
+      if (o->grade) tsv_num(f, q->has_grade ? q->grade[a] : NAN);
       fputc('\n', f);
     }
   }
@@ -257,6 +270,11 @@ int main(int argc, char **argv) {
     snprintf(elem[e], sizeof elem[e], "%s", sym ? sym : "");
   }
   const double rc = tnace_potential_cutoff_max(pot);
+  if (o.grade && !tnace_potential_has_grade(pot)) {
+    fprintf(stderr, PROG ": %s: --grade: the potential has no extrapolation grade (fitted without one; add it with "
+                    "tnace-fit CONFIG --grade-only)\n", o.potential);
+    goto done;
+  }
 
   for (int k = 0; k < o.n_data; k++) {
     const int skipped0 = ds.n_skipped, empty0 = ds.n_empty;
@@ -282,6 +300,18 @@ int main(int argc, char **argv) {
   if (!pred || (prc && !o.skip_bad) || prc == TNACE_ERR_NOMEM) {
     fprintf(stderr, PROG ": %s\n", err[0] ? err : "evaluation failed");
     goto done;
+  }
+  if (o.grade) {
+    const int grc = tnace_eval_grade(pot, &ds, o.threads, pred, err, sizeof err);
+    if (grc && (!o.skip_bad || grc == TNACE_ERR_NOMEM)) {
+      fprintf(stderr, PROG ": --grade: %s\n", err);
+      goto done;
+    }
+    for (int i = 0; i < ds.n; i++)
+      if (!pred[i].status && !pred[i].has_grade) {
+        pred[i].status = TNACE_ERR_NUMERIC;   /* skipped below, with --skip-bad only */
+        if (!pred[i].error) pred[i].error = strdup(ds.s[i].source);
+      }
   }
   for (int i = 0; i < ds.n; i++) {
     if (pred[i].status) {

@@ -65,6 +65,9 @@ static const char *const USAGE =
     "                  potential file with .yaml replaced by .checkpoint.yaml, at the sweep after it\n"
     "  --stop-after N  stop after sweep N, keeping the checkpoint and writing nothing else (a long fit\n"
     "                  split over jobs: continue with --resume)\n"
+    "  --grade-only    fit nothing: add the extrapolation grade (config key grade:) to the potential\n"
+    "                  file this config writes (output.potential or --output), from the config's\n"
+    "                  training structures, and rewrite that file; for potentials fitted without one\n"
     "  Checkpoint: after every sweep that improves on the best so far, the best potential is written to\n"
     "  the .checkpoint.yaml file; it is removed once the final potential is written.\n"
     "  --help          print this help and exit\n"
@@ -81,6 +84,7 @@ typedef struct {
   int n_folds_sel, folds_sel[MAX_FOLDS];         /* --fold; 0: all folds */
   const char *init;                              /* --init POT */
   int resume, stop_after;                        /* --resume; --stop-after N (0: not given) */
+  int grade_only;                                /* --grade-only */
 } args;
 
 static int usage_error(const char *fmt, const char *what) {
@@ -140,6 +144,8 @@ static int check_args(args *a) {
   if (a->init && a->resume) return usage_error("%s", "--init and --resume exclude each other (a resume knows its start)");
   if ((a->init || a->resume || a->stop_after) && (a->cv_k || a->dry_run))
     return usage_error("%s", "--init, --resume and --stop-after are for the final fit (not with --cv or --dry-run)");
+  if (a->grade_only && (a->init || a->resume || a->stop_after || a->cv_k || a->dry_run))
+    return usage_error("%s", "--grade-only fits nothing: not with --init, --resume, --stop-after, --cv or --dry-run");
   if (!a->cv_k && (a->n_folds_sel || a->cv_only || a->cv_out))
     return usage_error("%s needs --cv K", a->n_folds_sel ? "--fold" : a->cv_only ? "--cv-only" : "--cv-out");
   for (int j = 0; j < a->n_folds_sel; j++)
@@ -172,6 +178,7 @@ static int parse_args(int argc, char **argv, args *a) {
     if (!strcmp(s, "--quiet") || !strcmp(s, "-q")) { a->quiet = 1; continue; }
     if (!strcmp(s, "--cv-only")) { a->cv_only = 1; continue; }
     if (!strcmp(s, "--resume")) { a->resume = 1; continue; }
+    if (!strcmp(s, "--grade-only")) { a->grade_only = 1; continue; }
     /* options with a value: --opt VALUE or --opt=VALUE */
     static const char *const withval[] = {"--threads", "--sweeps", "--output", "--cv", "--fold", "--cv-out",
                                           "--init", "--stop-after"};
@@ -559,6 +566,41 @@ static int group_errors(run *R, const tnace_dataset *ds, tnace_evalstats *st) {
   return rc;
 }
 
+/* The extrapolation grade of R->pot from the training structures (grade_fit.h), unless grade.size is 0. */
+static int add_grade(run *R, FILE *out) {
+  if (R->cfg.grade.size <= 0) return 0;
+  tnace_grade_opts g = R->cfg.grade;
+  g.threads = R->cfg.opts.n_threads;
+  tnace_grade_report rep;
+  const double t0 = tnace_now_s();
+  if (tnace_grade_build(R->pot, &R->train, NULL, 0, &g, &rep, R->err, sizeof R->err)) return fail("%s", R->err);
+  for (int a = 0; out && a < R->pot->n_el; a++)
+    printf("extrapolation grade %s: %d of %d tangent features, active set from %ld training environments, "
+           "largest training grade %.3f (%d MaxVol swaps)\n", tnace_potential_element(R->pot, a), rep.m[a], rep.D[a],
+           rep.n_env[a], rep.gmax[a], rep.swaps[a]);
+  if (out) printf("extrapolation grade built in %.1f s\n", tnace_now_s() - t0);
+  return 0;
+}
+
+/* --grade-only: the potential this config writes, given its extrapolation grade, written back. */
+static int grade_only(run *R, FILE *out) {
+  tnace_potential *p = NULL;
+  if (tnace_potential_load(R->pot_path, &p, R->err, sizeof R->err)) return fail("%s", R->err);
+  int same = tnace_potential_n_elements(p) == R->cfg.n_el;
+  for (int a = 0; same && a < R->cfg.n_el; a++) same = !strcmp(tnace_potential_element(p, a), R->cfg.elem[a]);
+  if (!same) {
+    tnace_potential_free(p);
+    return fail("%s: its elements differ from the config's (same elements in the same order needed)", R->pot_path);
+  }
+  if (R->cfg.grade.size <= 0) R->cfg.grade.size = 128;   /* asked for explicitly */
+  tnace_potential_free(R->pot);
+  R->pot = p;
+  if (add_grade(R, out)) return 1;
+  if (tnace_potential_save(R->pot, R->pot_path, R->err, sizeof R->err)) return fail("%s", R->err);
+  if (out) printf("wrote %s with its extrapolation grade\n", R->pot_path);
+  return 0;
+}
+
 /* Fit, then write the potential with its metadata and the metrics file. */
 static int fit_and_write(const args *a, run *R, tnace_fit_record *rec, FILE *out, int argc, char **argv) {
   R->cfg.opts.on_sweep = on_sweep;
@@ -574,6 +616,7 @@ static int fit_and_write(const args *a, run *R, tnace_fit_record *rec, FILE *out
     return fail("evaluating the kept potential: %s", R->err);
   rec->groups_train = &R->gtrain;
   rec->groups_valid = R->valid.n ? &R->gvalid : NULL;
+  if (add_grade(R, out)) return 1;
   if (out) {
     printf("final errors per config_type, training structures (MAE; energy meV/atom, forces eV/Å, stress GPa):\n");
     tnace_evalstats_write_table(stdout, &R->gtrain);
@@ -643,6 +686,10 @@ int main(int argc, char **argv) {
     goto done;
   }
   if (split_data(&a, R)) goto done;
+  if (a.grade_only) {
+    status = grade_only(R, out);
+    goto done;
+  }
   tnace_fit_record rec = {&R->cfg, a.config, R->pot_path, NULL, NULL, &R->train, &R->valid, R->fs, R->split,
                           0.0, {0}, {0}, &R->hist, R->has_cv ? &R->cv : NULL, NULL, NULL};
   if (out) {

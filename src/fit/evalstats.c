@@ -21,6 +21,7 @@ void tnace_eval_pred_free(tnace_eval_pred *p, int n) {
   for (int i = 0; i < n; i++) {
     free(p[i].forces);
     free(p[i].error);
+    free(p[i].grade);
   }
   free(p);
 }
@@ -123,6 +124,13 @@ static void sum_add(tnace_errsum *a, const tnace_errsum *b) {
   if (b->n_e) { a->e_sum += b->e_sum; a->e_abs += b->e_abs; a->e_sq += b->e_sq; }
   a->f_abs += b->f_abs; a->f_sq += b->f_sq;
   a->s_abs += b->s_abs; a->s_sq += b->s_sq;
+  if (b->n_g) {
+    if (!a->n_g || b->g_max > a->g_max) a->g_max = b->g_max;
+    a->n_g += b->n_g;
+    for (int k = 0; k < 3; k++) a->n_g_above[k] += b->n_g_above[k];
+    a->g_max_sum += b->g_max_sum;
+    a->g_mean_sum += b->g_mean_sum;
+  }
 }
 
 tnace_errsum tnace_errsum_of(const tnace_eval_record *r) {
@@ -153,6 +161,13 @@ tnace_errsum tnace_errsum_of(const tnace_eval_record *r) {
         one.s_sq += d * d;
         one.n_s++;
       }
+  if (r->has_grade) {
+    static const double level[3] = TNACE_GRADE_LEVELS;
+    one.n_g = 1;
+    one.g_max = one.g_max_sum = r->grade_max;
+    one.g_mean_sum = r->grade_mean;
+    for (int k = 0; k < 3; k++) one.n_g_above[k] = r->grade_max > level[k];
+  }
   return one;
 }
 
@@ -196,6 +211,9 @@ tnace_eval_record tnace_eval_record_of(const tnace_struct *s, const tnace_eval_p
   r.has_stress = s->has_stress && s->volume > 0;
   memcpy(r.stress_ref, s->stress, sizeof r.stress_ref);
   memcpy(r.stress_pred, p->stress, sizeof r.stress_pred);
+  r.has_grade = p->has_grade;
+  r.grade_max = p->grade_max;
+  r.grade_mean = p->grade_mean;
   return r;
 }
 
@@ -298,6 +316,17 @@ static void json_group(FILE *f, const tnace_errsum *s) {
   json_block(f, r.n_f, r.f_mae, r.f_rmse);
   fputs(", \"stress\": ", f);
   json_block(f, r.n_s, r.s_mae, r.s_rmse);
+  if (!s->n_g) return;
+  static const double level[3] = TNACE_GRADE_LEVELS;
+  fputs(", \"grade\": {\"max\": ", f);
+  json_num(f, s->g_max);
+  fputs(", \"mean_of_max\": ", f);
+  json_num(f, s->g_max_sum / s->n_g);
+  fputs(", \"mean\": ", f);
+  json_num(f, s->g_mean_sum / s->n_g);
+  fprintf(f, ", \"n\": %ld, \"n_above\": {", s->n_g);
+  for (int k = 0; k < 3; k++) fprintf(f, "%s\"%g\": %ld", k ? ", " : "", level[k], s->n_g_above[k]);
+  fputs("}}", f);
 }
 
 int tnace_evalstats_write_json(FILE *f, const tnace_evalstats *st, const char *potential, const char *const *data,
@@ -353,6 +382,16 @@ static void table_row(FILE *f, int w, const char *name, const tnace_errsum *s) {
           fmt_num(b[4], sizeof b[4], r.n_s, r.s_mae), fmt_num(b[5], sizeof b[5], r.n_s, r.s_rmse));
 }
 
+static void grade_row(FILE *f, int w, const char *name, const tnace_errsum *s) {
+  char nm[64];
+  size_t i = 0;
+  for (; name[i] && i + 1 < sizeof nm; i++) nm[i] = ((unsigned char)name[i] < 0x20 || name[i] == 0x7F) ? '?' : name[i];
+  nm[i] = 0;
+  if (!s->n_g) { fprintf(f, "%-*s %9d %12s %12s %12s %8s %8s %8s\n", w, nm, 0, "-", "-", "-", "-", "-", "-"); return; }
+  fprintf(f, "%-*s %9ld %12.4g %12.4g %12.4g %8ld %8ld %8ld\n", w, nm, s->n_g, s->g_max, s->g_max_sum / s->n_g,
+          s->g_mean_sum / s->n_g, s->n_g_above[0], s->n_g_above[1], s->n_g_above[2]);
+}
+
 int tnace_evalstats_write_table(FILE *f, const tnace_evalstats *st) {
   if (!f || !st) return TNACE_ERR_ARG;
   int w = 11;   /* "config_type" */
@@ -366,6 +405,15 @@ int tnace_evalstats_write_table(FILE *f, const tnace_evalstats *st) {
           "GPa", "GPa");
   table_row(f, w, "overall", &st->all);
   for (int k = 0; k < st->n_groups; k++) table_row(f, w, st->g[k].name, &st->g[k].sum);
+  if (st->all.n_g) {
+    static const double level[3] = TNACE_GRADE_LEVELS;
+    fprintf(f, "\nextrapolation grade (per structure: largest and mean per-atom grade; counts of structures whose "
+               "largest grade exceeds %g, %g, %g)\n", level[0], level[1], level[2]);
+    fprintf(f, "%-*s %9s %12s %12s %12s %8s %8s %8s\n", w, "config_type", "n_struct", "max", "mean_of_max", "mean",
+            ">1.1", ">2", ">10");
+    grade_row(f, w, "overall", &st->all);
+    for (int k = 0; k < st->n_groups; k++) grade_row(f, w, st->g[k].name, &st->g[k].sum);
+  }
   return ferror(f) ? TNACE_ERR_IO : 0;
 }
 

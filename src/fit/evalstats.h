@@ -33,6 +33,9 @@ typedef struct {
   double energy;           /* total energy, eV */
   double (*forces)[3];     /* [n][3] eV/Å (NULL when status != 0) */
   double stress[3][3];     /* eV/Å^3, ASE sign (zero for a structure without volume) */
+  int has_grade;           /* extrapolation grade computed (tnace_eval_grade, grade_fit.h) */
+  double grade_max, grade_mean;  /* largest and mean per-atom grade γ_i of the structure */
+  double *grade;           /* [n] per-atom γ_i, or NULL */
 } tnace_eval_pred;
 
 /* Evaluate every structure of ds (OpenMP over structures, one workspace per thread; n_threads <= 0: the
@@ -58,7 +61,13 @@ typedef struct {
   double e_sum, e_abs, e_sq;  /* ΣΔE/N (signed: the bias), Σ|ΔE/N|, Σ(ΔE/N)²   (meV/atom) */
   double f_abs, f_sq;      /* eV/Å */
   double s_abs, s_sq;      /* GPa */
+  long n_g;                /* structures with an extrapolation grade */
+  long n_g_above[3];       /* ... whose largest per-atom grade exceeds TNACE_GRADE_LEVELS */
+  double g_max, g_max_sum, g_mean_sum;  /* max and sum of the structures' largest grade, sum of their mean */
 } tnace_errsum;
+/* The grade levels counted per group: 1.1 (outside the training span: MaxVol keeps training ≤ 1.01), 2
+ * (extrapolation; PACE's and MTP's usual "select" level), 10 (far outside: forces unreliable). */
+#define TNACE_GRADE_LEVELS {1.1, 2.0, 10.0}
 
 /* MAE / RMSE of a group; NaN when the group has no value of that kind (n_* == 0). */
 typedef struct {
@@ -90,6 +99,8 @@ typedef struct {
   const double (*forces_pred)[3];
   int has_stress;
   double stress_ref[3][3], stress_pred[3][3];  /* eV/Å^3 (only the upper triangle is used) */
+  int has_grade;
+  double grade_max, grade_mean;             /* the structure's largest and mean extrapolation grade */
 } tnace_eval_record;
 
 /* Initialise an empty accumulator (no allocation). */

@@ -15,28 +15,6 @@
 
 #define WS_NEIGH0 64 /* initial neighbour capacity of a pass workspace; grown per structure as needed */
 
-/* out[α][n][λ] += scale · Σ_m A[α][n][l m] g[(λ, m)] for α in [a0, a1) — the U-space gradient. */
-static void accum_U(const tnace_tn *t, int k, const double *A, int nmaxA, int lmaxA, const double *g, double scale,
-                    int a0, int a1, double *out) {
-  const int nlmA = (lmaxA + 1) * (lmaxA + 1), nl = t->fus.n_lambda[k];
-  const int bb = t->bond[3 * k] * t->bond[3 * k + 3];
-  for (int a = a0; a < a1; a++)
-    for (int n = 0; n < t->nmax; n++) {
-      const double *An = A + ((size_t)a * nmaxA + n) * nlmA;
-      double *o = out + ((size_t)a * t->nmax + n) * nl * bb;
-      for (int lam = 0; lam < nl; lam++) {
-        const int l = t->fus.lam_l[k][lam], ch0 = t->fus.chan_off[k][lam];
-        double *ol = o + (size_t)lam * bb;
-        for (int m = 0; m <= 2 * l; m++) {
-          const double x = scale * An[l * l + m];
-          if (x == 0.0) continue;
-          const double *gg = g + (size_t)(ch0 + m) * bb;
-          for (int q = 0; q < bb; q++) ol[q] += x * gg[q];
-        }
-      }
-    }
-}
-
 /* out[b][n][λ] += Σ_m (u[n] y1[lm] + v[n] y2[lm]) g[(λ, m)] for one species b: the ΔA ⊗ g part of a
  * pair tangent (see tn_channels_pair), as u[n] Q1[λ] + v[n] Q2[λ] with Q = Σ_m y g. */
 static void accum_U_pair(const tnace_tn *t, int k, int b, const double *u, const double *y1, int s1, const double *v,
@@ -257,8 +235,8 @@ static void tangent_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int 
     if (src->pair)
       accum_U_pair(tn, k, src->b, src->u, src->y1, 1, src->g, src->y2, 3, P->G[c], 1.0, P->Qbuf, P->T);
     else
-      accum_U(tn, k, P->dA, pot->nmax, pot->lmax, P->G[c], 1.0, 0, pot->n_el, P->T);
-    if (moves) accum_U(tn, k, P->ws->A, pot->nmax, pot->lmax, P->tw[c].dg[k], 1.0, 0, pot->n_el, P->T);
+      tn_grad_U(tn, k, P->dA, pot->nmax, pot->lmax, P->G[c], 1.0, 0, pot->n_el, P->T);
+    if (moves) tn_grad_U(tn, k, P->ws->A, pot->nmax, pot->lmax, P->tw[c].dg[k], 1.0, 0, pot->n_el, P->T);
     cblas_daxpy((int)Da, sign, P->T, 1, Rrow + L->uoff[c][a], 1);
   }
 }
@@ -288,7 +266,7 @@ static void energy_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int a
     if (mate >= 0) tn_backward_seed(tn, &P->tw[c], P->Jv[mate]);
     else tn_backward(tn, &P->tw[c]);
     memcpy(P->G[c], P->tw[c].g[L->kt[c]], tn->c_size[L->kt[c]] * sizeof(double));
-    if (Erow) accum_U(tn, L->kt[c], P->ws->A, pot->nmax, pot->lmax, P->G[c], 1.0, 0, pot->n_el, Erow + L->uoff[c][a]);
+    if (Erow) tn_grad_U(tn, L->kt[c], P->ws->A, pot->nmax, pot->lmax, P->G[c], 1.0, 0, pot->n_el, Erow + L->uoff[c][a]);
   }
 }
 

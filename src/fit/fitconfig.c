@@ -545,13 +545,36 @@ static int read_output(rd *R, const cnode *n) {
   return 0;
 }
 
+/* grade: {size: M, sample: S, tolerance: T} (grade_fit.h), or false / 0 for no extrapolation grade. */
+static int read_grade(rd *R, const cnode *n) {
+  static const char *const keys[] = {"size", "sample", "tolerance"};
+  ectx *e = R->e;
+  tnace_grade_opts *g = &R->c->grade;
+  const cnode *v;
+  if (n->kind != C_MAP && n->value && (!strcmp(n->value, "false") || !strcmp(n->value, "0"))) {
+    g->size = 0;
+    return 0;
+  }
+  if (fc_check_map(e, n, "grade", keys, 3, "a mapping {size: ..., sample: ..., tolerance: ...} or false")) return e->rc;
+  if ((v = fc_get(n, "size")) && fc_get_int(e, v, "grade.size", 0, TNACE_MAX_GRADE_SIZE, &g->size)) return e->rc;
+  if ((v = fc_get(n, "sample")) && fc_get_int(e, v, "grade.sample", 1, 1000000, &g->sample)) return e->rc;
+  if ((v = fc_get(n, "tolerance"))) {
+    if (fc_get_double(e, v, "grade.tolerance", &g->maxvol_tol)) return e->rc;
+    if (!(g->maxvol_tol >= 1.0 && g->maxvol_tol <= 10.0))
+      return fc_fail(e, TNACE_ERR_VALUE, v->line, "grade.tolerance", "must be in [1, 10] (got %s)", v->value);
+  }
+  if (g->size > 0 && g->sample < g->size)
+    return fc_fail(e, TNACE_ERR_VALUE, n->line, "grade.sample", "%d is smaller than grade.size %d", g->sample, g->size);
+  return 0;
+}
+
 static int read_config(rd *R, const cnode *root) {
   static const char *const keys[] = {"elements", "e0", "cutoff", "radial", "r_min", "repulsion", "terms",
-                                     "data", "loss", "fit", "output", "metadata"};
+                                     "data", "loss", "fit", "output", "metadata", "grade"};
   ectx *e = R->e;
   tnace_fitconfig *c = R->c;
   const cnode *v;
-  if (fc_check_map(e, root, NULL, keys, 12, "a mapping")) return e->rc;
+  if (fc_check_map(e, root, NULL, keys, 13, "a mapping")) return e->rc;
   if (fc_require(e, root, NULL, "elements", &v) || read_elements(R, v)) return e->rc;
   if ((v = fc_get(root, "e0")) && read_e0(R, v)) return e->rc;
   if (fc_require(e, root, NULL, "cutoff", &v) || read_cutoff(R, v)) return e->rc;
@@ -569,6 +592,7 @@ static int read_config(rd *R, const cnode *root) {
   if ((v = fc_get(root, "loss")) && read_loss(R, v)) return e->rc;
   if ((v = fc_get(root, "fit")) && read_fit(R, v)) return e->rc;
   if ((v = fc_get(root, "output")) && read_output(R, v)) return e->rc;
+  if ((v = fc_get(root, "grade")) && read_grade(R, v)) return e->rc;
   if ((v = fc_get(root, "metadata")) && !fc_is_null(v)) {
     if (v->kind != C_MAP) return fc_type_error(e, v, "metadata", "a mapping");
     if (!(c->user_meta = fc_to_meta(v))) return fc_fail(e, TNACE_ERR_NOMEM, v->line, "metadata", "out of memory");
@@ -608,6 +632,7 @@ static void defaults(tnace_fitconfig *c) {
   c->rep_type = TNACE_REP_NONE;
   c->split_seed = 1;
   tnace_fit_opts_default(&c->opts);
+  tnace_grade_opts_default(&c->grade);
 }
 
 int tnace_fitconfig_read(const char *path, tnace_fitconfig *cfg, char *err, size_t errlen) {

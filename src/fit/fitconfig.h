@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include "extxyz.h"
 #include "fit.h"
+#include "grade_fit.h"
 #include "model.h"
 
 #ifdef __cplusplus
@@ -76,6 +77,7 @@ typedef struct {
   int out_potential_line, out_metrics_line, metrics_set, output_line;
   tnace_meta *user_meta;                                /* `metadata:` mapping, NULL if none */
   tnace_meta *meta;                                     /* the whole config as written (a map) */
+  tnace_grade_opts grade;                               /* `grade:` (grade_fit.h); size 0 = no grade */
 } tnace_fitconfig;
 
 /* Read and validate a fit config. On success returns 0 and fills *cfg (free with tnace_fitconfig_free);

@@ -24,6 +24,7 @@ void tnace_potential_free(tnace_potential *pot) {
   free(pot->tn);
   free(pot->tn_bra);
   tnace_meta_free(pot->meta);
+  tnace_potential_clear_grade(pot);
   free(pot);
 }
 
@@ -235,7 +236,13 @@ tnace_workspace *tnace_workspace_new(const tnace_potential *pot, int max_neigh) 
   }
   ws->J1 = malloc((size_t)kmax * sizeof(double));
   ws->J2 = malloc((size_t)kmax * sizeof(double));
-  bad = bad || !ws->J1 || !ws->J2;
+  size_t nf, nx, ntmp; /* the extrapolation grade's buffers (grade.c), a few times the parameters of a species */
+  tnace_grade_ws_sizes(pot, &nf, &nx, &ntmp);
+  ws->gf = malloc(nf * sizeof(double));
+  ws->gc = malloc(nf * sizeof(double));
+  ws->gX = malloc(nx * sizeof(double));
+  ws->gtmp = malloc(ntmp * sizeof(double));
+  bad = bad || !ws->J1 || !ws->J2 || !ws->gf || !ws->gc || !ws->gX || !ws->gtmp;
   if (bad || tnace_workspace_reserve(ws, max_neigh < 16 ? 16 : max_neigh)) {
     tnace_workspace_free(ws);
     return NULL;
@@ -282,6 +289,7 @@ void tnace_workspace_free(tnace_workspace *ws) {
   free(ws->Y); free(ws->dY); free(ws->A); free(ws->dEdA); free(ws->lm_end); free(ws->rblk); free(ws->cblk);
   free(ws->W); free(ws->Wd); free(ws->goff); free(ws->yoff);
   free(ws->J1); free(ws->J2);
+  free(ws->gf); free(ws->gc); free(ws->gX); free(ws->gtmp);
   tn_ws_free(&ws->tw);
   tn_ws_free(&ws->tw2);
   free(ws);

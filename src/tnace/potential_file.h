@@ -67,10 +67,20 @@ typedef struct {
   int layer, layer_line;        /* 0 ket (default), 1 bra: the two layers of an mpo term */
 } pio_core;
 
+/* One `grade` entry as written (the extrapolation grade of one species, model.h: tnace_grade_el). */
+typedef struct {
+  int line;
+  unsigned seen;
+  char elem[8];
+  int elem_line, features_line, n_train_line;
+  long features, n_train;
+  pio_site cols, ainv;          /* the two arrays as numbers (kind, shape unused), with data_line */
+} pio_grade;
+
 /* The top-level keys, in the order of pio_doc.key_line. */
 enum {
   K_FORMAT, K_VERSION, K_UNITS, K_ELEMENTS, K_E0, K_RADIAL, K_CUTOFF, K_RMIN, K_REPULSION, K_TERMS,
-  K_CORES, K_METADATA, N_TOPKEYS
+  K_CORES, K_GRADE, K_METADATA, N_TOPKEYS
 };
 
 /* The whole file as written. Every value read has passed its own type and range check (the limits of
@@ -94,6 +104,8 @@ typedef struct {
   tnace_term_spec spec[TNACE_MAX_TERMS];
   pio_core *core;               /* [n_core] (capacity cap_core) */
   int n_core, cap_core;
+  pio_grade grade[TNACE_MAX_ELEMENTS];
+  int n_grade;
   tnace_meta *meta;             /* `metadata:` mapping, NULL if none */
 } pio_doc;
 

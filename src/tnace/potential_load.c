@@ -7,6 +7,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,8 @@ static int build_core(pio_err *e, const pio_doc *d, const pio_core *c, int ci, t
   return 0;
 }
 
+static int build_grade(pio_err *e, const pio_doc *d, tnace_potential *pot);
+
 static int build(pio_err *e, const pio_doc *d, tnace_potential **out) {
   char kb[64], msg[256] = "";
   *out = NULL;
@@ -189,11 +192,57 @@ static int build(pio_err *e, const pio_doc *d, tnace_potential **out) {
     pio_fail(e, code, d->map_line, NULL, "%s", msg);
     goto fail;
   }
+  if (d->n_grade && build_grade(e, d, pot)) goto fail;
   *out = pot;
   return 0;
 fail:
   tnace_potential_free(pot);
   return e->rc;
+}
+
+/* The `grade` section: one entry per element of the file, each matching this model (its number of features,
+ * column indices below it, an m × m inverse). A grade built for other cores cannot be told from these
+ * shapes; tnace-fit writes it into the same file as the cores it belongs to. */
+static int build_grade(pio_err *e, const pio_doc *d, tnace_potential *pot) {
+  char kb[64], msg[256];
+  int seen[TNACE_MAX_ELEMENTS] = {0};
+  for (int i = 0; i < d->n_grade; i++) {
+    const pio_grade *g = &d->grade[i];
+    int a = tnace_potential_element_index(pot, g->elem);
+    if (a < 0)
+      return pio_fail(e, TNACE_ERR_VALUE, g->elem_line, pio_key(kb, sizeof kb, "grade[%d].element", i),
+                      "'%s' is not an element of this potential", g->elem);
+    if (seen[a]++)
+      return pio_fail(e, TNACE_ERR_VALUE, g->elem_line, pio_key(kb, sizeof kb, "grade[%d].element", i),
+                      "second grade entry for %s", g->elem);
+    const size_t D = tnace_grade_n_features(pot, a);
+    if ((size_t)g->features != D)
+      return pio_fail(e, TNACE_ERR_VALUE, g->features_line, pio_key(kb, sizeof kb, "grade[%d].features", i),
+                      "%ld, but the model of %s has %zu (the grade belongs to another model)", g->features, g->elem, D);
+    const size_t m = g->cols.n;
+    if (m < 1 || g->ainv.n != m * m)
+      return pio_fail(e, TNACE_ERR_VALUE, g->ainv.data_line, pio_key(kb, sizeof kb, "grade[%d].active_set_inverse", i),
+                      "%zu values for %zu columns (expected %zu × %zu)", g->ainv.n, m, m, m);
+    int *col = malloc(m * sizeof(int));
+    if (!col) return pio_fail(e, TNACE_ERR_NOMEM, g->line, "grade", "out of memory");
+    for (size_t k = 0; k < m; k++) {
+      const double c = g->cols.data[k];
+      if (c != floor(c) || c < 0 || c >= (double)D) {
+        free(col);
+        return pio_fail(e, TNACE_ERR_VALUE, g->cols.data_line, pio_key(kb, sizeof kb, "grade[%d].columns[%zu]", i, k),
+                        "%g is not a feature index (0..%zu)", c, D - 1);
+      }
+      col[k] = (int)c;
+    }
+    int rc = tnace_potential_set_grade(pot, a, (int)m, col, g->ainv.data, g->n_train, msg, sizeof msg);
+    free(col);
+    if (rc) return pio_fail(e, rc, g->line, pio_key(kb, sizeof kb, "grade[%d]", i), "%s", msg);
+  }
+  for (int a = 0; a < pot->n_el; a++)
+    if (!seen[a])
+      return pio_fail(e, TNACE_ERR_VALUE, d->key_line[K_GRADE], "grade", "no entry for %s (one per element)",
+                      pot->elem[a]);
+  return 0;
 }
 
 int tnace_potential_load(const char *path, tnace_potential **out, char *err, size_t errlen) {

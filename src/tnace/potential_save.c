@@ -146,11 +146,12 @@ static size_t put_num(char *buf, double x) {
   return tnace_fix_exponent(buf, (size_t)w);
 }
 
-/* data: [ ... ] of one core, one line per at most 6 numbers, a matrix row never shares a line. */
-static void put_data(FILE *f, const double *x, size_t n, int row) {
+/* `<lead>: [ ... ]` (lead: the indented key, e.g. "        data"), one line per at most 6 numbers indented
+ * `indent` spaces, a matrix row (`row` numbers) never sharing a line. */
+static void put_data(FILE *f, const char *lead, int indent, const double *x, size_t n, int row) {
   char line[6 * 28 + 64];
+  fprintf(f, "%s: [", lead);
   if (n <= 6) {
-    fputs("        data: [", f);
     for (size_t i = 0; i < n; i++) {
       size_t len = put_num(line, x[i]);
       if (i) fputs(", ", f);
@@ -159,11 +160,11 @@ static void put_data(FILE *f, const double *x, size_t n, int row) {
     fputs("]\n", f);
     return;
   }
-  fputs("        data: [\n", f);
+  fputs("\n", f);
   size_t i = 0;
   while (i < n) {
-    size_t len = 10;
-    memset(line, ' ', 10);
+    size_t len = (size_t)indent;
+    memset(line, ' ', len);
     size_t in_row = (size_t)row - i % (size_t)row, k = in_row < 6 ? in_row : 6;
     for (size_t j = 0; j < k; j++, i++) {
       len += put_num(line + len, x[i]);
@@ -172,6 +173,20 @@ static void put_data(FILE *f, const double *x, size_t n, int row) {
     if (i == n) line[len++] = ']';
     line[len++] = '\n';
     fwrite(line, 1, len, f);
+  }
+}
+
+/* The extrapolation grade (model.h: tnace_grade_el), one entry per species. */
+static void put_grade(FILE *f, const tnace_potential *pot) {
+  fputs("grade:\n", f);
+  for (int a = 0; a < pot->n_el; a++) {
+    const tnace_grade_el *g = &pot->grade[a];
+    fputs("  - element: ", f);
+    put_sym(f, pot->elem[a]);
+    fprintf(f, "\n    features: %d\n    training_environments: %ld\n    columns: [", g->D, g->n_train);
+    for (int k = 0; k < g->m; k++) fprintf(f, "%s%d", k == 0 ? "" : k % 16 ? ", " : ",\n      ", g->col[k]);
+    fputs("]\n", f);
+    put_data(f, "    active_set_inverse", 6, g->ainv, (size_t)g->m * g->m, g->m);
   }
 }
 
@@ -253,9 +268,10 @@ static int save_text(const tnace_potential *pot, const char *path, pio_err *e) {
       for (int s = 0; s < ns; s++) {
         fprintf(f, "      - kind: %s\n        shape: [%d, %d, %d]\n", pio_site_kind[s % 3], tn->phys[s], tn->bond[s],
                 tn->bond[s + 1]);
-        put_data(f, tn->core[s], tn_core_size(tn, s), tn->bond[s + 1]);
+        put_data(f, "        data", 10, tn->core[s], tn_core_size(tn, s), tn->bond[s + 1]);
       }
     }
+  if (pot->has_grade) put_grade(f, pot);
   if (meta_text) fputs(meta_text, f);
   free(meta_text);
 

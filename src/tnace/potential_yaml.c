@@ -33,7 +33,7 @@ const char *const pio_site_kind[3] = {"species", "radial", "angular"};
 
 static const char *const top_keys[N_TOPKEYS] = {"format", "version", "units", "elements", "e0", "radial",
                                                "cutoff", "r_min", "repulsion", "terms", "cores",
-                                               "metadata"};
+                                               "grade", "metadata"};
 /* Keys that must be present. */
 static const unsigned top_required = (1u << K_FORMAT) | (1u << K_VERSION) | (1u << K_UNITS) |
                                      (1u << K_ELEMENTS) | (1u << K_E0) | (1u << K_RADIAL) |
@@ -43,6 +43,7 @@ void pio_doc_free(pio_doc *d) {
   for (int i = 0; i < d->n_core; i++)
     for (int s = 0; s < d->core[i].n_site; s++) free(d->core[i].site[s].data);
   free(d->core);
+  for (int i = 0; i < d->n_grade; i++) { free(d->grade[i].cols.data); free(d->grade[i].ainv.data); }
   tnace_meta_free(d->meta);
   memset(d, 0, sizeof *d);
 }
@@ -571,6 +572,46 @@ static int read_cores(rd *r, pio_doc *d) {
   }
 }
 
+/* ---- grade: one entry per species --------------------------------------------------------------- */
+
+static int read_grade_entry(rd *r, pio_grade *g, const char *ctx) {
+  static const char *const keys[] = {"element", "features", "training_environments", "columns",
+                                     "active_set_inverse"};
+  char kb[128];
+  int idx = 0, end = 0;
+  g->line = ev_line(r);
+  if (want(r, YAML_MAPPING_START_EVENT, ctx, "a mapping {element, features, training_environments, columns, "
+                                             "active_set_inverse}"))
+    return r->e->rc;
+  for (;;) {
+    if (next_key(r, ctx, keys, 5, &g->seen, &idx, &end)) return r->e->rc;
+    if (end) break;
+    const char *key = pio_key(kb, sizeof kb, "%s.%s", ctx, keys[idx]);
+    if (rd_next(r, key)) return r->e->rc;
+    switch (idx) {
+      case 0: g->elem_line = ev_line(r); if (ev_str(r, key, g->elem, sizeof g->elem)) return r->e->rc; break;
+      case 1: g->features_line = ev_line(r); if (ev_long(r, key, 1, INT_MAX, &g->features)) return r->e->rc; break;
+      case 2: g->n_train_line = ev_line(r); if (ev_long(r, key, 0, LONG_MAX, &g->n_train)) return r->e->rc; break;
+      case 3: if (read_data(r, &g->cols, key)) return r->e->rc; break;
+      default: if (read_data(r, &g->ainv, key)) return r->e->rc; break;
+    }
+  }
+  return check_required(r, g->line, ctx, keys, 5, g->seen, 31u);
+}
+
+static int read_grade(rd *r, pio_doc *d) {
+  char kb[32];
+  if (want(r, YAML_SEQUENCE_START_EVENT, "grade", "a sequence (one entry per element)")) return r->e->rc;
+  for (;;) {
+    if (rd_next(r, "grade")) return r->e->rc;
+    if (r->ev.type == YAML_SEQUENCE_END_EVENT) return 0;
+    if (d->n_grade >= TNACE_MAX_ELEMENTS)
+      return pio_fail(r->e, TNACE_ERR_VALUE, ev_line(r), "grade", "more than %d entries", TNACE_MAX_ELEMENTS);
+    pio_grade *g = &d->grade[d->n_grade++];
+    if (read_grade_entry(r, g, pio_key(kb, sizeof kb, "grade[%d]", d->n_grade - 1))) return r->e->rc;
+  }
+}
+
 /* ---- metadata: events → tnace_meta tree -------------------------------------------------------- */
 
 static int read_meta_node(rd *r, tnace_meta **out, const char *key, int depth);
@@ -695,6 +736,7 @@ static int read_doc(rd *r, pio_doc *d) {
       case K_REPULSION: if (read_repulsion(r, d)) return r->e->rc; break;
       case K_TERMS: if (read_terms(r, d)) return r->e->rc; break;
       case K_CORES: if (read_cores(r, d)) return r->e->rc; break;
+      case K_GRADE: if (read_grade(r, d)) return r->e->rc; break;
       default: if (read_metadata(r, d)) return r->e->rc; break;
     }
   }

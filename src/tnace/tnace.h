@@ -107,6 +107,20 @@ const char *tnace_workspace_error(const tnace_workspace *ws);
 int tnace_atom_energy(const tnace_potential *pot, tnace_workspace *ws, int species_i, int n,
                       const double (*rij)[3], const int *species_j, double *energy, double (*dEdr)[3]);
 
+/* Extrapolation grade γ_i of one atomic environment (docs/extrapolation-grade.md): the D-optimality grade of
+ * the model linearised at its fitted cores, γ_i = max_j |(f_i[cols] A⁻¹)_j| with f_i = ∂E_i/∂θ over the core
+ * entries θ of the centre species' terms and A the same features of a MaxVol active set of training
+ * environments (Podryabinkin & Shapeev, Comput. Mater. Sci. 140, 171 (2017); Lysogorskiy et al., PRM 7,
+ * 043801 (2023)). γ ≤ 1 (up to the fit's MaxVol tolerance, 1.01) for every environment the active set was
+ * chosen from; values above ~2 mean the potential extrapolates, above ~10 that its forces are guesses.
+ * Same arguments as tnace_atom_energy; *gamma out (dimensionless). Costs about one energy-and-force
+ * evaluation. Returns 0, the errors of tnace_atom_energy, or TNACE_ERR_VALUE when the potential carries no
+ * grade (tnace_potential_has_grade); the message is in tnace_workspace_error(ws). Allocates nothing. */
+int tnace_atom_grade(const tnace_potential *pot, tnace_workspace *ws, int species_i, int n,
+                     const double (*rij)[3], const int *species_j, double *gamma);
+/* 1 if the potential file carried an extrapolation grade (its `grade:` section), else 0. */
+int tnace_potential_has_grade(const tnace_potential *pot);
+
 #ifdef __cplusplus
 }
 #endif

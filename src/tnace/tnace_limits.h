@@ -33,5 +33,8 @@
 /* Magnitude of a stored core value: fitted cores are O(1e-8..1e3) in mixed-canonical gauge; a value of
  * 1e300 loaded and gave PotEng 3e302 in LAMMPS without an error (issue #17 item 4). */
 #define TNACE_MAX_ABS_VALUE 1e100
+/* Feature columns m of the extrapolation grade per species (grade_fit.h): the potential file stores an m × m
+ * inverse per species (m = 1024: 1 M numbers, about 25 MB of YAML per element). */
+#define TNACE_MAX_GRADE_SIZE 1024
 
 #endif
