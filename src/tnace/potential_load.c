@@ -220,10 +220,7 @@ static int build_grade(pio_err *e, const pio_doc *d, tnace_potential *pot) {
       return pio_fail(e, TNACE_ERR_VALUE, g->features_line, pio_key(kb, sizeof kb, "grade[%d].features", i),
                       "%ld, but the model of %s has %zu (the grade belongs to another model)", g->features, g->elem, D);
     const size_t m = g->cols.n;
-    if (m < 1 || g->ainv.n != m * m)
-      return pio_fail(e, TNACE_ERR_VALUE, g->ainv.data_line, pio_key(kb, sizeof kb, "grade[%d].active_set_inverse", i),
-                      "%zu values for %zu columns (expected %zu × %zu)", g->ainv.n, m, m, m);
-    int *col = malloc(m * sizeof(int));
+    int *col = malloc((m ? m : 1) * sizeof(int));
     if (!col) return pio_fail(e, TNACE_ERR_NOMEM, g->line, "grade", "out of memory");
     for (size_t k = 0; k < m; k++) {
       const double c = g->cols.data[k];
@@ -233,6 +230,11 @@ static int build_grade(pio_err *e, const pio_doc *d, tnace_potential *pot) {
                         "%g is not a feature index (0..%zu)", c, D - 1);
       }
       col[k] = (int)c;
+    }
+    if (m < 1 || g->ainv.n != m * m) {
+      free(col);
+      return pio_fail(e, TNACE_ERR_VALUE, g->ainv.data_line, pio_key(kb, sizeof kb, "grade[%d].active_set_inverse", i),
+                      "%zu values for %zu columns (expected %zu × %zu)", g->ainv.n, m, m, m);
     }
     int rc = tnace_potential_set_grade(pot, a, (int)m, col, g->ainv.data, g->n_train, msg, sizeof msg);
     free(col);
