@@ -286,6 +286,84 @@ void PairTNACE::report_failure(int ii, const ThreadData &td)
 }
 
 /* ----------------------------------------------------------------------
+   the neighbours of local atom i inside the cutoff (the list holds cutoff + skin) into td's buffers:
+   r_ij, libtnace species, LAMMPS index; returns their number
+------------------------------------------------------------------------- */
+
+int PairTNACE::gather(int i, ThreadData &td)
+{
+  double **const x = atom->x;
+  const int *const type = atom->type;
+  const int *const jlist = list->firstneigh[i];
+  const int jnum = list->numneigh[i];
+  const double *const cutsq_i = cutsq_ij[type[i]];
+  const double xi = x[i][0], yi = x[i][1], zi = x[i][2];
+  int n = 0;
+  for (int jj = 0; jj < jnum; jj++) {
+    const int j = jlist[jj] & NEIGHMASK;
+    const int jtype = type[j];
+    const int sj = type2species[jtype];
+    if (sj < 0) continue;
+    const double dx = x[j][0] - xi, dy = x[j][1] - yi, dz = x[j][2] - zi;
+    if (dx * dx + dy * dy + dz * dz >= cutsq_i[jtype]) continue;
+    td.rij[n][0] = dx;
+    td.rij[n][1] = dy;
+    td.rij[n][2] = dz;
+    td.jspecies[n] = sj;
+    td.jindex[n] = j;
+    n++;
+  }
+  return n;
+}
+
+/* ----------------------------------------------------------------------
+   extrapolation grade of the local atoms of the pair's neighbour list that are in `groupbit` (others
+   and atoms of NULL types get 0) into gamma[nlocal]; called by compute tnace/grade between force
+   evaluations, when the positions are those of the last force call and the list is current
+------------------------------------------------------------------------- */
+
+void PairTNACE::compute_grade(double *gamma, int groupbit)
+{
+  if (!pot || !list) error->all(FLERR, "compute tnace/grade: pair tnace has not been set up (no run yet)");
+  if (!tnace_potential_has_grade(pot))
+    error->all(FLERR, "compute tnace/grade: potential file '{}' has no extrapolation grade (fitted without "
+               "one; add it with tnace-fit CONFIG --grade-only)", potfile);
+  const int *const type = atom->type;
+  const int *const mask = atom->mask;
+  const int inum = list->inum;
+  const int *const ilist = list->ilist;
+  int maxjnum = 0;
+  for (int ii = 0; ii < inum; ii++)
+    if (list->numneigh[ilist[ii]] > maxjnum) maxjnum = list->numneigh[ilist[ii]];
+  const int nthr = threads_to_use();
+  grow_threads(nthr, maxjnum);
+  int fail_ii = -1, fail_t = 0;
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(nthr) schedule(static)
+#endif
+  for (int ii = 0; ii < inum; ii++) {
+#if defined(_OPENMP)
+    const int t = omp_get_thread_num();
+#else
+    const int t = 0;
+#endif
+    const int i = ilist[ii];
+    gamma[i] = 0.0;
+    const int si = type2species[type[i]];
+    if (si < 0 || !(mask[i] & groupbit)) continue;
+    ThreadData &td = thr[t];
+    const int n = gather(i, td);
+    if (tnace_atom_grade(pot, td.ws, si, n, td.rij, td.jspecies, &gamma[i]) != TNACE_OK) {
+#if defined(_OPENMP)
+#pragma omp critical(tnace_grade_fail)
+#endif
+      if (fail_ii < 0 || ii < fail_ii) { fail_ii = ii; fail_t = t; }
+    }
+  }
+  if (fail_ii >= 0) report_failure(fail_ii, thr[fail_t]);
+}
+
+/* ----------------------------------------------------------------------
    energy and forces of the atoms at ilist positions [iifrom, iito), with td's workspace and buffers.
    Forces go to fo, the per-atom virial (if tallied) to vo, both indexed by LAMMPS atom index; the
    per-atom energy to eatom[i] (only i's own thread writes it); the energy sum and global virial are
@@ -295,16 +373,13 @@ void PairTNACE::report_failure(int ii, const ThreadData &td)
 int PairTNACE::compute_range(int iifrom, int iito, ThreadData &td, double (*fo)[3], double (*vo)[6],
                              double &eng, double *vir)
 {
-  double **const x = atom->x;
   const int *const type = atom->type;
   const int *const ilist = list->ilist;
-  const int *const numneigh = list->numneigh;
-  int **const firstneigh = list->firstneigh;
 
   double (*const rij)[3] = td.rij;
   double (*const dEdr)[3] = td.dEdr;
-  int *const jspecies = td.jspecies;
-  int *const jindex = td.jindex;
+  const int *const jspecies = td.jspecies;
+  const int *const jindex = td.jindex;
 
   double esum = 0.0;
   double vsum[6] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
@@ -316,28 +391,7 @@ int PairTNACE::compute_range(int iifrom, int iito, ThreadData &td, double (*fo)[
     const int si = type2species[itype];
     if (si < 0) continue;    // NULL type: handled by another (hybrid) sub-style
 
-    const double xi = x[i][0], yi = x[i][1], zi = x[i][2];
-    const int *const jlist = firstneigh[i];
-    const int jnum = numneigh[i];
-    const double *const cutsq_i = cutsq_ij[itype];
-
-    // gather the neighbours inside the cutoff (the list holds cutoff + skin)
-    int n = 0;
-    for (int jj = 0; jj < jnum; jj++) {
-      const int j = jlist[jj] & NEIGHMASK;
-      const int jtype = type[j];
-      const int sj = type2species[jtype];
-      if (sj < 0) continue;
-      const double dx = x[j][0] - xi, dy = x[j][1] - yi, dz = x[j][2] - zi;
-      if (dx * dx + dy * dy + dz * dz >= cutsq_i[jtype]) continue;
-      rij[n][0] = dx;
-      rij[n][1] = dy;
-      rij[n][2] = dz;
-      jspecies[n] = sj;
-      jindex[n] = j;
-      n++;
-    }
-
+    const int n = gather(i, td);
     double ei = 0.0;
     if (tnace_atom_energy(pot, td.ws, si, n, rij, jspecies, &ei, dEdr) != TNACE_OK) {
       td.fail_ii = ii;

@@ -38,6 +38,9 @@ class PairTNACE : public Pair {
   double init_one(int, int) override;
   double memory_usage() override;
 
+  // Extrapolation grade of the group's local atoms into gamma[nlocal] (compute tnace/grade).
+  void compute_grade(double *gamma, int groupbit);
+
  protected:
   // Everything one thread needs for its share of the atom loop. Allocated and grown outside the loop
   // (grow_threads), never per atom.
@@ -76,6 +79,7 @@ class PairTNACE : public Pair {
   void grow_thread_atoms(int nthr, bool need_vatom);
   void free_threads();
   void free_potential();
+  int gather(int i, ThreadData &td);
   int compute_range(int iifrom, int iito, ThreadData &td, double (*fo)[3], double (*vo)[6],
                     double &eng, double *vir);
   void report_failure(int ii, const ThreadData &td);

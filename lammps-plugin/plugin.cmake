@@ -155,7 +155,8 @@ endif()
 
 add_library(tnaceplugin MODULE
   ${CMAKE_SOURCE_DIR}/lammps-plugin/tnaceplugin.cpp
-  ${CMAKE_SOURCE_DIR}/lammps-plugin/pair_tnace.cpp)
+  ${CMAKE_SOURCE_DIR}/lammps-plugin/pair_tnace.cpp
+  ${CMAKE_SOURCE_DIR}/lammps-plugin/compute_tnace_grade.cpp)
 # LAMMPS headers as SYSTEM so that -Wall -Wextra reports only our own code.
 target_include_directories(tnaceplugin SYSTEM PRIVATE "${_tnace_lmp_src}")
 if(NOT _tnace_fmt_dir STREQUAL _tnace_lmp_src)

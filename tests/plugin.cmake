@@ -21,6 +21,7 @@
 #   lammps_plugin_smoke            plugin load + plugin list shows "pair style plugin tnace", and
 #                                  pair_style tnace is accepted (exit status 0, no ERROR)
 #   lammps_error_{units,stylearg,nfile,nelem,allnull,notstar,nocoeff}   (in.errors -var case ...)
+#   lammps_error_nograde           compute tnace/grade with a potential without a grade section
 #
 # Tests needing a trained test potential (registered always, reported as Skipped while it is missing):
 #   TNACE_LAMMPS_TEST_POTENTIAL   (default tests/lammps/test_potential.yaml), holding element
@@ -43,12 +44,14 @@
 #     lammps_rerun_omp             lammps_rerun with pair_style tnace threads 2 (OpenMP)
 #   TNACE_LAMMPS_TEST_POTENTIAL2  (default tests/lammps/test_potential_CuNi.yaml), holding the two
 #   TNACE_LAMMPS_TEST_ELEMENTS2   (default "Cu Ni"):
-#     lammps_fd_2el, lammps_mpi_compare_2el   as above with two atom types
+#     lammps_fd_2el, lammps_mpi_compare_2el   as above with two atom types; the latter also compares the
+#                                  per-atom extrapolation grade (compute tnace/grade, -var grade 1)
 #     lammps_swap                  in.swap: fix atom/swap Monte Carlo with two elements
 #     lammps_minimize              in.minimize on a random alloy: CG minimisation lowers the energy, ends with
 #                                  |F| < ftol at a point where finite differences of E vanish, and its final
 #                                  energy equals a run 0 at the final positions
-#     lammps_omp_mpi_compare       mpi_compare.sh: 2 MPI ranks x 2 OpenMP threads agree with 1 x 1 (OpenMP, mpiexec)
+#     lammps_omp_mpi_compare       mpi_compare.sh: 2 MPI ranks x 2 OpenMP threads agree with 1 x 1 (OpenMP, mpiexec),
+#                                  grade included
 # The files are looked for when the tests run, so a test that generates them can run first: give that
 # test the property FIXTURES_SETUP ${TNACE_LAMMPS_POTENTIAL_FIXTURE} (default "tnace_test_potential");
 # all potential tests require that fixture. Point the variables at other files with -D...=PATH.
@@ -159,6 +162,12 @@ foreach(e ${_tl_errors})
     "${_tl_lmp}" -in "${_tl_dir}/in.errors" -var case ${case} -log none)
 endforeach()
 
+# compute tnace/grade with a potential file that has no grade section: an error naming the file
+tnace_lammps_test(NAME lammps_error_nograde TIMEOUT 60 COMMAND
+  "${_tl_dir}/expect_error.sh" "ERROR.*compute tnace/grade: potential file .*valid.yaml' has no extrapolation grade"
+  "${_tl_lmp}" -in "${_tl_dir}/in.run0" -var pot "${CMAKE_CURRENT_SOURCE_DIR}/data/yaml/valid.yaml" -var elem Cu
+  -var grade 1 -log none)
+
 # ---- need TNACE_LAMMPS_TEST_POTENTIAL (one element) --------------------------------------------
 set(_p1 "${TNACE_LAMMPS_TEST_POTENTIAL}")
 set(_e1 "${TNACE_LAMMPS_TEST_ELEMENT}")
@@ -239,9 +248,10 @@ if(MPIEXEC_EXECUTABLE)
   tnace_lammps_test(NAME lammps_mpi_compare POTENTIAL "${_p1}" TIMEOUT 600 PROCESSORS 4 COMMAND
     "${_tl_dir}/mpi_compare.sh" -n "1 2 4" -r 1e-10 -w . -l "${_tl_lmp}" --
     -var pot "${_p1}" -var elem "${_e1}")
+  # with the extrapolation grade (compute tnace/grade) as one more compared column
   tnace_lammps_test(NAME lammps_mpi_compare_2el POTENTIAL "${_p2}" TIMEOUT 600 PROCESSORS 4 COMMAND
     "${_tl_dir}/mpi_compare.sh" -n "1 2 4" -r 1e-10 -w . -l "${_tl_lmp}" --
-    -var pot "${_p2}" -var ntypes 2 -var elem "${_e2}")
+    -var pot "${_p2}" -var ntypes 2 -var elem "${_e2}" -var grade 1)
   set(_tl_mpi_tests lammps_mpi_compare lammps_mpi_compare_2el)
   # OpenMP atom loop: 1 vs 2 threads, and 2 ranks x 2 threads vs 1 x 1 (pair_style tnace threads N)
   if(TNACE_PLUGIN_OPENMP)
@@ -250,7 +260,7 @@ if(MPIEXEC_EXECUTABLE)
       -var pot "${_p1}" -var elem "${_e1}")
     tnace_lammps_test(NAME lammps_omp_mpi_compare POTENTIAL "${_p2}" TIMEOUT 300 PROCESSORS 4 COMMAND
       "${_tl_dir}/mpi_compare.sh" -n "1 2" -T "1 2" -r 1e-10 -w . -l "${_tl_lmp}" --
-      -var pot "${_p2}" -var ntypes 2 -var elem "${_e2}")
+      -var pot "${_p2}" -var ntypes 2 -var elem "${_e2}" -var grade 1)
     list(APPEND _tl_mpi_tests lammps_omp_compare lammps_omp_mpi_compare)
   else()
     message(STATUS "tnace: plugin built without OpenMP: lammps_omp_* tests not registered")

@@ -118,15 +118,7 @@ class Potential:
             sp[i] = s
         return sp
 
-    def compute(self, symbols, positions, cell=None, pbc=False):
-        """Energy, per-atom energies, forces and strain derivative of a structure.
-
-        symbols    [n] chemical symbols
-        positions  [n, 3] Cartesian positions (Å)
-        cell       [3, 3] rows = lattice vectors (Å); may be None (or zero) when pbc is all False
-        pbc        bool or [3] bools: periodicity along the cell vectors
-        Returns a Result. Raises TNACEError with the library's message (e.g. TOO_CLOSE naming the atom,
-        VALUE for a degenerate cell or a non-finite position, ELEMENT for an unknown symbol)."""
+    def _arrays(self, symbols, positions, cell, pbc):
         if not self._h:
             raise TNACEError(-9, "%s: the potential was closed" % self.path)
         sp = self._species(symbols)
@@ -138,6 +130,40 @@ class Potential:
         if c.shape != (3, 3):
             raise TNACEError(-9, "cell has shape %s, expected (3, 3)" % (c.shape,))
         p = np.broadcast_to(np.asarray(pbc, dtype=bool), (3,)).astype(np.intc)
+        return sp, pos, c, p
+
+    def grade(self, symbols, positions, cell=None, pbc=False):
+        """Per-atom extrapolation grades γ_i (docs/extrapolation-grade.md) of a structure, same arguments as
+        compute(): ≤ 1 inside the training data's span, growing as an environment leaves it. Raises TNACEError
+        (kind VALUE) when the potential file has no grade section."""
+        sp, pos, c, p = self._arrays(symbols, positions, cell, pbc)
+        gamma = np.empty(len(sp))
+        err = ctypes.create_string_buffer(_ERRLEN)
+        dp = ctypes.POINTER(ctypes.c_double)
+        ip = ctypes.POINTER(ctypes.c_int)
+        rc = _lib.lib.tnace_calc_grade(self._h, len(sp), sp.ctypes.data_as(ip), pos.ctypes.data_as(dp),
+                                       c.ctypes.data_as(dp), p.ctypes.data_as(ip), gamma.ctypes.data_as(dp), err,
+                                       _ERRLEN)
+        if rc:
+            raise TNACEError(rc, "%s: %s" % (self.path, err.value.decode(errors="replace")))
+        return gamma
+
+    @property
+    def has_grade(self):
+        """True when the potential file carries an extrapolation grade."""
+        return bool(_lib.lib.tnace_potential_has_grade(self._pot))
+
+    def compute(self, symbols, positions, cell=None, pbc=False):
+        """Energy, per-atom energies, forces and strain derivative of a structure.
+
+        symbols    [n] chemical symbols
+        positions  [n, 3] Cartesian positions (Å)
+        cell       [3, 3] rows = lattice vectors (Å); may be None (or zero) when pbc is all False
+        pbc        bool or [3] bools: periodicity along the cell vectors
+        Returns a Result. Raises TNACEError with the library's message (e.g. TOO_CLOSE naming the atom,
+        VALUE for a degenerate cell or a non-finite position, ELEMENT for an unknown symbol)."""
+        sp, pos, c, p = self._arrays(symbols, positions, cell, pbc)
+        n = len(sp)
         energy = ctypes.c_double()
         energies = np.empty(n)
         forces = np.empty((n, 3))

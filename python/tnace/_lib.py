@@ -66,6 +66,8 @@ lib.tnace_calc_potential.argtypes = [_p]
 lib.tnace_calc_potential.restype = _p
 lib.tnace_calc_compute.argtypes = [_p, _c.c_int, _ip, _dp, _dp, _ip, _dp, _dp, _dp, _dp, _c.c_char_p, _c.c_size_t]
 lib.tnace_calc_compute.restype = _c.c_int
+lib.tnace_calc_grade.argtypes = [_p, _c.c_int, _ip, _dp, _dp, _ip, _dp, _c.c_char_p, _c.c_size_t]
+lib.tnace_calc_grade.restype = _c.c_int
 
 lib.tnace_potential_n_elements.argtypes = [_p]
 lib.tnace_potential_n_elements.restype = _c.c_int
@@ -77,6 +79,8 @@ lib.tnace_potential_cutoff_max.argtypes = [_p]
 lib.tnace_potential_cutoff_max.restype = _c.c_double
 lib.tnace_potential_e0.argtypes = [_p, _c.c_int]
 lib.tnace_potential_e0.restype = _c.c_double
+lib.tnace_potential_has_grade.argtypes = [_p]
+lib.tnace_potential_has_grade.restype = _c.c_int
 lib.tnace_potential_n_params.argtypes = [_p]
 lib.tnace_potential_n_params.restype = _c.c_long
 

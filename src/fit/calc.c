@@ -4,6 +4,7 @@
  */
 #include "calc.h"
 #include "dataset.h"
+#include "grade_fit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,32 +51,59 @@ static int check_species(const tnace_potential *pot, int n, const int *species, 
   return 0;
 }
 
+/* The checks and neighbour list of both entry points. */
+static int build(tnace_calc *c, int n, const int *species, const double (*pos)[3], const double cell[3][3],
+                 const int pbc[3], tnace_struct *s, char *err, size_t errlen) {
+  if (!c || !species || !pos || !cell || !pbc) {
+    snprintf(err, errlen, "tnace_calc: NULL argument");
+    return TNACE_ERR_ARG;
+  }
+  if (n < 1) { snprintf(err, errlen, "tnace_calc: a structure needs at least one atom (n = %d)", n); return TNACE_ERR_ARG; }
+  int rc = check_species(c->pot, n, species, err, errlen);
+  if (rc) return rc;
+  return tnace_struct_build(s, n, species, pos, cell, pbc, tnace_potential_cutoff_max(c->pot), "structure", err,
+                            errlen);
+}
+
+/* The message of a failed per-atom call of atom `bad` (−1: none known). */
+static void atom_error(const tnace_calc *c, int rc, int bad, const int *species, char *err, size_t errlen) {
+  if (rc == TNACE_ERR_NOMEM)
+    snprintf(err, errlen, "structure: out of memory");
+  else if (bad >= 0)
+    snprintf(err, errlen, "atom %d (%s): %s", bad, tnace_potential_element(c->pot, species[bad]),
+             tnace_workspace_error(c->ws));
+  else
+    snprintf(err, errlen, "structure: %s", tnace_workspace_error(c->ws));
+}
+
 int tnace_calc_compute(tnace_calc *c, int n, const int *species, const double (*pos)[3], const double cell[3][3],
                        const int pbc[3], double *energy, double *eatom, double (*forces)[3], double dEde[3][3],
                        char *err, size_t errlen) {
-  if (!c || !species || !pos || !cell || !pbc) {
-    snprintf(err, errlen, "tnace_calc_compute: NULL argument");
-    return TNACE_ERR_ARG;
-  }
-  if (n < 1) { snprintf(err, errlen, "tnace_calc_compute: a structure needs at least one atom (n = %d)", n); return TNACE_ERR_ARG; }
-  int rc = check_species(c->pot, n, species, err, errlen);
-  if (rc) return rc;
   tnace_struct s;
-  rc = tnace_struct_build(&s, n, species, pos, cell, pbc, tnace_potential_cutoff_max(c->pot), "structure", err,
-                          errlen);
+  int rc = build(c, n, species, pos, cell, pbc, &s, err, errlen);
   if (rc) return rc;
   double E = 0.0;
   int bad = -1;
   rc = tnace_struct_eval_strain(c->pot, c->ws, &s, &E, forces, dEde, eatom, &bad);
-  if (rc == TNACE_ERR_NOMEM)
-    snprintf(err, errlen, "structure: out of memory");
-  else if (rc && bad >= 0)
-    snprintf(err, errlen, "atom %d (%s): %s", bad, tnace_potential_element(c->pot, species[bad]),
-             tnace_workspace_error(c->ws));
-  else if (rc)
-    snprintf(err, errlen, "structure: %s", tnace_workspace_error(c->ws));
-  else if (energy)
-    *energy = E;
+  if (rc) atom_error(c, rc, bad, species, err, errlen);
+  else if (energy) *energy = E;
+  tnace_struct_free(&s);
+  return rc;
+}
+
+int tnace_calc_grade(tnace_calc *c, int n, const int *species, const double (*pos)[3], const double cell[3][3],
+                     const int pbc[3], double *gamma, char *err, size_t errlen) {
+  if (c && !tnace_potential_has_grade(c->pot)) {
+    snprintf(err, errlen, "the potential has no extrapolation grade (add one with tnace-fit CONFIG --grade-only)");
+    return TNACE_ERR_VALUE;
+  }
+  if (!gamma) { snprintf(err, errlen, "tnace_calc_grade: NULL argument"); return TNACE_ERR_ARG; }
+  tnace_struct s;
+  int rc = build(c, n, species, pos, cell, pbc, &s, err, errlen);
+  if (rc) return rc;
+  int bad = -1;
+  rc = tnace_struct_grade(c->pot, c->ws, &s, gamma, &bad);
+  if (rc) atom_error(c, rc, bad, species, err, errlen);
   tnace_struct_free(&s);
   return rc;
 }

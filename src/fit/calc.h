@@ -54,6 +54,12 @@ int tnace_calc_compute(tnace_calc *c, int n, const int *species, const double (*
                        const int pbc[3], double *energy, double *eatom, double (*forces)[3], double dEde[3][3],
                        char *err, size_t errlen);
 
+/* Per-atom extrapolation grades gamma[n] (tnace_atom_grade; docs/extrapolation-grade.md) of the same kind of
+ * structure as tnace_calc_compute, with the same arguments and errors, and TNACE_ERR_VALUE when the potential
+ * has no grade (tnace_potential_has_grade). */
+int tnace_calc_grade(tnace_calc *c, int n, const int *species, const double (*pos)[3], const double cell[3][3],
+                     const int pbc[3], double *gamma, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

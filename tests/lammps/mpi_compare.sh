@@ -113,7 +113,7 @@ for idx in "${!NP_LIST[@]}"; do
   if ! awk -v rtol="$RTOL" -v np="$np" -v ref="$ref" '
       function abs(v) { return v < 0 ? -v : v }
       FNR == 1 { file++ }
-      /^TNACE_PE / || /^TNACE_PRESS / { for (k = 2; k <= NF; k++) val[file, $1, k] = $k; nf[$1] = NF }
+      /^TNACE_PE / || /^TNACE_PRESS / || /^TNACE_GRADE_MAX / { for (k = 2; k <= NF; k++) val[file, $1, k] = $k; nf[$1] = NF }
       END {
         bad = 0
         for (key in nf) for (k = 2; k <= nf[key]; k++) {
@@ -132,13 +132,15 @@ for idx in "${!NP_LIST[@]}"; do
   # per-atom: the atom lines of each dump (after the last "ITEM: ATOMS" header), joined line by line
   sed -n '/^ITEM: ATOMS/,$p' "$WORK/dump.np$ref" | tail -n +2 > "$WORK/atoms.ref"
   sed -n '/^ITEM: ATOMS/,$p' "$WORK/dump.np$np" | tail -n +2 > "$WORK/atoms.np$np"
-  # columns: 1 id, 2 type, 3-5 x, 6-8 f, 9 pe/atom, 10.. per-atom virial (if dumped)
-  if ! paste -d ' ' "$WORK/atoms.ref" "$WORK/atoms.np$np" | awk -v rtol="$RTOL" -v np="$np" -v ref="$ref" '
+  # columns: 1 id, 2 type, 3-5 x, 6-8 f, 9 pe/atom, 10.. per-atom virial (if dumped), the extrapolation grade
+  # c_g last (if dumped: compared relative to itself, like pe/atom)
+  gcol=$(sed -n '/^ITEM: ATOMS/{p;q}' "$WORK/dump.np$ref" | awk '{ for (k = 3; k <= NF; k++) if ($k == "c_g") print k - 2 }')
+  if ! paste -d ' ' "$WORK/atoms.ref" "$WORK/atoms.np$np" | awk -v rtol="$RTOL" -v np="$np" -v ref="$ref" -v gcol="${gcol:-0}" '
       function abs(v) { return v < 0 ? -v : v }
       function max(a, b) { return a > b ? a : b }
       { n++; for (k = 1; k <= NF; k++) v[n, k] = $k; nfield = NF; nc = NF / 2
         for (k = 6; k <= 8; k++) fscale = max(fscale, abs($k))
-        for (k = 10; k <= nc; k++) sscale = max(sscale, abs($k)) }
+        for (k = 10; k <= nc; k++) if (k != gcol) sscale = max(sscale, abs($k)) }
       END {
         if (n == 0 || nfield % 2 != 0 || nc < 9) { printf "  bad dumps: %d atoms, %d fields per joined line\n", n, nfield; exit 1 }
         bad = 0; dfmax = 0; demax = 0; dsmax = 0
@@ -149,12 +151,14 @@ for idx in "${!NP_LIST[@]}"; do
             if (k <= 5) s = max(max(abs(a), abs(b)), 1.0)
             else if (k <= 8) { s = max(max(abs(a), abs(b)), fscale); if (d > dfmax) dfmax = d }
             else if (k == 9) { s = max(max(abs(a), abs(b)), 1e-300); if (d > demax) demax = d }
+            else if (k == gcol + 0) { s = max(max(abs(a), abs(b)), 1e-300); if (d > dgmax) dgmax = d; ng++ }
             else { s = max(max(abs(a), abs(b)), sscale); if (d > dsmax) dsmax = d }
             if (d > rtol * s) { if (nbad++ < 10) printf "  MISMATCH atom %s column %d: %.17g vs %.17g\n", v[i,1], k, a, b; bad = 1 }
           }
         }
         printf "  %d atoms: max |dF| %.3g (max |F| %.3g), max |d pe/atom| %.3g", n, dfmax, fscale, demax
-        if (nc > 9) printf ", max |d virial/atom| %.3g (max %.3g)", dsmax, sscale
+        if (nc > 9 + (gcol > 0)) printf ", max |d virial/atom| %.3g (max %.3g)", dsmax, sscale
+        if (gcol > 0) printf ", max |d grade| %.3g (%d atoms)", dgmax, ng
         printf "\n"
         exit bad
       }'; then

@@ -73,7 +73,7 @@ class Api(unittest.TestCase):
                         % " ".join("%.17g" % x for x in self.cell.ravel()))
                 for s, p in zip(self.symbols, self.pos):
                     f.write("%s %.17g %.17g %.17g\n" % (s, *p))
-            subprocess.run([os.environ["TNACE_EVAL"], POT4, xyz, "--predictions", pred, "--threads", "1"],
+            subprocess.run([os.environ["TNACE_EVAL"], POT4, xyz, "--predictions", pred, "--threads", "1", "--grade"],
                            check=True, stdout=subprocess.DEVNULL)
             rows = [l.rstrip("\n").split("\t") for l in open(pred) if not l.startswith("#")]
         S = [x for x in rows if x[0] == "S"][0]
@@ -85,6 +85,32 @@ class Api(unittest.TestCase):
         s = r.stress * 160.21766208
         self.assertLess(rel_err([float(v) for v in S[13:19]], [s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]]),
                         1e-10)
+        g = self.pot.grade(self.symbols, self.pos, self.cell, True)
+        self.assertLess(rel_err([float(x[10]) for x in rows if x[0] == "F"], g), 1e-10)
+        self.assertLess(abs(float(S[19]) - g.max()) / g.max(), 1e-10)
+        self.assertLess(abs(float(S[20]) - g.mean()) / g.mean(), 1e-10)
+
+    def test_grade(self):
+        """The extrapolation grade: invariant under rotation and translation, low on the training lattice
+        (bcc W near its DFT lattice constant), far above 1 on a cell compressed by 25 %; a potential file
+        without a grade section gives a clear error."""
+        g = self.pot.grade(self.symbols, self.pos, self.cell, True)
+        R = np.linalg.qr(np.random.default_rng(5).normal(size=(3, 3)))[0]
+        R *= np.sign(np.linalg.det(R))
+        g2 = self.pot.grade(self.symbols, self.pos @ R.T + 0.3, self.cell @ R.T, True)
+        self.assertLess(rel_err(g2, g), 1e-8)
+        a = 3.19
+        cell = a * 3 * np.eye(3)
+        pos = np.array([[i, j, k] for i in range(3) for j in range(3) for k in range(3)], float) * a
+        pos = np.vstack([pos, pos + a / 2])
+        self.assertLess(self.pot.grade(["W"] * len(pos), pos, cell, True).max(), 1.1)
+        self.assertGreater(self.pot.grade(["W"] * len(pos), 0.75 * pos, 0.75 * cell, True).max(), 2.0)
+        bare = tnace.Potential(os.path.join(SRC, "tests", "data", "yaml", "valid.yaml"))
+        self.assertFalse(bare.has_grade)
+        with self.assertRaises(tnace.TNACEError) as cm:
+            bare.grade(["Cu"], [[0, 0, 0]], 10 * np.eye(3), True)
+        self.assertEqual(cm.exception.kind, "VALUE")
+        self.assertIn("no extrapolation grade", str(cm.exception))
 
     def test_per_atom_energies_sum(self):
         r = self.compute()
@@ -350,8 +376,8 @@ class Properties(unittest.TestCase):
 
 class Lammps(unittest.TestCase):
     def test_equals_lammps(self):
-        """Energy, per-atom energies, forces and pressure tensor equal pair_style tnace's run 0 in LAMMPS on a
-        triclinic four-element cell."""
+        """Energy, per-atom energies, forces, pressure tensor and extrapolation grades equal pair_style tnace's
+        run 0 (with compute tnace/grade) in LAMMPS on a triclinic four-element cell."""
         cmd = os.environ.get("TNACE_LMP_CMD")
         if not cmd:
             self.skipTest("no TNACE_LMP_CMD")
@@ -377,18 +403,20 @@ class Lammps(unittest.TestCase):
             out = subprocess.run(shlex.split(cmd) + [
                 "-in", os.path.join(SRC, "tests", "lammps", "in.run0"), "-log", "none", "-var", "confmode", "2",
                 "-var", "conf", "conf.data", "-var", "pot", POT4, "-var", "ntypes", "4", "-var", "elem",
-                " ".join(ELEMS), "-var", "out", "dump.forces"], cwd=d, env=env, capture_output=True, text=True)
+                " ".join(ELEMS), "-var", "out", "dump.forces", "-var", "grade", "1"], cwd=d, env=env,
+                capture_output=True, text=True)
             self.assertEqual(out.returncode, 0, out.stdout[-2000:] + out.stderr[-2000:])
             with open(os.path.join(d, "dump.forces")) as f:
                 lines = f.read().splitlines()
         pe = float([l for l in out.stdout.splitlines() if l.startswith("TNACE_PE")][0].split()[1])
         press = [float(x) for x in [l for l in out.stdout.splitlines() if l.startswith("TNACE_PRESS")][0].split()[2:]]
         k = lines.index("ITEM: ATOMS id type x y z fx fy fz c_peatom c_satom[1] c_satom[2] c_satom[3] c_satom[4] "
-                        "c_satom[5] c_satom[6]")
+                        "c_satom[5] c_satom[6] c_g")
         dump = np.array([[float(v) for v in l.split()] for l in lines[k + 1:]])
         self.assertLess(abs(pe - r.energy) / abs(r.energy), 1e-12)
         self.assertLess(rel_err(dump[:, 5:8], r.forces), 1e-10)
         self.assertLess(rel_err(dump[:, 8], r.energies), 1e-10)
+        self.assertLess(rel_err(dump[:, 15], tnace.Potential(POT4).grade(symbols, pos, cell, True)), 1e-10)
         nktv2p = 1.6021765e6   # LAMMPS's eV/Å^3 -> bar in units metal
         s = -r.stress * nktv2p  # pressure tensor = −stress
         self.assertLess(rel_err(press, [s[0, 0], s[1, 1], s[2, 2], s[0, 1], s[0, 2], s[1, 2]]), 1e-10)
