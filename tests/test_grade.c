@@ -1,8 +1,9 @@
 /*
  * test_grade.c — the extrapolation grade (src/tnace/grade.c, src/fit/grade_fit.c):
- *  - the tangent features are ∂E_i/∂θ: E is linear in each core entry, so a central difference of the
- *    energy (by the evaluator's own route: pair form, right-to-left view, MPO) equals the feature to
- *    rounding, for every kind of term and both species;
+ *  - the tangent features are ∂E_i/∂U: E is linear in each entry of each channel map, so a central
+ *    difference of a term's energy equals the feature to rounding, for every kind of term (ν = 1..4, a
+ *    pair-form term, an MPO) and both species; the terms by the channel route add up to the evaluator's
+ *    energy (pair form, right-to-left views);
  *  - the active set: every training environment has γ ≤ the MaxVol tolerance, recomputed one atom at a
  *    time by tnace_atom_grade; the active environments reach γ = 1; compressed and rattled cells are graded
  *    far above 1; the grade is invariant under rotation;
@@ -42,19 +43,23 @@ static tnace_potential *make_pot(void) {
   return p;
 }
 
-/* Pointer to feature d of species a (same order as tnace_atom_grade_features). */
-static double *param(tnace_potential *p, int a, size_t d) {
-  for (int t = 0; t < p->n_terms; t++)
-    for (int L = 0; L < tnace_n_layers(p, t); L++) {
-      tnace_tn *tn = tnace_layer(p, a, t, L);
-      for (int s = 0; s < 3 * tn->nu; s++) {
-        if (d < tn_core_size(tn, s)) return &tn->core[s][d];
-        d -= tn_core_size(tn, s);
-      }
-    }
-  return NULL;
+/* Term t of species a by the channel route (ket and bra of an MPO) on the A basis already in ws. */
+static double term_energy(const tnace_potential *p, tnace_workspace *ws, int a, int t) {
+  const tnace_tn *tn = tnace_layer(p, a, t, 0);
+  tn_channels(tn, ws->A, p->nmax, p->lmax, &ws->tw, 0);
+  if (p->spec[t].model != TNACE_MODEL_MPO) return tn_forward(tn, &ws->tw);
+  const tnace_tn *br = tnace_layer(p, a, t, 1);
+  tn_forward_vec(tn, &ws->tw, ws->J1);
+  tn_channels(br, ws->A, p->nmax, p->lmax, &ws->tw2, 0);
+  tn_forward_vec(br, &ws->tw2, ws->J2);
+  double e = 0;
+  for (int b = 0; b < p->spec[t].rank; b++) e += ws->J1[b] * ws->J2[b];
+  return e;
 }
 
+/* The features are ∂E_i/∂U: E is linear in each entry of each channel map, so a central difference of the
+ * term's energy in one entry of U^(k) is exact up to rounding. Also: the sum of the terms by the channel
+ * route equals the evaluator's energy (which uses the pair form and right-to-left views). */
 static void test_features_fd(void) {
   tnace_potential *p = make_pot();
   enum { N = 14 };
@@ -71,29 +76,39 @@ static void test_features_fd(void) {
     sp[j] = urand() < 0.5;
   }
   tnace_workspace *ws = tnace_workspace_new(p, N);
-  char err[256];
   for (int a = 0; a < 2; a++) {
     const size_t D = tnace_grade_n_features(p, a);
-    double *f = malloc(D * sizeof(double));
+    double *f = malloc(D * sizeof(double)), E = 0.0;
     CHECK(tnace_atom_grade_features(p, ws, a, N, (const double(*)[3])r, sp, f) == 0, "features: %s",
           tnace_workspace_error(ws));
+    tnace_atom_energy(p, ws, a, N, (const double(*)[3])r, sp, &E, NULL);
+    double Et = p->e0[a];
+    for (int t = 0; t < p->n_terms; t++) Et += term_energy(p, ws, a, t);
+    CHECK_CLOSE(Et, E, 1e-11);
     int n_checked = 0;
-    for (size_t d = 0; d < D; d += 1 + (size_t)(7 * urand())) {
-      double *x = param(p, a, d), x0 = *x, Ep, Em;
-      const double h = 0.01;
-      *x = x0 + h;
-      tnace_potential_prepare(p, err, sizeof err);
-      tnace_atom_energy(p, ws, a, N, (const double(*)[3])r, sp, &Ep, NULL);
-      *x = x0 - h;
-      tnace_potential_prepare(p, err, sizeof err);
-      tnace_atom_energy(p, ws, a, N, (const double(*)[3])r, sp, &Em, NULL);
-      *x = x0;
-      const double fd = (Ep - Em) / (2 * h);
-      CHECK(fabs(fd - f[d]) <= 1e-8 * fmax(1.0, fabs(fd)), "species %d feature %zu: FD %.12g vs %.12g", a, d, fd, f[d]);
-      n_checked++;
-    }
-    tnace_potential_prepare(p, err, sizeof err);
-    CHECK(n_checked > 50, "checked %d features of %zu", n_checked, D);
+    size_t off = 0;
+    for (int t = 0; t < p->n_terms; t++)
+      for (int L = 0; L < tnace_n_layers(p, t); L++) {
+        tnace_tn *tn = tnace_layer(p, a, t, L);
+        for (int k = 0; k < tn->nu; k++) {
+          const size_t u = (size_t)tn->n_el * tn->nmax * tn->fus.n_lambda[k] * tn->bond[3 * k] * tn->bond[3 * k + 3];
+          for (size_t i = 0; i < u; i += 1 + (size_t)(9 * urand())) {
+            double *x = &tn->U[k][i], x0 = *x;
+            const double h = 0.01;
+            *x = x0 + h;
+            const double Ep = term_energy(p, ws, a, t);
+            *x = x0 - h;
+            const double Em = term_energy(p, ws, a, t);
+            *x = x0;
+            const double fd = (Ep - Em) / (2 * h);
+            CHECK(fabs(fd - f[off + i]) <= 1e-9 * fmax(1.0, fabs(fd)), "species %d term %d layer %d copy %d entry %zu: "
+                  "FD %.12g vs %.12g", a, t, L, k, i, fd, f[off + i]);
+            n_checked++;
+          }
+          off += u;
+        }
+      }
+    CHECK(off == D && n_checked > 100, "walked %zu of %zu features, checked %d", off, D, n_checked);
     free(f);
   }
   tnace_workspace_free(ws);

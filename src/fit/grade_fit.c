@@ -20,7 +20,7 @@ typedef struct { int s, j; } env_ref;   /* structure index, atom index */
 
 void tnace_grade_opts_default(tnace_grade_opts *o) {
   o->size = 128;
-  o->sample = 1500;
+  o->sample = 1000;
   o->rank_tol = 1e-5;
   o->maxvol_tol = 1.01;
   o->threads = 0;

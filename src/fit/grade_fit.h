@@ -3,11 +3,11 @@
  * evaluating it on whole structures (docs/extrapolation-grade.md; the per-atom grade is libtnace's
  * tnace_atom_grade).
  *
- * For each species a, with f_i = ∂E_i/∂θ the D tangent features of environment i (tnace_atom_grade_features):
+ * For each species a, with f_i = ∂E_i/∂U the D tangent features of environment i (tnace_atom_grade_features):
  *   1. columns: a pivoted QR (LAPACK dgeqp3) of the features of up to `sample` environments of species a,
  *      each column scaled to unit RMS, keeps the first m pivot columns whose |R_kk| ≥ rank_tol·|R_00|,
- *      m ≤ size (a well-conditioned basis of the span of the features, and the gauge directions of the
- *      MPS, exactly dependent, dropped);
+ *      m ≤ size (a well-conditioned basis of the span of the features; exactly dependent columns,
+ *      e.g. of channels no environment excites, dropped);
  *   2. active set: MaxVol (Goreinov, Oseledets et al., "How to find a good submatrix", 2010) over the m
  *      selected features of every training environment of species a: m environments whose m × m matrix A
  *      has locally maximal |det A|, iterated until every training environment has |(f A⁻¹)_j| ≤ maxvol_tol;
@@ -25,7 +25,7 @@
 
 typedef struct {
   int size;            /* largest number of feature columns m per species (default 128) */
-  int sample;          /* environments per species for the column selection (default 1500) */
+  int sample;          /* environments per species for the column selection (default 1000) */
   double rank_tol;     /* relative |R_kk| below which columns are dependent (default 1e-5) */
   double maxvol_tol;   /* MaxVol stops when every |coefficient| ≤ this (default 1.01) */
   int threads;         /* OpenMP threads, 0 = all */

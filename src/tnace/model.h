@@ -61,14 +61,21 @@ typedef struct {
 
 /* Extrapolation grade of one centre species (docs/extrapolation-grade.md; Podryabinkin & Shapeev, Comput.
  * Mater. Sci. 140, 171 (2017); Lysogorskiy et al., PRM 7, 043801 (2023)): the D tangent features of an
- * environment are f = ∂E_i/∂θ over every core entry θ of the species' terms (tnace_atom_grade_features);
- * the grade uses m of them, columns col[k], and the inverse of the m × m matrix of those columns over the
- * active set (m training environments chosen by MaxVol): γ_i = max_j |Σ_k f_i[col[k]] ainv[k][j]|. */
+ * environment are f = ∂E_i/∂U over every entry of the channel maps U^(k) of the species' terms
+ * (tnace_atom_grade_features; the trainer's U-space rows of one atom); the grade uses m of them, columns
+ * col[k], and the inverse of the m × m matrix of those columns over the active set (m training environments
+ * chosen by MaxVol): γ_i = max_j |Σ_k f_i[col[k]] ainv[k][j]|. */
+typedef struct {
+  int chain;       /* term·2 + layer the column belongs to */
+  int k, l, bb;    /* copy, angular momentum of its label, bond block size bond[3k]·bond[3k+3] */
+  int aoff, goff;  /* A[aoff + m] and g^(k)[goff + m·bb], m = 0..2l: f = Σ_m A·g */
+} tnace_grade_col;
 typedef struct {
   int m, D;
-  int *col;        /* [m] feature indices, each < D */
-  double *ainv;    /* [m][m] row-major */
-  long n_train;    /* training environments of this species the active set was chosen from */
+  int *col;             /* [m] feature indices, each < D */
+  tnace_grade_col *dec; /* [m] where each column comes from (derived at tnace_potential_set_grade) */
+  double *ainv;         /* [m][m] row-major */
+  long n_train;         /* training environments of this species the active set was chosen from */
 } tnace_grade_el;
 
 /* Repulsive core: E = ½ Σ_j φ_ZBL(r_ij) s(r_ij), s = 1 for r < r_inner, smooth cosine switch to 0 at
@@ -137,8 +144,8 @@ struct tnace_workspace {
   int *goff, *yoff;                /* [cap] scratch: offsets of one species' neighbours in g and Y */
   tnace_tn_ws tw, tw2;             /* contraction scratch (tw2: the bra layer of MPO terms) */
   double *J1, *J2;                 /* [max MPO rank] the two layers' J vectors */
-  double *gf, *gX, *gtmp, *gc;     /* grade: features [D max], one copy's ∂E/∂U, core-gradient scratch,
-                                      active-set coefficients [D max] (grade.c) */
+  double *gz, *gc;                 /* grade: the m selected features and the active-set coefficients
+                                      [TNACE_MAX_GRADE_SIZE] (grade.c) */
   char err[512];
 };
 
@@ -148,17 +155,17 @@ int tnace_atom_basis(const tnace_potential *pot, tnace_workspace *ws, int specie
                      const double (*rij)[3], const int *species_j);
 
 /* ---- extrapolation grade (grade.c) ---- */
-/* Number D of tangent features of centre species a: the parameters of its terms (ket and bra layers), in the
- * order term, layer, site, core entry ([phys][bond_left][bond_right]). */
+/* Number D of tangent features of centre species a: the entries of the channel maps of its terms, in the order
+ * term, layer (ket, bra), copy k, then the layout of tn_grad_U ([n_el][nmax][n_lambda][bond[3k]][bond[3k+3]]). */
 size_t tnace_grade_n_features(const tnace_potential *pot, int a);
-/* Largest of the above over species, and the scratch sizes of the workspace (grade.c). */
-void tnace_grade_ws_sizes(const tnace_potential *pot, size_t *nf, size_t *nx, size_t *ntmp);
-/* Tangent features f[D] = ∂E_i/∂θ of one environment (same arguments and errors as tnace_atom_energy): the
- * adjoint of every term by its channel route, then the U-space and core gradients (tn_grad_U, tn_grad_cores). */
+/* Tangent features f[D] = ∂E_i/∂U of one environment (same arguments and errors as tnace_atom_energy): the
+ * adjoint of every term by its channel route, then its U-space gradient (tn_grad_U). For the trainer's column
+ * selection; tnace_atom_grade computes the m selected ones only. */
 int tnace_atom_grade_features(const tnace_potential *pot, tnace_workspace *ws, int species_i, int n,
                               const double (*rij)[3], const int *species_j, double *f);
-/* Set the grade of species a (copies col[m], ainv[m][m]); TNACE_ERR_VALUE with a message if the shapes do not
- * fit the potential. pot->has_grade becomes 1 once every species has one. */
+/* Set the grade of species a (copies col[m], ainv[m][m]; decodes the columns); TNACE_ERR_VALUE with a message
+ * if the shapes do not fit the potential. pot->has_grade becomes 1 once every species has one. Workspaces made
+ * before a grade was set are too small for it: make new ones. */
 int tnace_potential_set_grade(tnace_potential *pot, int a, int m, const int *col, const double *ainv, long n_train,
                               char *err, size_t errlen);
 void tnace_potential_clear_grade(tnace_potential *pot);

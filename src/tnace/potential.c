@@ -236,13 +236,10 @@ tnace_workspace *tnace_workspace_new(const tnace_potential *pot, int max_neigh) 
   }
   ws->J1 = malloc((size_t)kmax * sizeof(double));
   ws->J2 = malloc((size_t)kmax * sizeof(double));
-  size_t nf, nx, ntmp; /* the extrapolation grade's buffers (grade.c), a few times the parameters of a species */
-  tnace_grade_ws_sizes(pot, &nf, &nx, &ntmp);
-  ws->gf = malloc(nf * sizeof(double));
-  ws->gc = malloc(nf * sizeof(double));
-  ws->gX = malloc(nx * sizeof(double));
-  ws->gtmp = malloc(ntmp * sizeof(double));
-  bad = bad || !ws->J1 || !ws->J2 || !ws->gf || !ws->gc || !ws->gX || !ws->gtmp;
+  /* the extrapolation grade's buffers (grade.c), for any grade the potential may get later */
+  ws->gz = malloc(TNACE_MAX_GRADE_SIZE * sizeof(double));
+  ws->gc = malloc(TNACE_MAX_GRADE_SIZE * sizeof(double));
+  bad = bad || !ws->J1 || !ws->J2 || !ws->gz || !ws->gc;
   if (bad || tnace_workspace_reserve(ws, max_neigh < 16 ? 16 : max_neigh)) {
     tnace_workspace_free(ws);
     return NULL;
@@ -289,7 +286,7 @@ void tnace_workspace_free(tnace_workspace *ws) {
   free(ws->Y); free(ws->dY); free(ws->A); free(ws->dEdA); free(ws->lm_end); free(ws->rblk); free(ws->cblk);
   free(ws->W); free(ws->Wd); free(ws->goff); free(ws->yoff);
   free(ws->J1); free(ws->J2);
-  free(ws->gf); free(ws->gc); free(ws->gX); free(ws->gtmp);
+  free(ws->gz); free(ws->gc);
   tn_ws_free(&ws->tw);
   tn_ws_free(&ws->tw2);
   free(ws);

@@ -698,7 +698,7 @@ void tn_forward_tangent_vec(const tnace_tn *t, tnace_tn_ws *w, double *dJ) {
   tangent_J(t, w, dJ);
 }
 
-/* ---- gradients with respect to the channel maps and the cores (trainer rows, extrapolation grade) ---- */
+/* ---- the gradient with respect to the channel maps (trainer rows, extrapolation grade) ---- */
 
 void tn_grad_U(const tnace_tn *t, int k, const double *A, int nmaxA, int lmaxA, const double *g, double scale,
                int a0, int a1, double *out) {
@@ -717,70 +717,6 @@ void tn_grad_U(const tnace_tn *t, int k, const double *A, int nmaxA, int lmaxA, 
           const double *gg = g + (size_t)(ch0 + m) * bb;
           for (int q = 0; q < bb; q++) ol[q] += x * gg[q];
         }
-      }
-    }
-}
-
-size_t tn_grad_cores_scratch(const tnace_tn *t) {
-  size_t mx = 0;
-  for (int k = 0; k < t->nu; k++) {
-    const size_t p = 2 * (size_t)t->bond[3 * k] * t->bond[3 * k + 2];
-    if (p > mx) mx = p;
-  }
-  return mx;
-}
-
-/* Copy k: with U[α][n][λ] = C0[α] C1[n] C2[λ] (C0 bl×b1, C1 b1×b2, C2 b2×br) and X = ∂E/∂U,
- *   ∂E/∂C0[α] = Σ_n Y[α][n] C1[n]ᵀ,  ∂E/∂C1[n] = Σ_α C0[α]ᵀ Y[α][n],  Y[α][n] = Σ_λ X[α][n][λ] C2[λ]ᵀ,
- *   ∂E/∂C2[λ] = Σ_{α,n} P[α][n]ᵀ X[α][n][λ],  P[α][n] = C0[α] C1[n]. */
-void tn_grad_cores(const tnace_tn *t, int k, const double *X, double *tmp, double *out0, double *out1,
-                   double *out2) {
-  const int bl = t->bond[3 * k], b1 = t->bond[3 * k + 1], b2 = t->bond[3 * k + 2], br = t->bond[3 * k + 3];
-  const int nl = t->fus.n_lambda[k];
-  const double *C0 = t->core[3 * k], *C1 = t->core[3 * k + 1], *C2 = t->core[3 * k + 2];
-  double *Y = tmp, *P = tmp + (size_t)bl * b2;
-  for (int a = 0; a < t->n_el; a++)
-    for (int n = 0; n < t->nmax; n++) {
-      const double *Xan = X + ((size_t)a * t->nmax + n) * nl * bl * br;
-      const double *c0 = C0 + (size_t)a * bl * b1, *c1 = C1 + (size_t)n * b1 * b2;
-      memset(Y, 0, (size_t)bl * b2 * sizeof(double));
-      for (int lam = 0; lam < nl; lam++) {
-        const double *x = Xan + (size_t)lam * bl * br, *c2 = C2 + (size_t)lam * b2 * br;
-        for (int i = 0; i < bl; i++)
-          for (int j = 0; j < b2; j++) {
-            double s = 0.0;
-            for (int q = 0; q < br; q++) s += x[i * br + q] * c2[j * br + q];
-            Y[i * b2 + j] += s;
-          }
-      }
-      for (int i = 0; i < bl; i++)
-        for (int j = 0; j < b2; j++) {
-          double s = 0.0;
-          for (int q = 0; q < b1; q++) s += c0[i * b1 + q] * c1[q * b2 + j];
-          P[i * b2 + j] = s;
-        }
-      double *o0 = out0 + (size_t)a * bl * b1, *o1 = out1 + (size_t)n * b1 * b2;
-      for (int i = 0; i < bl; i++)
-        for (int q = 0; q < b1; q++) {
-          double s = 0.0;
-          for (int j = 0; j < b2; j++) s += Y[i * b2 + j] * c1[q * b2 + j];
-          o0[i * b1 + q] += s;
-        }
-      for (int q = 0; q < b1; q++)
-        for (int j = 0; j < b2; j++) {
-          double s = 0.0;
-          for (int i = 0; i < bl; i++) s += c0[i * b1 + q] * Y[i * b2 + j];
-          o1[q * b2 + j] += s;
-        }
-      for (int lam = 0; lam < nl; lam++) {
-        const double *x = Xan + (size_t)lam * bl * br;
-        double *o2 = out2 + (size_t)lam * b2 * br;
-        for (int i = 0; i < bl; i++)
-          for (int j = 0; j < b2; j++) {
-            const double p = P[i * b2 + j];
-            if (p == 0.0) continue;
-            for (int q = 0; q < br; q++) o2[j * br + q] += p * x[i * br + q];
-          }
       }
     }
 }

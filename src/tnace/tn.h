@@ -168,11 +168,5 @@ void tn_tangent_copy_seed(const tnace_tn *t, tnace_tn_ws *w, int k, const double
  * extrapolation grade. */
 void tn_grad_U(const tnace_tn *t, int k, const double *A, int nmaxA, int lmaxA, const double *g, double scale,
                int a0, int a1, double *out);
-/* Core gradients of copy k from X = ∂E/∂U^(k) (layout of tn_grad_U): adds ∂E/∂core_{3k+i} to out_i, each in
- * the layout of the core ([phys][bond_left][bond_right]), by the chain rule through
- * U^(k)[α][n][λ] = core_{3k}[α] core_{3k+1}[n] core_{3k+2}[λ]. tmp: tn_grad_cores_scratch(t) doubles. */
-void tn_grad_cores(const tnace_tn *t, int k, const double *X, double *tmp, double *out0, double *out1,
-                   double *out2);
-size_t tn_grad_cores_scratch(const tnace_tn *t);
 
 #endif
