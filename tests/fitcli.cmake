@@ -19,6 +19,9 @@
 #   fitcli_dry_run_estimates                  --dry-run prints the rows of the least squares and the evaluator cost
 #   fitcli_resume                             fitcli_resume.sh: --stop-after 2 then --resume ends with exactly the
 #                                             uninterrupted fit's potential; the checkpoint is removed; --init
+#   fitcli_grade                              fitcli_grade.sh: the fit writes a grade; --grade-only on the stripped
+#                                             file restores it byte for byte; tnace-eval --grade reads it and
+#                                             refuses the stripped file; grade: false; --grade-only --cv refused
 #   fitcli_resume_missing, _init_mismatch,    --resume without a checkpoint, --init from another model,
 #   fitcli_init_resume                        both options at once
 #   fitcli_nu4_too_big                        a nu = 4, lmax 11 term refused at once with the estimated size (#17 item 0)
@@ -91,6 +94,11 @@ tnace_fitcli(dry_run_estimates 0 "^  least squares: 805 rows \\(16 energies, 789
 tnace_fitcli(dry_run_cost 0 "^  evaluation: [0-9.]+ µs per atom for energy, forces and virial" ${_fc_data}/tiny.yaml --dry-run)
 add_test(NAME fitcli_resume COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/fitcli_resume.sh $<TARGET_FILE:tnace-fit> ${_fc_data})
 set_tests_properties(fitcli_resume PROPERTIES TIMEOUT 120)
+if(TARGET tnace-eval)
+  add_test(NAME fitcli_grade COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/fitcli_grade.sh $<TARGET_FILE:tnace-fit>
+           $<TARGET_FILE:tnace-eval> ${_fc_data})
+  set_tests_properties(fitcli_grade PROPERTIES TIMEOUT 120)
+endif()
 tnace_fitcli(resume_missing 1 "^tnace-fit: .*nothing.checkpoint.yaml: cannot open.*--resume needs the checkpoint"
              ${_fc_data}/tiny.yaml --output nothing.yaml --resume)
 tnace_fitcli(init_mismatch 1 "^tnace-fit: .*valid.yaml: .*starting from a potential needs the config's model"

@@ -1,6 +1,6 @@
 /*
  * fuzz_potential.c — libFuzzer harness: the potential loader (YAML → potential, fusion trees, channel maps)
- * and one per-atom evaluation of whatever loads. Every input must end in a clean error or a finite energy;
+ * and one per-atom evaluation (and extrapolation grade, where the file has one) of whatever loads. Every input must end in a clean error or a finite energy;
  * ASan/UBSan catch the rest. Seed corpus: tests/fuzz/corpus/potential (tests/data/yaml and shipped files).
  */
 #include <math.h>
@@ -27,8 +27,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     tnace_workspace *ws = tnace_workspace_new(pot, 8);
     double e, dedr[8][3];
-    for (int a = 0; ws && a < n_el; a++)
+    for (int a = 0; ws && a < n_el; a++) {
       if (tnace_atom_energy(pot, ws, a, 8, (const double(*)[3])rij, sp, &e, dedr) == 0 && !isfinite(e)) abort();
+      double g;
+      if (tnace_potential_has_grade(pot) && tnace_atom_grade(pot, ws, a, 8, (const double(*)[3])rij, sp, &g) == 0 &&
+          !(g >= 0)) abort();
+    }
     tnace_workspace_free(ws);
     tnace_potential_free(pot);
   }
