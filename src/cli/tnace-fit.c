@@ -50,7 +50,8 @@ static const char *const USAGE =
     "                  FILE with .yaml replaced by .metrics.json unless output.metrics is set)\n"
     "  --skip-bad      skip malformed frames in the data files instead of stopping (data.skip_bad)\n"
     "  --dry-run       check the config, read the data and print the summary and the estimates (rows and\n"
-    "                  memory of the least squares, measured evaluation cost per atom), but fit nothing\n"
+    "                  memory of the least squares, measured evaluation cost per atom, time per sweep\n"
+    "                  measured by one sweep on a tenth of the atoms), but fit nothing\n"
     "  --quiet         print errors only\n"
     "  --cv K          k-fold cross-validation first: K fits, each on the training structures outside one\n"
     "                  fold (folds stratified by config_type, seeded by data.seed) with the config's early\n"
@@ -510,6 +511,44 @@ static int start_cores(const args *a, run *R, FILE *out) {
  * the stored rows of the largest site solve take rows × (its columns + 2) doubles, streamed in chunks of
  * at most fit.max_rows_mb. The evaluator's cost per atom (energy, forces, virial; one thread, no neighbour
  * list) is timed on the training structures for about a second: LAMMPS adds its neighbour lists. */
+/* Time per sweep, measured: one real sweep (the config's model, settings and threads, random cores) on evenly
+ * spaced training structures holding about a tenth of the atoms (at least 5 structures), scaled by atoms; the
+ * row construction, which dominates, is linear in atoms. The cores of R->pot are overwritten (dry run). */
+static void print_sweep_estimate(run *R, FILE *out) {
+  const tnace_dataset *ds = &R->train;
+  const long total = tnace_dataset_count_atoms(ds, 0, ds->n);
+  int *fold = malloc((size_t)(ds->n > 0 ? ds->n : 1) * sizeof(int));
+  tnace_dataset sub = {0}, rest = {0};
+  if (!fold || total <= 0) { free(fold); return; }
+  const int every = ds->n / 5 < 1 ? 1 : ds->n / 5 < 10 ? ds->n / 5 : 10;   /* a tenth, ≥ 5 structures */
+  long atoms = 0;
+  for (int i = 0; i < ds->n; i++) {
+    fold[i] = i % every != 0;
+    if (!fold[i]) atoms += ds->s[i].n;
+  }
+  tnace_fit_opts o = R->cfg.opts;
+  o.max_sweeps = 1;
+  o.on_sweep = NULL;
+  o.first_sweep = 0;
+  o.start_is_candidate = 0;
+  char err[256];
+  double dt = -1.0;
+  if (!tnace_cv_view(ds, fold, 1, &sub, &rest, NULL) && !tnace_fit_init(R->pot, o.seed, err, sizeof err)) {
+    const double t0 = tnace_now_s();
+    if (!tnace_fit(R->pot, &sub, NULL, &o, NULL, NULL, NULL, err, sizeof err)) dt = tnace_now_s() - t0;
+  }
+  if (dt >= 0) {
+    const double per = dt * (double)total / (double)atoms;
+    fprintf(out, "  fit: about %.2g s per sweep, %d sweeps at most: about %.1f min (one sweep on %d of %d structures, "
+            "%ld of %ld atoms, took %.1f s on %d thread%s; scaled by atoms)\n", per, R->cfg.opts.max_sweeps,
+            per * R->cfg.opts.max_sweeps / 60.0, sub.n, ds->n, atoms, total, dt, o.n_threads,
+            o.n_threads == 1 ? "" : "s (0: all)");
+  }
+  tnace_dataset_view_free(&sub);
+  tnace_dataset_view_free(&rest);
+  free(fold);
+}
+
 static void print_estimates(run *R, FILE *out) {
   const tnace_fit_opts *o = &R->cfg.opts;
   const tnace_dataset *ds = &R->train;
@@ -554,6 +593,7 @@ static void print_estimates(run *R, FILE *out) {
             "structures, one thread, cores unfitted; LAMMPS adds its neighbour lists)\n", 1e6 * dt / atoms, n);
   free(f);
   tnace_workspace_free(ws);
+  print_sweep_estimate(R, out);
 }
 
 /* Errors of the kept potential per config_type on ds (evalstats.h), into st (initialised here). */
