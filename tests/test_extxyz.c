@@ -411,6 +411,24 @@ static void test_units(void) {
   st = read_one(big, &ke, &fr, err, sizeof err);
   CHECK(st == 1 && fr.energy == -900, "declared energies accepted: %s", err);
   if (st == 1) tnace_frame_free(&fr);
+  /* per-atom energies (a formation energy per atom, a dataset's "energy per atom"): declared, multiplied by the
+   * atom count; in meV scaled to eV; the unit names */
+  const char *pa = "2\nLattice=\"4 0 0 0 4 0 0 0 4\" Properties=species:S:1:pos:R:3 formation_energy=-0.125 "
+                   "pbc=\"T T T\"\nCu 0 0 0\nCu 2 0 0\n";
+  tnace_xyz_keys kp = {.energy = "formation_energy", .units_declared = 1};
+  CHECK(tnace_energy_unit_parse("eV/atom", &kp.energy_unit, &kp.energy_per_atom) == 0 && kp.energy_per_atom == 1,
+        "eV/atom");
+  st = read_one(pa, &kp, &fr, err, sizeof err);
+  CHECK(st == 1 && fr.energy == -0.25, "eV/atom x 2 atoms: %.17g %s", fr.energy, err);
+  if (st == 1) tnace_frame_free(&fr);
+  CHECK(tnace_energy_unit_parse("meV/atom", &kp.energy_unit, &kp.energy_per_atom) == 0, "meV/atom");
+  st = read_one(pa, &kp, &fr, err, sizeof err);
+  CHECK(st == 1 && fabs(fr.energy + 0.25e-3) < 1e-18, "meV/atom: %.17g", fr.energy);
+  if (st == 1) tnace_frame_free(&fr);
+  CHECK(tnace_energy_unit_parse("meV", &u, &sg) == 0 && u == 1e-3 && sg == 0 &&
+            tnace_energy_unit_parse("eV", &u, &sg) == 0 && u == 1 && sg == 0 &&
+            tnace_energy_unit_parse("Ha", &u, &sg) == -1 && tnace_energy_unit_parse("eV/cation", &u, &sg) == -1,
+        "energy unit names");
   /* within the limits nothing changes: 99 GPa passes */
   const char *ok = "1\nLattice=\"4 0 0 0 4 0 0 0 4\" Properties=species:S:1:pos:R:3 energy=-3.5 "
                    "stress=\"0.6179 0 0 0 0 0 0 0 0\" pbc=\"T T T\"\nCu 0 0 0\n";

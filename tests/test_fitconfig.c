@@ -397,7 +397,7 @@ static void test_keys(void) {
   CHECK(tnace_dataset_read_keys(&ds, DATA "custom_keys.xyz", NULL, 2, el, 4.0, 0, err, sizeof err) == 0, "%s", err);
   CHECK(ds.n == 4 && !ds.s[0].has_energy && !ds.s[0].has_forces && !ds.s[0].config_type[0], "default keys: none found");
   tnace_dataset_free(&ds);
-  tnace_xyz_keys k = {"my_energy", "my_forces", NULL, NULL, "my_type", 0, 0, 0};
+  tnace_xyz_keys k = {.energy = "my_energy", .forces = "my_forces", .config_type = "my_type"};
   CHECK(tnace_dataset_read_keys(&ds, DATA "custom_keys.xyz", &k, 2, el, 4.0, 0, err, sizeof err) == 0, "%s", err);
   CHECK(ds.n == 4 && ds.s[0].has_energy && ds.s[0].energy == -7.25 && ds.s[0].has_forces &&
             ds.s[0].forces[1][0] == -0.5 && !strcmp(ds.s[0].config_type, "dimer") && ds.s[0].max_neigh == 1,

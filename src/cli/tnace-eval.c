@@ -40,7 +40,8 @@ static const char *usage_text =
     "  --keys Q=NAMES      extxyz key of the reference quantity Q (energy, forces, stress, virial,\n"
     "                      config_type): NAMES lists alternatives, comma-separated; repeat for several Q\n"
     "                      (defaults: docs/fit-config.md, data.keys)\n"
-    "  --units U=V[,U=V]   units of the data: energy=eV, stress=eV/A^3|GPa|kbar|bar,\n"
+    "  --units U=V[,U=V]   units of the data: energy=eV|meV|eV/atom|meV/atom (per atom: times the\n"
+    "                      atom count), stress=eV/A^3|GPa|kbar|bar,\n"
     "                      stress_sign=ase|pressure. Without it, stresses above 100 GPa or energies\n"
     "                      beyond +-100 eV/atom are refused as unit mistakes\n"
     "  -h, --help          show this help and exit\n"
@@ -93,7 +94,8 @@ static int parse_units(options *o, char *val) {
     *eq = 0;
     const char *v = eq + 1;
     if (!strcmp(t, "energy")) {
-      if (strcmp(v, "eV")) return usage_error("--units energy=%s: energies are read in eV only", v);
+      if (tnace_energy_unit_parse(v, &o->keys.energy_unit, &o->keys.energy_per_atom))
+        return usage_error("--units energy=%s: unknown unit (eV, meV: totals; eV/atom, meV/atom: per atom)", v);
     } else if (!strcmp(t, "stress")) {
       if (tnace_stress_unit_parse(v, &o->keys.stress_unit))
         return usage_error("--units stress=%s: unknown unit (eV/A^3, GPa, kbar, bar)", v);

@@ -84,6 +84,8 @@ static tnace_xyz_reader *reader_open(const char *path, const tnace_xyz_keys *key
   if (!r->path) goto nomem;
   r->stress_scale = (keys && keys->stress_unit > 0 ? keys->stress_unit : 1.0) * (keys && keys->stress_sign < 0 ? -1.0 : 1.0);
   r->units_declared = keys ? keys->units_declared : 0;
+  r->energy_scale = keys && keys->energy_unit > 0 ? keys->energy_unit : 1.0;
+  r->energy_per_atom = keys ? keys->energy_per_atom : 0;
   if (xyz_keylist_init(&r->k_energy, keys ? keys->energy : NULL, "energy REF_energy dft_energy DFT_energy") ||
       xyz_keylist_init(&r->k_forces, keys ? keys->forces : NULL, "forces force REF_forces dft_forces DFT_force") ||
       xyz_keylist_init(&r->k_stress, keys ? keys->stress : NULL, "stress REF_stress dft_stress") ||
@@ -387,6 +389,15 @@ int tnace_xyz_read_all(const char *path, const tnace_xyz_keys *keys, int skip_ba
   *n = nf;
   if (n_skipped) *n_skipped = skipped;
   return 0;
+}
+
+int tnace_energy_unit_parse(const char *name, double *unit, int *per_atom) {
+  static const struct { const char *name; double unit; int per_atom; } u[] = {
+      {"eV", TNACE_ENERGY_UNIT_EV, 0}, {"meV", TNACE_ENERGY_UNIT_MEV, 0}, {"eV/atom", TNACE_ENERGY_UNIT_EV, 1},
+      {"meV/atom", TNACE_ENERGY_UNIT_MEV, 1}};
+  for (size_t i = 0; i < sizeof u / sizeof u[0]; i++)
+    if (!strcmp(name, u[i].name)) { *unit = u[i].unit; *per_atom = u[i].per_atom; return 0; }
+  return -1;
 }
 
 int tnace_stress_unit_parse(const char *name, double *unit) {

@@ -87,11 +87,15 @@ typedef struct {
  * large, energies in Hartree or of whole supercells per "atom" are not eV/atom. */
 typedef struct {
   const char *energy, *forces, *stress, *virial, *config_type;
+  double energy_unit;         /* eV per unit of the file's energy key (TNACE_ENERGY_UNIT_*); 0 = 1 (eV) */
+  int energy_per_atom;        /* the key holds energy per atom: multiplied by the frame's atom count */
   double stress_unit;
   int stress_sign;
   int units_declared;
 } tnace_xyz_keys;
 
+#define TNACE_ENERGY_UNIT_EV 1.0
+#define TNACE_ENERGY_UNIT_MEV 1e-3
 #define TNACE_STRESS_UNIT_EV_A3 1.0
 #define TNACE_STRESS_UNIT_GPA (1.0 / TNACE_EV_A3_TO_GPA)
 #define TNACE_STRESS_UNIT_KBAR (0.1 / TNACE_EV_A3_TO_GPA)
@@ -99,6 +103,9 @@ typedef struct {
 #define TNACE_MAX_PLAUSIBLE_STRESS_GPA 100.0
 #define TNACE_MAX_PLAUSIBLE_E_PER_ATOM 100.0
 
+/* Parse an energy unit name ("eV", "meV": structure totals; "eV/atom", "meV/atom": per atom, read values are
+ * multiplied by the frame's atom count) into eV per unit and the per-atom flag; 0, or −1 for an unknown name. */
+int tnace_energy_unit_parse(const char *name, double *unit, int *per_atom);
 /* Parse a stress unit name ("eV/A^3" (also "eV/A3", "eV/Å^3", "eV/Å³"), "GPa", "kbar", "kB", "bar") into
  * eV/Å^3 per unit; returns 0, or −1 for an unknown name. */
 int tnace_stress_unit_parse(const char *name, double *unit);

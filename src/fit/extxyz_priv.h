@@ -45,6 +45,8 @@ struct tnace_xyz_reader {
   keylist k_energy, k_forces, k_stress, k_virial, k_config;
   double stress_scale;  /* eV/Å^3 ASE sign per unit of the stress key: unit × sign */
   int units_declared;   /* skip the plausibility checks */
+  double energy_scale;  /* eV per unit of the energy key */
+  int energy_per_atom;  /* the energy key is per atom: × the atom count */
   char *cbuf;       /* unescaped comment line */
   size_t ccap;
   kvpair *pairs;    /* [pcap] pairs of the comment line */

@@ -245,6 +245,16 @@ int tnace_fitconfig_check_quantities(const tnace_fitconfig *cfg, const char *con
     if (out) fprintf(out, "  note: no structure has %s; the default weight loss.%s %g fits nothing\n", noun[q],
                      what[q], w[q]);
   }
+  /* an energy key named like a per-atom quantity read as structure totals (issue #16: a formation energy per
+   * atom fitted as a total is silently wrong by the atom count) */
+  static const char *const per_atom_hint[] = {"formation", "per_atom", "peratom", "natom", "per_cation", "_pa"};
+  const char *ek = cfg->keys.energy;
+  for (size_t h = 0; out && ek && !cfg->keys.energy_per_atom && h < sizeof per_atom_hint / sizeof *per_atom_hint; h++)
+    if (strstr(ek, per_atom_hint[h])) {
+      fprintf(out, "  note: data.keys.energy '%s' sounds like a per-atom quantity, but energies are read as structure "
+                   "totals: if its values are per atom, declare data.units: {energy: eV/atom}\n", ek);
+      break;
+    }
   return 0;
 }
 

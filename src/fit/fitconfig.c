@@ -348,7 +348,7 @@ static int read_keys(rd *R, const cnode *n) {
   return 0;
 }
 
-/* data.units: {energy: eV, stress: eV/A^3|GPa|kbar|bar, stress_sign: ase|pressure}. Any of them declares the
+/* data.units: {energy: eV|meV|eV/atom|meV/atom, stress: eV/A^3|GPa|kbar|bar, stress_sign: ase|pressure}. Any of them declares the
  * units, which switches off the reader's plausibility check (extxyz.h). */
 static int read_units(rd *R, const cnode *n) {
   static const char *const keys[] = {"energy", "stress", "stress_sign"};
@@ -360,9 +360,9 @@ static int read_units(rd *R, const cnode *n) {
   if (fc_check_map(e, n, "data.units", keys, 3, "a mapping {energy: eV, stress: GPa, stress_sign: ase}")) return e->rc;
   if ((v = fc_get(n, "energy"))) {
     if (fc_get_str(e, v, "data.units.energy", &s)) return e->rc;
-    if (strcmp(s, "eV"))
+    if (tnace_energy_unit_parse(s, &c->keys.energy_unit, &c->keys.energy_per_atom))
       return fc_fail(e, TNACE_ERR_VALUE, v->line, "data.units.energy",
-                     "'%s': energies are read in eV only (convert the file, e.g. with ASE)", s);
+                     "unknown unit '%s' (eV, meV: structure totals; eV/atom, meV/atom: per atom)", s);
   }
   if ((v = fc_get(n, "stress"))) {
     if (fc_get_str(e, v, "data.units.stress", &s)) return e->rc;
