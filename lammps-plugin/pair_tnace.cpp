@@ -586,6 +586,12 @@ void PairTNACE::coeff(int narg, char **arg)
     tnace_potential_free(newpot);
     error->all(FLERR, "pair tnace: cannot load potential file '{}': {}", arg[2], err);
   }
+  if (const char *prop = tnace_potential_property(newpot)) {
+    const std::string name = prop;
+    tnace_potential_free(newpot);
+    error->all(FLERR, "pair tnace: '{}' is a property model (it predicts {} per structure), not an interatomic "
+               "potential: evaluate it with tnace-eval or Python", path, name);
+  }
 
   // check every element before touching this style's state
   for (int i = 3; i < narg; i++) {

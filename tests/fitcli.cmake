@@ -21,6 +21,8 @@
 #   fitcli_dry_run_sweep                      ... and the time per sweep, measured by one sweep on a sample
 #   fitcli_resume                             fitcli_resume.sh: --stop-after 2 then --resume ends with exactly the
 #                                             uninterrupted fit's potential; the checkpoint is removed; --init
+#   fitcli_property                           fitcli_property.sh: a property model (config property:) is fitted,
+#                                             marked in the file and evaluated per atom; misuse refused
 #   fitcli_grade                              fitcli_grade.sh: the fit writes a grade; --grade-only on the stripped
 #                                             file restores it byte for byte; tnace-eval --grade reads it and
 #                                             refuses the stripped file; grade: false; --grade-only --cv refused
@@ -101,6 +103,9 @@ tnace_fitcli(dry_run_sweep 0 "^  fit: about [0-9.e+-]+ s per sweep, 2 sweeps at 
 add_test(NAME fitcli_resume COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/fitcli_resume.sh $<TARGET_FILE:tnace-fit> ${_fc_data})
 set_tests_properties(fitcli_resume PROPERTIES TIMEOUT 120)
 if(TARGET tnace-eval)
+  add_test(NAME fitcli_property COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/fitcli_property.sh $<TARGET_FILE:tnace-fit>
+           $<TARGET_FILE:tnace-eval> ${_fc_data})
+  set_tests_properties(fitcli_property PROPERTIES TIMEOUT 120)
   add_test(NAME fitcli_grade COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/fitcli_grade.sh $<TARGET_FILE:tnace-fit>
            $<TARGET_FILE:tnace-eval> ${_fc_data})
   set_tests_properties(fitcli_grade PROPERTIES TIMEOUT 120)

@@ -22,6 +22,7 @@
 #                                  pair_style tnace is accepted (exit status 0, no ERROR)
 #   lammps_error_{units,stylearg,nfile,nelem,allnull,notstar,nocoeff}   (in.errors -var case ...)
 #   lammps_error_nograde           compute tnace/grade with a potential without a grade section
+#   lammps_error_property          a property model (potential-file key property) refused by pair_coeff
 #
 # Tests needing a trained test potential (registered always, reported as Skipped while it is missing):
 #   TNACE_LAMMPS_TEST_POTENTIAL   (default tests/lammps/test_potential.yaml), holding element
@@ -161,6 +162,12 @@ foreach(e ${_tl_errors})
     "${_tl_dir}/expect_error.sh" "${regex}"
     "${_tl_lmp}" -in "${_tl_dir}/in.errors" -var case ${case} -log none)
 endforeach()
+
+# a property model (potential-file key property, issue #16) is not an interatomic potential: refused by name
+tnace_lammps_test(NAME lammps_error_property TIMEOUT 60 COMMAND
+  "${_tl_dir}/expect_error.sh" "ERROR.*pair tnace: '.*property.yaml' is a property model .it predicts formation_energy"
+  "${_tl_lmp}" -in "${_tl_dir}/in.run0" -var pot "${CMAKE_CURRENT_SOURCE_DIR}/data/yaml/property.yaml" -var elem Cu
+  -log none)
 
 # compute tnace/grade with a potential file that has no grade section: an error naming the file
 tnace_lammps_test(NAME lammps_error_nograde TIMEOUT 60 COMMAND

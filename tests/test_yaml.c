@@ -323,6 +323,8 @@ typedef struct {
 } bad_case;
 
 static const bad_case bad_cases[] = {
+  {"property_kind", TNACE_ERR_VALUE, ":27:", "property.kind", "intensive or extensive"},
+  {"property_per", TNACE_ERR_VALUE, ":27:", "property.per", "'Ga' is not an element of this potential"},
   {"missing_key", TNACE_ERR_PARSE, ":2:", "e0", "missing required key"},
   {"wrong_version", TNACE_ERR_VALUE, ":3:", "version", "unsupported format version 2"},
   {"float_version", TNACE_ERR_PARSE, ":3:", "version", "expected an integer"},
@@ -376,6 +378,24 @@ static void test_malformed(void) {
     CHECK(p->tn[0].core[1][3] == 1e-3 && p->e0[0] == -0.5, "valid.yaml numbers");
     CHECK(p->meta && strcmp(tnace_meta_get(p->meta, "author")->value, "test") == 0, "valid.yaml metadata");
   }
+  tnace_potential_free(p);
+  /* a property model (issue #16): loaded, named, written back */
+  CHECK(tnace_potential_load(DATA_DIR "property.yaml", &p, err, sizeof err) == 0 && p, "property.yaml: %s", err);
+  if (p) {
+    CHECK(tnace_potential_property(p) && !strcmp(tnace_potential_property(p), "formation_energy") && p->prop.intensive &&
+              p->prop.n_per == 0 && !strcmp(p->prop.units, "eV"),
+          "property model read");
+    CHECK(tnace_potential_save(p, "test_yaml_property.yaml", err, sizeof err) == 0, "%s", err);
+    tnace_potential *q = NULL;
+    CHECK(tnace_potential_load("test_yaml_property.yaml", &q, err, sizeof err) == 0 && q &&
+              tnace_potential_property(q) && q->prop.intensive == p->prop.intensive,
+          "property model round trip: %s", err);
+    tnace_potential_free(q);
+  }
+  tnace_potential_free(p);
+  p = NULL;
+  rc = tnace_potential_load(DATA_DIR "valid.yaml", &p, err, sizeof err);
+  CHECK(rc == 0 && tnace_potential_property(p) == NULL, "an interatomic potential has no property");
   tnace_potential_free(p);
   for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
     const bad_case *c = &bad_cases[i];

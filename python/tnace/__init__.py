@@ -74,6 +74,9 @@ class Potential:
         self._index = {e: s for s, e in enumerate(self.elements)}
         self.cutoff = _lib.lib.tnace_potential_cutoff_max(pot)
         self.n_params = _lib.lib.tnace_potential_n_params(pot)
+        prop = _lib.lib.tnace_potential_property(pot)
+        # a property model (potential-file key `property`): compute() returns the property as "energy"
+        self.property = prop.decode() if prop else None
         self._pot = pot
 
     def __del__(self):

@@ -13,7 +13,7 @@ cell filters (ExpCellFilter, FrechetCellFilter where ASE has it), EquationOfStat
 import numpy as np
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 
-from . import Potential
+from . import Potential, TNACEError
 
 
 class TNACE(Calculator):
@@ -25,6 +25,9 @@ class TNACE(Calculator):
     def __init__(self, potential, **kwargs):
         Calculator.__init__(self, **kwargs)
         self.potential = potential if isinstance(potential, Potential) else Potential(potential)
+        if self.potential.property:
+            raise TNACEError(-3, "%s is a property model (it predicts %s per structure), not an interatomic "
+                             "potential: use tnace.Potential.compute" % (self.potential.path, self.potential.property))
 
     def __repr__(self):
         return "TNACE(%r)" % self.potential.path

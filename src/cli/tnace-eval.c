@@ -8,6 +8,7 @@
  */
 #include "evalstats.h"
 #include "grade_fit.h"
+#include "model.h"
 #include "dataset.h"
 #include "tnace.h"
 
@@ -219,8 +220,9 @@ static int write_predictions(FILE *f, const options *o, const tnace_potential *p
     fputc('\t', f);
     tsv_field(f, tnace_eval_group_name(s->config_type));
     fprintf(f, "\t%d", s->n);
-    tsv_num(f, s->has_energy ? s->energy / s->n : NAN);
-    tsv_num(f, q->energy / s->n);
+    const int nc = s->n_count > 0 ? s->n_count : s->n;
+    tsv_num(f, s->has_energy ? s->energy / nc : NAN);
+    tsv_num(f, q->energy / nc);
     const int has_ref = s->has_stress && s->volume > 0;
     for (int c = 0; c < 6; c++)
       tsv_num(f, has_ref ? s->stress[voigt[c][0]][voigt[c][1]] * TNACE_EV_A3_TO_GPA : NAN);
@@ -241,6 +243,22 @@ static int write_predictions(FILE *f, const options *o, const tnace_potential *p
     }
   }
   return ferror(f) ? TNACE_ERR_IO : 0;
+}
+
+/* The reader's keys and the error units for property model pot (model.h tnace_property): its key (unless --keys
+ * energy= was given), per counted atom when intensive; the label "m<units>/<atom or counted species>". */
+static void property_keys(const tnace_potential *pot, options *o, char *count_sp, tnace_evalstats *st) {
+  const tnace_property *p = &pot->prop;
+  if (!o->keys.energy) o->keys.energy = p->name;
+  o->keys.energy_per_atom = p->intensive;
+  for (int k = 0; k < p->n_per; k++) {
+    if (k) strcat(count_sp, ",");
+    strcat(count_sp, pot->elem[p->per[k]]);
+  }
+  o->keys.count_species = p->n_per ? count_sp : NULL;
+  o->keys.units_declared = 1;
+  o->has_keys = 1;
+  tnace_evalstats_set_units(st, pot);
 }
 
 int main(int argc, char **argv) {
@@ -272,6 +290,9 @@ int main(int argc, char **argv) {
     snprintf(elem[e], sizeof elem[e], "%s", sym ? sym : "");
   }
   const double rc = tnace_potential_cutoff_max(pot);
+  char count_sp[TNACE_MAX_ELEMENTS * 4 + 1] = "";
+  if (tnace_potential_property(pot)) /* a property model: its target key, per counted atom, unless --keys says */
+    property_keys(pot, &o, count_sp, &st);
   if (o.grade && !tnace_potential_has_grade(pot)) {
     fprintf(stderr, PROG ": %s: --grade: the potential has no extrapolation grade (fitted without one; add it with "
                     "tnace-fit CONFIG --grade-only)\n", o.potential);

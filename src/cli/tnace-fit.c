@@ -599,6 +599,7 @@ static void print_estimates(run *R, FILE *out) {
 /* Errors of the kept potential per config_type on ds (evalstats.h), into st (initialised here). */
 static int group_errors(run *R, const tnace_dataset *ds, tnace_evalstats *st) {
   tnace_evalstats_init(st);
+  tnace_evalstats_set_units(st, R->pot);
   tnace_eval_pred *p = NULL;
   int rc = tnace_eval_predict(R->pot, ds, R->cfg.opts.n_threads, &p, R->err, sizeof R->err);
   for (int i = 0; !rc && i < ds->n; i++) rc = tnace_evalstats_add_struct(st, &ds->s[i], &p[i]);

@@ -34,7 +34,7 @@ int tnace_struct_build(tnace_struct *s, int n, const int *species, const double 
                        const int pbc[3], double rc, const char *source, char *err, size_t errlen) {
   memset(s, 0, sizeof *s);
   snprintf(s->source, sizeof s->source, "%s", source);
-  s->n = n;
+  s->n = s->n_count = n;
   s->weight = s->energy_weight = s->forces_weight = s->stress_weight = 1.0;
   if (n < 1) { snprintf(err, errlen, "%s: structure with no atoms", s->source); return TNACE_ERR_PARSE; }
   s->species = malloc((size_t)n * sizeof(int));
@@ -103,6 +103,7 @@ static int from_frame(tnace_struct *s, const tnace_frame *f, const char *path, i
   if (s->volume > 0 && fabs(s->volume - tnace_frame_volume(f)) > 1e-9 * s->volume) s->volume = tnace_frame_volume(f);
   s->has_energy = f->has_energy;
   s->energy = f->energy;
+  s->n_count = f->n_count > 0 ? f->n_count : s->n;
   s->has_forces = f->has_forces;
   if (f->has_forces) {
     s->forces = malloc((size_t)s->n * sizeof *s->forces);

@@ -15,6 +15,8 @@
  * d[k] = r_image − r_i (Å). Built with the potential's largest cutoff. */
 typedef struct {
   int n;
+  int n_count;                  /* atoms per-atom energies and their errors are normalised by: n, or those of the
+                                   counted species of a property model (extxyz.h count_species) */
   int *species;                 /* [n] species index in the potential */
   double cell[3][3];            /* rows = lattice vectors (Å) */
   int pbc[3];

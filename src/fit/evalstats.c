@@ -3,6 +3,7 @@
  * output. See evalstats.h.
  */
 #include "evalstats.h"
+#include "model.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -86,6 +87,16 @@ int tnace_eval_predict(const tnace_potential *pot, const tnace_dataset *ds, int 
 
 void tnace_evalstats_init(tnace_evalstats *st) { memset(st, 0, sizeof *st); }
 
+void tnace_evalstats_set_units(tnace_evalstats *st, const tnace_potential *pot) {
+  const tnace_property *p = &pot->prop;
+  if (!p->set) { st->e_unit[0] = 0; return; }
+  snprintf(st->e_unit, sizeof st->e_unit, "m%s/", p->units);
+  for (int k = 0; k < p->n_per || k == 0; k++) {
+    const size_t l = strlen(st->e_unit);
+    snprintf(st->e_unit + l, sizeof st->e_unit - l, "%s%s", k ? "+" : "", p->n_per ? pot->elem[p->per[k]] : "atom");
+  }
+}
+
 void tnace_evalstats_free(tnace_evalstats *st) {
   if (!st) return;
   free(st->g);
@@ -139,7 +150,7 @@ tnace_errsum tnace_errsum_of(const tnace_eval_record *r) {
   one.n_struct = 1;
   one.n_atoms = r->n_atoms;
   if (r->has_energy) {
-    const double d = (r->energy_pred - r->energy_ref) / r->n_atoms * 1000.0;
+    const double d = (r->energy_pred - r->energy_ref) / (r->n_count > 0 ? r->n_count : r->n_atoms) * 1000.0;
     one.n_e = 1;
     one.e_sum = d;
     one.e_abs = fabs(d);
@@ -202,6 +213,7 @@ tnace_eval_record tnace_eval_record_of(const tnace_struct *s, const tnace_eval_p
   memset(&r, 0, sizeof r);
   r.config_type = s->config_type;
   r.n_atoms = s->n;
+  r.n_count = s->n_count;
   r.has_energy = s->has_energy;
   r.energy_ref = s->energy;
   r.energy_pred = p->energy;
@@ -348,7 +360,9 @@ int tnace_evalstats_write_json(FILE *f, const tnace_evalstats *st, const char *p
   }
   json_group(f, &st->all);
   fprintf(f, ", \"n_skipped\": %d", n_skipped);
-  fputs(", \"units\": {\"energy\": \"meV/atom\", \"forces\": \"eV/A\", \"stress\": \"GPa\"}", f);
+  fputs(", \"units\": {\"energy\": ", f);
+  tnace_json_write_string(f, st->e_unit[0] ? st->e_unit : "meV/atom");
+  fputs(", \"forces\": \"eV/A\", \"stress\": \"GPa\"}", f);
   fputs(", \"per_config_type\": {", f);
   for (int k = 0; k < st->n_groups; k++) {
     fputs(k ? ", " : "", f);
@@ -401,7 +415,8 @@ int tnace_evalstats_write_table(FILE *f, const tnace_evalstats *st) {
   }
   fprintf(f, "%-*s %9s %9s %12s %12s %12s %12s %12s %12s\n", w, "config_type", "n_struct", "n_atoms", "E_MAE",
           "E_RMSE", "F_MAE", "F_RMSE", "S_MAE", "S_RMSE");
-  fprintf(f, "%-*s %9s %9s %12s %12s %12s %12s %12s %12s\n", w, "", "", "", "meV/atom", "meV/atom", "eV/A", "eV/A",
+  const char *eu = st->e_unit[0] ? st->e_unit : "meV/atom";
+  fprintf(f, "%-*s %9s %9s %12s %12s %12s %12s %12s %12s\n", w, "", "", "", eu, eu, "eV/A", "eV/A",
           "GPa", "GPa");
   table_row(f, w, "overall", &st->all);
   for (int k = 0; k < st->n_groups; k++) table_row(f, w, st->g[k].name, &st->g[k].sum);

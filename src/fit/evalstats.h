@@ -86,12 +86,15 @@ typedef struct {
   tnace_errsum all;        /* every structure added */
   int n_groups, cap;
   tnace_evalgroup *g;      /* [n_groups], always sorted by name (strcmp) */
+  char e_unit[32];         /* unit label of the energy errors in the table and JSON; "" = "meV/atom" (a property
+                              model: e.g. "meV/Al+Ga+In", its units per counted atom) */
 } tnace_evalstats;
 
 /* One structure's reference and predicted values. */
 typedef struct {
   const char *config_type;                  /* group; NULL or "" → TNACE_EVAL_NO_CONFIG_TYPE; cut to 63 bytes */
   int n_atoms;                              /* > 0 */
+  int n_count;                              /* energies per atom are per n_count atoms (0: n_atoms) */
   int has_energy;
   double energy_ref, energy_pred;           /* total energies, eV */
   int has_forces;
@@ -103,6 +106,9 @@ typedef struct {
   double grade_max, grade_mean;             /* the structure's largest and mean extrapolation grade */
 } tnace_eval_record;
 
+/* The energy error label for pot: "meV/atom", or for a property model (model.h tnace_property) "m<units>/" and
+ * "atom" or its counted species ("meV/Al+Ga+In"). */
+void tnace_evalstats_set_units(tnace_evalstats *st, const tnace_potential *pot);
 /* Initialise an empty accumulator (no allocation). */
 void tnace_evalstats_init(tnace_evalstats *st);
 /* Free the groups and reset to empty (NULL allowed). */

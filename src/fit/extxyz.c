@@ -86,6 +86,12 @@ static tnace_xyz_reader *reader_open(const char *path, const tnace_xyz_keys *key
   r->units_declared = keys ? keys->units_declared : 0;
   r->energy_scale = keys && keys->energy_unit > 0 ? keys->energy_unit : 1.0;
   r->energy_per_atom = keys ? keys->energy_per_atom : 0;
+  for (const char *c = keys ? keys->count_species : NULL; c && *c && r->n_count_sym < TNACE_MAX_ELEMENTS;) {
+    while (*c == ',' || *c == ' ') c++;
+    size_t l = strcspn(c, ", ");
+    if (l > 0 && l < 4) { memcpy(r->count_sym[r->n_count_sym], c, l); r->count_sym[r->n_count_sym++][l] = 0; }
+    c += l;
+  }
   if (xyz_keylist_init(&r->k_energy, keys ? keys->energy : NULL, "energy REF_energy dft_energy DFT_energy") ||
       xyz_keylist_init(&r->k_forces, keys ? keys->forces : NULL, "forces force REF_forces dft_forces DFT_force") ||
       xyz_keylist_init(&r->k_stress, keys ? keys->stress : NULL, "stress REF_stress dft_stress") ||
@@ -316,6 +322,15 @@ int tnace_xyz_next(tnace_xyz_reader *r, tnace_frame *f, char *err, size_t errlen
   f->has_forces = want_forces;
   rc = read_atoms(r, f, ncols, want_forces, err, errlen);
   if (rc < 0) goto fail;
+  f->n_count = r->n_count_sym ? 0 : f->n_atoms;
+  for (int a = 0; r->n_count_sym && a < f->n_atoms; a++)
+    for (int k = 0; k < r->n_count_sym; k++) f->n_count += !strcmp(f->symbol[a], r->count_sym[k]);
+  if (f->n_count == 0) {
+    rc = xyz_fail(r, err, errlen, TNACE_ERR_VALUE, f->line, "frame has no atom of the counted species (%s...): its "
+                  "per-atom values cannot be normalised", r->count_sym[0]);
+    goto fail;
+  }
+  if (f->has_energy && r->energy_per_atom) f->energy *= f->n_count;
   return 1;
 bad_comment:
   r->skip_lines = n;

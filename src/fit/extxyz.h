@@ -48,6 +48,7 @@ extern "C" {
 
 typedef struct {
   int n_atoms;
+  int n_count;                /* atoms of the keys' count_species (all atoms without one): per-atom energies */
   char (*symbol)[4];          /* [n] chemical symbols, normalised capitalisation ("Cu") */
   int *number;                /* [n] atomic numbers Z */
   double (*pos)[3];           /* [n][3] Å, as in the file (not wrapped) */
@@ -88,7 +89,8 @@ typedef struct {
 typedef struct {
   const char *energy, *forces, *stress, *virial, *config_type;
   double energy_unit;         /* eV per unit of the file's energy key (TNACE_ENERGY_UNIT_*); 0 = 1 (eV) */
-  int energy_per_atom;        /* the key holds energy per atom: multiplied by the frame's atom count */
+  int energy_per_atom;        /* the key holds energy per counted atom: multiplied by the frame's n_count */
+  const char *count_species;  /* symbols (comma/space-separated) whose atoms are counted in n_count; NULL = all */
   double stress_unit;
   int stress_sign;
   int units_declared;

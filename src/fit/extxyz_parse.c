@@ -492,7 +492,7 @@ int xyz_parse_comment(tnace_xyz_reader *r, tnace_frame *f, int np, long ln, int 
   if (e_idx >= 0) {
     int rc = key_numbers(r, ln, pair_key(r, e_idx), pair_val(r, e_idx), v, 1, 1, err, errlen);
     if (rc < 0) return rc;
-    f->energy = v[0] * r->energy_scale * (r->energy_per_atom ? f->n_atoms : 1);
+    f->energy = v[0] * r->energy_scale;   /* per atom: × n_count once the atoms are read (extxyz.c) */
     f->has_energy = 1;
   }
   if (e_idx >= 0 && !r->units_declared && f->n_atoms > 0 &&

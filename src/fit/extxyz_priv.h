@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "extxyz.h"
+#include "tnace_limits.h"
 
 /* Alternative names of one key ("energy REF_energy ..."): name[0..n-1] point into buf. */
 #define MAX_ALT 16
@@ -46,7 +47,9 @@ struct tnace_xyz_reader {
   double stress_scale;  /* eV/Å^3 ASE sign per unit of the stress key: unit × sign */
   int units_declared;   /* skip the plausibility checks */
   double energy_scale;  /* eV per unit of the energy key */
-  int energy_per_atom;  /* the energy key is per atom: × the atom count */
+  int energy_per_atom;  /* the energy key is per counted atom: × n_count */
+  int n_count_sym;      /* count_species: symbols whose atoms n_count counts (0: all atoms) */
+  char count_sym[TNACE_MAX_ELEMENTS][4];
   char *cbuf;       /* unescaped comment line */
   size_t ccap;
   kvpair *pairs;    /* [pcap] pairs of the comment line */

@@ -389,7 +389,7 @@ static void structure_targets(const fit_ctx *F, const copy_level *L, const pass_
   const tnace_struct *s = &F->ds->s[si];
   const struct_rows *r = &F->sr[si];
   const size_t D = L->D;
-  if (r->e_row >= 0) scale_row(R + (size_t)r->e_row * D, D, F->Ucat, s->energy, Ep, sqrt(r->w_e) / s->n, Y + r->e_row);
+  if (r->e_row >= 0) scale_row(R + (size_t)r->e_row * D, D, F->Ucat, s->energy, Ep, sqrt(r->w_e) / (s->n_count > 0 ? s->n_count : s->n), Y + r->e_row);
   if (r->f_row >= 0)
     for (int J = 0; J < s->n; J++) {
       if (!F->sel[si][J]) continue;

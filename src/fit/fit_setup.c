@@ -31,6 +31,7 @@ int tnace_fitconfig_make_potential(const tnace_fitconfig *cfg, tnace_potential *
   p->rep_type = cfg->rep_type;
   p->rep_inner = cfg->rep_type == TNACE_REP_ZBL ? cfg->rep_inner : 0.0;
   p->rep_outer = cfg->rep_type == TNACE_REP_ZBL ? cfg->rep_outer : 0.0;
+  p->prop = cfg->prop;
   if ((rc = tnace_potential_prepare(p, err, errlen))) {
     tnace_potential_free(p);
     return rc;

@@ -545,6 +545,76 @@ static int read_output(rd *R, const cnode *n) {
   return 0;
 }
 
+/* property: {name: KEY, kind: intensive|extensive, per: [El, ...], units: U} — a property model (model.h): the
+ * extxyz key KEY is the target (read as the energy; intensive: per counted atom, times their count), the counted
+ * atoms those of `per` (default all), no forces, stresses or repulsion. After data: it sets the reader's keys. */
+static int read_property(rd *R, const cnode *n) {
+  static const char *const keys[] = {"name", "kind", "per", "units"};
+  ectx *e = R->e;
+  tnace_fitconfig *c = R->c;
+  tnace_property *p = &c->prop;
+  const cnode *v;
+  const char *s = NULL;
+  char kb[64];
+  if (fc_check_map(e, n, "property", keys, 4, "a mapping {name: KEY, kind: intensive|extensive, per: [El, ...]}"))
+    return e->rc;
+  if (fc_require(e, n, "property", "name", &v) || fc_get_str(e, v, "property.name", &s)) return e->rc;
+  if (!*s || strlen(s) >= sizeof p->name || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(s))
+    return fc_fail(e, TNACE_ERR_VALUE, v->line, "property.name", "'%.40s': an extxyz key of letters, digits, _ . -", s);
+  if (c->keys.energy)
+    return fc_fail(e, TNACE_ERR_VALUE, v->line, "property.name", "data.keys.energy is set too: the property's name is "
+                   "the key it is read from");
+  snprintf(p->name, sizeof p->name, "%s", s);
+  p->intensive = 1;
+  if ((v = fc_get(n, "kind"))) {
+    if (fc_get_str(e, v, "property.kind", &s)) return e->rc;
+    if (strcmp(s, "intensive") && strcmp(s, "extensive"))
+      return fc_fail(e, TNACE_ERR_VALUE, v->line, "property.kind", "'%.40s': intensive (per atom) or extensive (a total)", s);
+    p->intensive = !strcmp(s, "intensive");
+  }
+  snprintf(p->units, sizeof p->units, "eV");
+  if ((v = fc_get(n, "units"))) {
+    if (fc_get_str(e, v, "property.units", &s)) return e->rc;
+    if (!*s || strlen(s) >= sizeof p->units || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz/") != strlen(s))
+      return fc_fail(e, TNACE_ERR_VALUE, v->line, "property.units", "'%.40s': a unit name of letters (eV, meV)", s);
+    snprintf(p->units, sizeof p->units, "%s", s);
+  }
+  if ((v = fc_get(n, "per"))) {
+    if (v->kind != C_SEQ || !v->child) return fc_type_error(e, v, "property.per", "a sequence of element symbols");
+    size_t len = 0;
+    for (const cnode *x = v->child; x; x = x->next) len += 5;
+    if (!(c->count_species = calloc(len + 1, 1))) return fc_fail(e, TNACE_ERR_NOMEM, v->line, "property.per", "out of memory");
+    int i = 0;
+    for (const cnode *x = v->child; x; x = x->next, i++) {
+      if (fc_get_str(e, x, fc_subidx(kb, sizeof kb, "property.per", i), &s)) return e->rc;
+      int a = -1;
+      for (int b = 0; b < c->n_el; b++)
+        if (!strcmp(c->elem[b], s)) a = b;
+      if (a < 0) return fc_fail(e, TNACE_ERR_VALUE, x->line, kb, "'%.40s' is not one of the elements", s);
+      p->per[p->n_per++] = a;
+      strcat(c->count_species, i ? "," : "");
+      strcat(c->count_species, s);
+    }
+  }
+  if (c->rep_type != TNACE_REP_NONE)
+    return fc_fail(e, TNACE_ERR_VALUE, n->line, "property", "a property model has no repulsive core: remove repulsion");
+  for (int q = 1; q < 3; q++) {
+    const double w = q == 1 ? c->opts.kappa_f : c->opts.kappa_s;
+    if (c->loss_line[q] > 0 && w > 0)
+      return fc_fail(e, TNACE_ERR_VALUE, c->loss_line[q], q == 1 ? "loss.forces" : "loss.stress",
+                     "a property model fits %s only: set the weight to 0 or remove it", p->name);
+  }
+  c->opts.kappa_f = c->opts.kappa_s = 0.0;
+  c->keys.energy = fc_dupstr(p->name);
+  if (!c->keys.energy) return fc_fail(e, TNACE_ERR_NOMEM, n->line, "property", "out of memory");
+  c->keys.energy_per_atom = p->intensive;
+  c->keys.count_species = c->count_species;
+  c->keys.units_declared = 1;
+  c->has_keys = 1;
+  p->set = 1;
+  return 0;
+}
+
 /* grade: {size: M, sample: S, tolerance: T} (grade_fit.h), or false / 0 for no extrapolation grade. */
 static int read_grade(rd *R, const cnode *n) {
   static const char *const keys[] = {"size", "sample", "tolerance"};
@@ -570,11 +640,11 @@ static int read_grade(rd *R, const cnode *n) {
 
 static int read_config(rd *R, const cnode *root) {
   static const char *const keys[] = {"elements", "e0", "cutoff", "radial", "r_min", "repulsion", "terms",
-                                     "data", "loss", "fit", "output", "metadata", "grade"};
+                                     "data", "loss", "fit", "output", "metadata", "grade", "property"};
   ectx *e = R->e;
   tnace_fitconfig *c = R->c;
   const cnode *v;
-  if (fc_check_map(e, root, NULL, keys, 13, "a mapping")) return e->rc;
+  if (fc_check_map(e, root, NULL, keys, 14, "a mapping")) return e->rc;
   if (fc_require(e, root, NULL, "elements", &v) || read_elements(R, v)) return e->rc;
   if ((v = fc_get(root, "e0")) && read_e0(R, v)) return e->rc;
   if (fc_require(e, root, NULL, "cutoff", &v) || read_cutoff(R, v)) return e->rc;
@@ -599,6 +669,7 @@ static int read_config(rd *R, const cnode *root) {
   }
   /* data last: it touches the file system */
   if (fc_require(e, root, NULL, "data", &v) || read_data(R, v)) return e->rc;
+  if ((v = fc_get(root, "property")) && read_property(R, v)) return e->rc;
   c->opts.fit_e0 = c->e0_mode == TNACE_E0_AUTO;
   if (!(c->meta = fc_to_meta(root))) return fc_fail(e, TNACE_ERR_NOMEM, root->line, NULL, "out of memory");
   return 0;
@@ -614,6 +685,7 @@ void tnace_fitconfig_free(tnace_fitconfig *cfg) {
   free(cfg->train);
   free(cfg->valid);
   free((char *)cfg->keys.energy);
+  free(cfg->count_species);
   free((char *)cfg->keys.forces);
   free((char *)cfg->keys.stress);
   free((char *)cfg->keys.virial);

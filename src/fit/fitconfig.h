@@ -78,6 +78,8 @@ typedef struct {
   tnace_meta *user_meta;                                /* `metadata:` mapping, NULL if none */
   tnace_meta *meta;                                     /* the whole config as written (a map) */
   tnace_grade_opts grade;                               /* `grade:` (grade_fit.h); size 0 = no grade */
+  tnace_property prop;                                  /* `property:` (model.h): a property model, else set 0 */
+  char *count_species;                                  /* its `per` symbols for the reader (keys.count_species) */
 } tnace_fitconfig;
 
 /* Read and validate a fit config. On success returns 0 and fills *cfg (free with tnace_fitconfig_free);

@@ -78,6 +78,19 @@ typedef struct {
   long n_train;         /* training environments of this species the active set was chosen from */
 } tnace_grade_el;
 
+/* A property model (potential-file key `property`, issue #16): the model's "energy" Σ_i E_i is a per-structure
+ * property `name` (e.g. a formation energy) fitted from the extxyz key of that name: intensive (the key holds
+ * the value per counted atom, the model's sum is compared with value × count) or extensive (a structure total);
+ * the counted atoms are those of the species per[0..n_per) (all atoms when n_per is 0), e.g. the cations of an
+ * oxide; values in `units`. Not an interatomic potential: pair_style tnace refuses it. */
+typedef struct {
+  int set;
+  char name[64];
+  int intensive;
+  int n_per, per[TNACE_MAX_ELEMENTS];
+  char units[16];
+} tnace_property;
+
 /* Repulsive core: E = ½ Σ_j φ_ZBL(r_ij) s(r_ij), s = 1 for r < r_inner, smooth cosine switch to 0 at
  * r_outer (Ziegler–Biersack–Littmark universal screening, Z from the element symbols). */
 enum { TNACE_REP_NONE = 0, TNACE_REP_ZBL = 1 };
@@ -103,6 +116,7 @@ struct tnace_potential {
   tnace_tn *tn_bra;                           /* [n_el * n_terms]: the bra layer F' of MPO terms (unused,
                                                  zeroed, for MPS terms) */
   tnace_meta *meta;                           /* free-form metadata map, may be NULL */
+  tnace_property prop;                        /* prop.set: a property model, not a potential */
   int has_grade;                              /* grade[] set for every species (all or none) */
   tnace_grade_el grade[TNACE_MAX_ELEMENTS];
 };

@@ -145,6 +145,10 @@ int tnace_potential_prepare(tnace_potential *pot, char *err, size_t errlen) {
 
 int tnace_potential_n_elements(const tnace_potential *pot) { return pot ? pot->n_el : 0; }
 
+const char *tnace_potential_property(const tnace_potential *pot) {
+  return pot && pot->prop.set ? pot->prop.name : NULL;
+}
+
 const char *tnace_potential_element(const tnace_potential *pot, int s) {
   return (pot && s >= 0 && s < pot->n_el) ? pot->elem[s] : NULL;
 }

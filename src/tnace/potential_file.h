@@ -80,7 +80,7 @@ typedef struct {
 /* The top-level keys, in the order of pio_doc.key_line. */
 enum {
   K_FORMAT, K_VERSION, K_UNITS, K_ELEMENTS, K_E0, K_RADIAL, K_CUTOFF, K_RMIN, K_REPULSION, K_TERMS,
-  K_CORES, K_GRADE, K_METADATA, N_TOPKEYS
+  K_CORES, K_GRADE, K_PROPERTY, K_METADATA, N_TOPKEYS
 };
 
 /* The whole file as written. Every value read has passed its own type and range check (the limits of
@@ -106,6 +106,9 @@ typedef struct {
   int n_core, cap_core;
   pio_grade grade[TNACE_MAX_ELEMENTS];
   int n_grade;
+  tnace_property prop;          /* `property:` (per[] not yet resolved: see prop_per) */
+  char prop_per[TNACE_MAX_ELEMENTS][4];
+  int prop_line, prop_per_line;
   tnace_meta *meta;             /* `metadata:` mapping, NULL if none */
 } pio_doc;
 

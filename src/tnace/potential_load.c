@@ -193,6 +193,15 @@ static int build(pio_err *e, const pio_doc *d, tnace_potential **out) {
     goto fail;
   }
   if (d->n_grade && build_grade(e, d, pot)) goto fail;
+  if (d->prop.set) {
+    pot->prop = d->prop;
+    for (int k = 0; k < d->prop.n_per; k++)
+      if ((pot->prop.per[k] = tnace_potential_element_index(pot, d->prop_per[k])) < 0) {
+        pio_fail(e, TNACE_ERR_VALUE, d->prop_per_line, "property.per", "'%s' is not an element of this potential",
+                 d->prop_per[k]);
+        goto fail;
+      }
+  }
   *out = pot;
   return 0;
 fail:

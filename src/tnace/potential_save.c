@@ -271,6 +271,18 @@ static int save_text(const tnace_potential *pot, const char *path, pio_err *e) {
         put_data(f, "        data", 10, tn->core[s], tn_core_size(tn, s), tn->bond[s + 1]);
       }
     }
+  if (pot->prop.set) {
+    fprintf(f, "property: {name: %s, kind: %s, ", pot->prop.name, pot->prop.intensive ? "intensive" : "extensive");
+    if (pot->prop.n_per) {
+      fputs("per: [", f);
+      for (int k = 0; k < pot->prop.n_per; k++) {
+        if (k) fputs(", ", f);
+        put_sym(f, pot->elem[pot->prop.per[k]]);
+      }
+      fputs("], ", f);
+    }
+    fprintf(f, "units: %s}\n", pot->prop.units);
+  }
   if (pot->has_grade) put_grade(f, pot);
   if (meta_text) fputs(meta_text, f);
   free(meta_text);

@@ -33,7 +33,7 @@ const char *const pio_site_kind[3] = {"species", "radial", "angular"};
 
 static const char *const top_keys[N_TOPKEYS] = {"format", "version", "units", "elements", "e0", "radial",
                                                "cutoff", "r_min", "repulsion", "terms", "cores",
-                                               "grade", "metadata"};
+                                               "grade", "property", "metadata"};
 /* Keys that must be present. */
 static const unsigned top_required = (1u << K_FORMAT) | (1u << K_VERSION) | (1u << K_UNITS) |
                                      (1u << K_ELEMENTS) | (1u << K_E0) | (1u << K_RADIAL) |
@@ -572,6 +572,45 @@ static int read_cores(rd *r, pio_doc *d) {
   }
 }
 
+/* ---- property: {name, kind: intensive|extensive, per: [symbols], units} ------------------------------- */
+
+static int read_property(rd *r, pio_doc *d) {
+  static const char *const keys[] = {"name", "kind", "per", "units"};
+  char buf[64], kb[64];
+  unsigned seen = 0;
+  int idx = 0, end = 0;
+  d->prop_line = ev_line(r);
+  d->prop.set = 1;
+  snprintf(d->prop.units, sizeof d->prop.units, "eV");
+  if (want(r, YAML_MAPPING_START_EVENT, "property", "a mapping {name, kind, per, units}")) return r->e->rc;
+  for (;;) {
+    if (next_key(r, "property", keys, 4, &seen, &idx, &end)) return r->e->rc;
+    if (end) break;
+    const char *key = pio_key(kb, sizeof kb, "property.%s", keys[idx]);
+    if (rd_next(r, key)) return r->e->rc;
+    if (idx == 0 && ev_str(r, key, d->prop.name, sizeof d->prop.name)) return r->e->rc;
+    if (idx == 3 && ev_str(r, key, d->prop.units, sizeof d->prop.units)) return r->e->rc;
+    if (idx == 1) {
+      if (ev_str(r, key, buf, sizeof buf)) return r->e->rc;
+      if (strcmp(buf, "intensive") && strcmp(buf, "extensive"))
+        return pio_fail(r->e, TNACE_ERR_VALUE, ev_line(r), key, "'%.40s': intensive or extensive", buf);
+      d->prop.intensive = !strcmp(buf, "intensive");
+    }
+    if (idx == 2) {
+      d->prop_per_line = ev_line(r);
+      if (want(r, YAML_SEQUENCE_START_EVENT, key, "a sequence of element symbols")) return r->e->rc;
+      for (d->prop.n_per = 0;; d->prop.n_per++) {
+        if (rd_next(r, key)) return r->e->rc;
+        if (r->ev.type == YAML_SEQUENCE_END_EVENT) break;
+        if (d->prop.n_per >= TNACE_MAX_ELEMENTS)
+          return pio_fail(r->e, TNACE_ERR_VALUE, ev_line(r), key, "more than %d elements", TNACE_MAX_ELEMENTS);
+        if (ev_str(r, key, d->prop_per[d->prop.n_per], sizeof d->prop_per[0])) return r->e->rc;
+      }
+    }
+  }
+  return check_required(r, d->prop_line, "property", keys, 4, seen, 3u);
+}
+
 /* ---- grade: one entry per species --------------------------------------------------------------- */
 
 static int read_grade_entry(rd *r, pio_grade *g, const char *ctx) {
@@ -737,6 +776,7 @@ static int read_doc(rd *r, pio_doc *d) {
       case K_TERMS: if (read_terms(r, d)) return r->e->rc; break;
       case K_CORES: if (read_cores(r, d)) return r->e->rc; break;
       case K_GRADE: if (read_grade(r, d)) return r->e->rc; break;
+      case K_PROPERTY: if (read_property(r, d)) return r->e->rc; break;
       default: if (read_metadata(r, d)) return r->e->rc; break;
     }
   }

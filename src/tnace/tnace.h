@@ -118,6 +118,12 @@ int tnace_atom_energy(const tnace_potential *pot, tnace_workspace *ws, int speci
  * grade (tnace_potential_has_grade); the message is in tnace_workspace_error(ws). Allocates nothing. */
 int tnace_atom_grade(const tnace_potential *pot, tnace_workspace *ws, int species_i, int n,
                      const double (*rij)[3], const int *species_j, double *gamma);
+/* Name of the per-structure property a property model predicts (potential-file key `property`, e.g.
+ * "formation_energy"; docs/potential-format.md), or NULL for an interatomic potential. A property model's
+ * per-atom "energies" sum to the property (times the counted atoms for an intensive one); its forces are
+ * not forces: MD codes must refuse it. */
+const char *tnace_potential_property(const tnace_potential *pot);
+
 /* 1 if the potential file carried an extrapolation grade (its `grade:` section), else 0. */
 int tnace_potential_has_grade(const tnace_potential *pot);
 

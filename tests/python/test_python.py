@@ -204,6 +204,17 @@ class Api(unittest.TestCase):
 
 
 class Ase(unittest.TestCase):
+    def test_property_model_refused(self):
+        """A property model (potential-file key property) computes its property but is no ASE calculator."""
+        from tnace.ase import TNACE
+        path = os.path.join(SRC, "tests", "data", "yaml", "property.yaml")
+        p = tnace.Potential(path)
+        self.assertEqual(p.property, "formation_energy")
+        self.assertIsNone(tnace.Potential(POT1).property)
+        with self.assertRaises(tnace.TNACEError) as cm:
+            TNACE(path)
+        self.assertIn("is a property model", str(cm.exception))
+
     def test_conventions(self):
         """Voigt order xx yy zz yz xz xy and sign as ASE's; energies, free_energy; no stress without 3D pbc."""
         from ase import Atoms
