@@ -312,12 +312,14 @@ static int growth_step(fit_ctx *F, growth *g, int sweep, int *grown) {
 
 /* ---- one sweep ----------------------------------------------------------------------------------------- */
 
-/* Column layout of copy level p, and the current maps in F->Ucat. */
-static void level_setup(fit_ctx *F, int p, copy_level *L) {
+/* Column layout of copy level p, and the current maps in F->Ucat; layer < 0: every chain is solved, else only
+ * the chains of that layer (0: MPS terms and the kets of MPO terms, 1: the bras). */
+static void level_setup(fit_ctx *F, int p, int layer, copy_level *L) {
   const int ne = F->pot->n_el;
   L->p = p;
   L->D = 0;
   for (int c = 0; c < F->n_chains; c++) {
+    L->active[c] = layer < 0 || F->chain_layer[c] == layer;
     const int nu = fit_chain(F, 0, c)->nu;
     L->kt[c] = p < nu ? p : nu - 1;
     for (int a = 0; a < ne; a++) {
@@ -340,14 +342,20 @@ static int sweep_once(fit_ctx *F, double lam, char *err, size_t errlen) {
       tnace_tn *tn = fit_chain(F, a, c);
       if (tn->nu > max_nu) max_nu = tn->nu;
     }
-  for (int p = 0; p < max_nu; p++) {
-    copy_level L;
-    level_setup(F, p, &L);
-    for (int q = 0; q < 3; q++) {
-      int rc = fit_solve_site(F, &L, q, lam, err, errlen);
-      if (rc) return rc;
+  /* An MPO term's energy Σ_b J_b J'_b is bilinear in its two layers: solving a ket and a bra site in one linear
+   * step is a Gauss–Newton step that can overshoot and diverge (issue #16). With MPO terms each copy level is
+   * solved twice, kets (with the MPS terms) and then bras, each an exact least-squares step on fresh rows. */
+  int has_mpo = 0;
+  for (int c = 0; c < F->n_chains; c++) has_mpo |= F->chain_mate[c] >= 0;
+  for (int p = 0; p < max_nu; p++)
+    for (int layer = has_mpo ? 0 : -1; layer <= (has_mpo ? 1 : -1); layer++) {
+      copy_level L;
+      level_setup(F, p, layer, &L);
+      for (int q = 0; q < 3; q++) {
+        int rc = fit_solve_site(F, &L, q, lam, err, errlen);
+        if (rc) return rc;
+      }
     }
-  }
   int rc = fit_balance_mpo(F->pot);
   if (rc) snprintf(err, errlen, "out of memory");
   return rc;

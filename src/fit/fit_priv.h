@@ -35,6 +35,8 @@ typedef struct {
   int kt[TNACE_MAX_CHAINS];                          /* copy of chain c at this level: min(p, ν−1) */
   size_t uoff[TNACE_MAX_CHAINS][TNACE_MAX_ELEMENTS + 1];
   size_t e0off, D;                                   /* E0 columns, all columns */
+  unsigned char active[TNACE_MAX_CHAINS];            /* chains whose sites this pass solves (all, or one layer of
+                                                        the MPO terms: E = J·J' is bilinear in ket and bra) */
 } copy_level;
 
 typedef struct {

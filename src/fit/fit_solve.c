@@ -104,6 +104,7 @@ int fit_e0(tnace_potential *pot, const tnace_dataset *ds) {
  * at columns [coff[c][a], coff[c][a+1]); then n_e0 E0 columns at ce0; Dc columns in all. */
 typedef struct {
   int st[TNACE_MAX_CHAINS], fm[TNACE_MAX_CHAINS];
+  const unsigned char *active;   /* the copy level's solved chains: the others have no columns */
   size_t coff[TNACE_MAX_CHAINS][TNACE_MAX_ELEMENTS + 1];
   size_t ce0, Dc;
   int n_e0;
@@ -118,6 +119,7 @@ static int site_of(const fit_ctx *F, int c, int p, int q) {
 /* Does any chain solve a rank-constrained species site (with a free factor E) at this step? */
 static int has_free_factor(const fit_ctx *F, const copy_level *L, int q) {
   for (int c = 0; c < F->n_chains; c++) {
+    if (!L->active[c]) continue;
     const int st = site_of(F, c, L->p, q);
     if (st % 3 == 0 && F->Ef[c][0][st / 3] && !F->sfix[c][st / 3]) return 1;
   }
@@ -127,8 +129,14 @@ static int has_free_factor(const fit_ctx *F, const copy_level *L, int q) {
 static void layout_site(const fit_ctx *F, const copy_level *L, int q, int sub, site_layout *S) {
   const int ne = F->pot->n_el;
   S->Dc = 0;
+  S->active = L->active;
   for (int c = 0; c < F->n_chains; c++) {
     const int st = S->st[c] = site_of(F, c, L->p, q);
+    if (!L->active[c]) { /* no columns */
+      S->fm[c] = 0;
+      for (int a = 0; a <= ne; a++) S->coff[c][a] = S->Dc;
+      continue;
+    }
     /* a species-blind site (E fixed) only ever solves G; a free factor alternates G and Ẽ */
     S->fm[c] = st % 3 == 0 && F->Ef[c][0][st / 3] ? (F->sfix[c][st / 3] ? 1 : 1 + sub % 2) : 0;
     for (int a = 0; a < ne; a++) {
@@ -150,7 +158,7 @@ static void layout_site(const fit_ctx *F, const copy_level *L, int q, int sub, s
 static int gather_x(fit_ctx *F, const site_layout *S, double *xold) {
   const int ne = F->pot->n_el;
   for (int c = 0; c < F->n_chains; c++)
-    for (int a = 0; a < ne; a++) {
+    for (int a = 0; S->active[c] && a < ne; a++) {
       const tnace_tn *tn = fit_chain(F, a, c);
       const int st = S->st[c], d = F->sd[c][st / 3];
       const size_t m = (size_t)tn->bond[st] * tn->bond[st + 1];
@@ -173,11 +181,15 @@ static int gather_x(fit_ctx *F, const site_layout *S, double *xold) {
   return 0;
 }
 
+/* The maps of the solved chains (zero for the others: the targets' linear part, row · Ucat, must be what the
+ * solved unknowns predict, Σ over solved chains of E_c; a fixed chain's energy stays in the residual). */
 void fit_load_Ucat(fit_ctx *F, const copy_level *L) {
   for (int c = 0; c < F->n_chains; c++)
     for (int a = 0; a < F->pot->n_el; a++) {
       const tnace_tn *tn = fit_chain(F, a, c);
-      memcpy(F->Ucat + L->uoff[c][a], tn->U[L->kt[c]], fit_U_dim(tn, L->kt[c]) * sizeof(double));
+      const size_t n = fit_U_dim(tn, L->kt[c]);
+      if (L->active[c]) memcpy(F->Ucat + L->uoff[c][a], tn->U[L->kt[c]], n * sizeof(double));
+      else memset(F->Ucat + L->uoff[c][a], 0, n * sizeof(double));
     }
   memcpy(F->Ucat + L->e0off, F->pot->e0, (size_t)F->pot->n_el * sizeof(double));
 }
@@ -188,7 +200,7 @@ static int site_rows(fit_ctx *F, const copy_level *L, const site_layout *S, int 
   const int ne = F->pot->n_el;
   const size_t D = L->D, Dc = S->Dc;
   for (int ch = 0; ch < F->n_chains; ch++)
-    for (int a = 0; a < ne; a++) {
+    for (int a = 0; S->active[ch] && a < ne; a++) {
       const tnace_tn *tn = fit_chain(F, a, ch);
       const int st = S->st[ch], k = L->kt[ch];
       const double *U = F->rows + L->uoff[ch][a];
@@ -245,7 +257,7 @@ static int add_chunk(fit_ctx *F, const copy_level *L, const site_layout *S, int 
 static int scatter_x(fit_ctx *F, const site_layout *S, const double *x) {
   const int ne = F->pot->n_el;
   for (int c = 0; c < F->n_chains; c++)
-    for (int a = 0; a < ne; a++) {
+    for (int a = 0; S->active[c] && a < ne; a++) {
       tnace_tn *tn = fit_chain(F, a, c);
       const int st = S->st[c], d = F->sd[c][st / 3];
       const size_t m = (size_t)tn->bond[st] * tn->bond[st + 1];
@@ -301,7 +313,7 @@ int fit_solve_site(fit_ctx *F, const copy_level *L, int q, double lam, char *err
   }
   /* the centre moves right past the solved site of every chain */
   for (int c = 0; c < F->n_chains; c++)
-    for (int a = 0; a < F->pot->n_el; a++) {
+    for (int a = 0; L->active[c] && a < F->pot->n_el; a++) {
       tnace_tn *tn = fit_chain(F, a, c);
       const int st = site_of(F, c, L->p, q);
       const double *E = st % 3 == 0 ? F->Ef[c][a][st / 3] : NULL;
