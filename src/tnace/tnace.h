@@ -108,8 +108,9 @@ int tnace_atom_energy(const tnace_potential *pot, tnace_workspace *ws, int speci
                       const double (*rij)[3], const int *species_j, double *energy, double (*dEdr)[3]);
 
 /* Extrapolation grade γ_i of one atomic environment (docs/extrapolation-grade.md): the D-optimality grade of
- * the model linearised at its fitted cores, γ_i = max_j |(f_i[cols] A⁻¹)_j| with f_i = ∂E_i/∂θ over the core
- * entries θ of the centre species' terms and A the same features of a MaxVol active set of training
+ * the model linearised at its fitted cores, γ_i = max_j |(f_i[cols] A⁻¹)_j| with f_i = ∂E_i/∂U over the
+ * entries of the channel maps U^(k) of the centre species' terms (tn.h) and A the same features of a MaxVol
+ * active set of training
  * environments (Podryabinkin & Shapeev, Comput. Mater. Sci. 140, 171 (2017); Lysogorskiy et al., PRM 7,
  * 043801 (2023)). γ ≤ 1 (up to the fit's MaxVol tolerance, 1.01) for every environment the active set was
  * chosen from; values above ~2 mean the potential extrapolates, above ~10 that its forces are guesses.
