@@ -90,6 +90,36 @@ class Api(unittest.TestCase):
         self.assertLess(abs(float(S[19]) - g.max()) / g.max(), 1e-10)
         self.assertLess(abs(float(S[20]) - g.mean()) / g.mean(), 1e-10)
 
+    def test_select_by_grade(self):
+        """tools/select_by_grade.py: the K structures of largest γ_max, copied verbatim, in grade order (the grades
+        recomputed here through the API); none above a threshold no structure reaches."""
+        sys.path.insert(0, os.path.join(SRC, "tools"))
+        import select_by_grade
+        pool = os.path.join(SRC, "tests", "data", "eval", "cu_mixed.xyz")
+        cu = tnace.Potential(POT1)
+        frames = select_by_grade.frames(pool)
+        g = []
+        for ln, text in frames:
+            lines = text.splitlines()
+            n = int(lines[0])
+            lat = [float(x) for x in lines[1].split('Lattice="')[1].split('"')[0].split()]
+            pos = np.array([[float(v) for v in l.split()[1:4]] for l in lines[2:2 + n]])
+            g.append(cu.grade([l.split()[0] for l in lines[2:2 + n]], pos, np.array(lat).reshape(3, 3), True).max())
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "sel.xyz")
+            r = subprocess.run([sys.executable, os.path.join(SRC, "tools", "select_by_grade.py"), POT1, pool, "-n", "3",
+                                "--threshold", "0", "-o", out, "--tnace-eval", os.environ["TNACE_EVAL"]],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            chosen = [t for _, t in select_by_grade.frames(out)]
+            want = [frames[i][1] for i in np.argsort(g)[::-1][:3]]
+            self.assertEqual(chosen, want)
+            r = subprocess.run([sys.executable, os.path.join(SRC, "tools", "select_by_grade.py"), POT1, pool, "-n", "3",
+                                "--threshold", str(max(g) * 1.01), "-o", out, "--tnace-eval", os.environ["TNACE_EVAL"]],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(select_by_grade.frames(out), [])
+
     def test_grade(self):
         """The extrapolation grade: invariant under rotation and translation, low on the training lattice
         (bcc W near its DFT lattice constant), far above 1 on a cell compressed by 25 %; a potential file
