@@ -325,7 +325,7 @@ int tnace_xyz_next(tnace_xyz_reader *r, tnace_frame *f, char *err, size_t errlen
   f->n_count = r->n_count_sym ? 0 : f->n_atoms;
   for (int a = 0; r->n_count_sym && a < f->n_atoms; a++)
     for (int k = 0; k < r->n_count_sym; k++) f->n_count += !strcmp(f->symbol[a], r->count_sym[k]);
-  if (f->n_count == 0) {
+  if (r->n_count_sym && f->n_count == 0) {
     rc = xyz_fail(r, err, errlen, TNACE_ERR_VALUE, f->line, "frame has no atom of the counted species (%s...): its "
                   "per-atom values cannot be normalised", r->count_sym[0]);
     goto fail;
