@@ -425,6 +425,18 @@ static void test_units(void) {
   st = read_one(pa, &kp, &fr, err, sizeof err);
   CHECK(st == 1 && fabs(fr.energy + 0.25e-3) < 1e-18, "meV/atom: %.17g", fr.energy);
   if (st == 1) tnace_frame_free(&fr);
+  /* per counted species (a property per cation): only those atoms count; a frame without any is an error */
+  tnace_xyz_keys kc = {.energy = "formation_energy", .energy_per_atom = 1, .count_species = "Ag, Cu", .units_declared = 1};
+  const char *mixed = "3\nLattice=\"4 0 0 0 4 0 0 0 4\" Properties=species:S:1:pos:R:3 formation_energy=-0.5 "
+                      "pbc=\"T T T\"\nCu 0 0 0\nO 2 0 0\nAg 0 2 0\n";
+  st = read_one(mixed, &kc, &fr, err, sizeof err);
+  CHECK(st == 1 && fr.n_count == 2 && fr.energy == -1.0, "2 counted of 3: n_count %d, E %.17g %s", st == 1 ? fr.n_count : -1,
+        st == 1 ? fr.energy : 0.0, err);
+  if (st == 1) tnace_frame_free(&fr);
+  kc.count_species = "Ga";
+  st = read_one(mixed, &kc, &fr, err, sizeof err);
+  CHECK(st == TNACE_ERR_VALUE && strstr(err, ":1: frame has no atom of the counted species (Ga"), "none counted: %s", err);
+  if (st == 1) tnace_frame_free(&fr);
   CHECK(tnace_energy_unit_parse("meV", &u, &sg) == 0 && u == 1e-3 && sg == 0 &&
             tnace_energy_unit_parse("eV", &u, &sg) == 0 && u == 1 && sg == 0 &&
             tnace_energy_unit_parse("Ha", &u, &sg) == -1 && tnace_energy_unit_parse("eV/cation", &u, &sg) == -1,
