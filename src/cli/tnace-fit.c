@@ -411,6 +411,8 @@ static int run_cv(const args *a, run *R, FILE *out) {
     }
     if (tnace_cv_fit_fold(&R->cv, i, &R->cfg, &R->train, &R->valid, out, R->err, sizeof R->err))
       return fail("cross-validation fold %d: %s", i, R->err);
+    /* after every fold, so that a run killed later keeps the folds it finished (tools/cv.py merge joins them) */
+    if (j + 1 < nsel && write_cv(a, R)) return 1;
   }
   if (out) {
     tnace_cv_write_table(stdout, &R->cv);
