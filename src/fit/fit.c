@@ -173,7 +173,7 @@ static void column_bounds(fit_ctx *F) {
       for (int a = 0; a < pot->n_el; a++) {
         const tnace_tn *tn = fit_chain(F, a, ch);
         const int k = p < tn->nu ? p : tn->nu - 1;
-        du += fit_U_dim(tn, k);
+        du += tn_U_size(tn, k);
         for (int c = 0; c < 3; c++) dc[c] += tn_core_size(tn, p < tn->nu ? 3 * k + c : 3 * tn->nu - 1);
       }
     if (du + pot->n_el > F->Dmax) F->Dmax = du + pot->n_el;
@@ -324,7 +324,7 @@ static void level_setup(fit_ctx *F, int p, int layer, copy_level *L) {
     L->kt[c] = p < nu ? p : nu - 1;
     for (int a = 0; a < ne; a++) {
       L->uoff[c][a] = L->D;
-      L->D += fit_U_dim(fit_chain(F, a, c), L->kt[c]);
+      L->D += tn_U_size(fit_chain(F, a, c), L->kt[c]);
     }
     L->uoff[c][ne] = L->D;
   }

@@ -105,8 +105,6 @@ int fit_balance_mpo(tnace_potential *pot);
  * sel_row, n_rows. Returns 0 or TNACE_ERR_NOMEM (what was allocated is freed by fit_free_rows). */
 int fit_plan_rows(fit_ctx *F);
 void fit_free_rows(fit_ctx *F);
-/* Columns of chain c, species a, copy k in U space: n_el · nmax · n_λ(k) · b_{3k} · b_{3k+3}. */
-size_t fit_U_dim(const tnace_tn *t, int k);
 /* Rows (scaled by √w) and targets y of structures s0..s1−1 in U space for copy level L (see fit_rows.c). */
 int fit_copy_pass(fit_ctx *F, const copy_level *L, int s0, int s1, double *rows, double *y, char *err,
                   size_t errlen);

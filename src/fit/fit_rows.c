@@ -38,9 +38,6 @@ static void accum_U_pair(const tnace_tn *t, int k, int b, const double *u, const
   }
 }
 
-size_t fit_U_dim(const tnace_tn *t, int k) {
-  return (size_t)t->n_el * t->nmax * t->fus.n_lambda[k] * t->bond[3 * k] * t->bond[3 * k + 3];
-}
 
 static const double one3[3] = {1.0, 1.0, 1.0};
 
@@ -230,7 +227,7 @@ static void tangent_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int 
     const int k = L->kt[c], mate = F->chain_mate[c];
     const int moves = tn->nu > 1 || mate >= 0;
     if (moves) tn_tangent_copy_seed(tn, &P->tw[c], k, mate >= 0 ? P->dJv[mate] : NULL);
-    const size_t Da = fit_U_dim(tn, k);
+    const size_t Da = tn_U_size(tn, k);
     memset(P->T, 0, Da * sizeof(double));
     if (src->pair)
       accum_U_pair(tn, k, src->b, src->u, src->y1, 1, src->g, src->y2, 3, P->G[c], 1.0, P->Qbuf, P->T);
@@ -423,7 +420,7 @@ static int structure_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int
 
 /* Build, for every training structure in [s0, s1), the rows of the joint least-squares problem of one
  * sweep step: for each chain c (an MPS term, or one layer of an MPO term; L->kt[c] = its current copy) and
- * centre species a, the U-space columns of its copy (block at L->uoff[c][a], width fit_U_dim), then one
+ * centre species a, the U-space columns of its copy (block at L->uoff[c][a], width tn_U_size), then one
  * column per species for E0 (at L->e0off); L->D columns in all. Targets y[row] are the reference minus the
  * prediction of everything but these maps and E0; rows and targets are scaled by √w. Each chain's rows
  * depend only on its own other copies (and, for an MPO layer, on the other layer), so all chains and

@@ -187,7 +187,7 @@ void fit_load_Ucat(fit_ctx *F, const copy_level *L) {
   for (int c = 0; c < F->n_chains; c++)
     for (int a = 0; a < F->pot->n_el; a++) {
       const tnace_tn *tn = fit_chain(F, a, c);
-      const size_t n = fit_U_dim(tn, L->kt[c]);
+      const size_t n = tn_U_size(tn, L->kt[c]);
       if (L->active[c]) memcpy(F->Ucat + L->uoff[c][a], tn->U[L->kt[c]], n * sizeof(double));
       else memset(F->Ucat + L->uoff[c][a], 0, n * sizeof(double));
     }

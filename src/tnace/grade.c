@@ -24,17 +24,12 @@
 #include "tn.h"
 #include "tnace.h"
 
-/* Size of the U-space block of copy k of a chain. */
-static size_t ublock(const tnace_tn *tn, int k) {
-  return (size_t)tn->n_el * tn->nmax * tn->fus.n_lambda[k] * tn->bond[3 * k] * tn->bond[3 * k + 3];
-}
-
 size_t tnace_grade_n_features(const tnace_potential *pot, int a) {
   size_t d = 0;
   for (int t = 0; t < pot->n_terms; t++)
     for (int L = 0; L < tnace_n_layers(pot, t); L++) {
       const tnace_tn *tn = tnace_layer(pot, a, t, L);
-      for (int k = 0; k < tn->nu; k++) d += ublock(tn, k);
+      for (int k = 0; k < tn->nu; k++) d += tn_U_size(tn, k);
     }
   return d;
 }
@@ -68,7 +63,7 @@ int tnace_atom_grade_features(const tnace_potential *pot, tnace_workspace *ws, i
       const tnace_tn_ws *w = L ? &ws->tw2 : &ws->tw;
       for (int k = 0; k < tn->nu; k++) {
         tn_grad_U(tn, k, ws->A, pot->nmax, pot->lmax, w->g[k], 1.0, 0, pot->n_el, f);
-        f += ublock(tn, k);
+        f += tn_U_size(tn, k);
       }
     }
   }
@@ -83,7 +78,7 @@ static tnace_grade_col decode(const tnace_potential *pot, int a, size_t c) {
     for (int L = 0; L < tnace_n_layers(pot, t); L++) {
       const tnace_tn *tn = tnace_layer(pot, a, t, L);
       for (int k = 0; k < tn->nu; k++) {
-        const size_t u = ublock(tn, k);
+        const size_t u = tn_U_size(tn, k);
         if (c >= u) { c -= u; continue; }
         const int nl = tn->fus.n_lambda[k], bb = tn->bond[3 * k] * tn->bond[3 * k + 3];
         const int q = (int)(c % bb), lam = (int)(c / bb % nl), nn = (int)(c / bb / nl % tn->nmax);
@@ -107,8 +102,8 @@ int tnace_atom_grade(const tnace_potential *pot, tnace_workspace *ws, int si, in
   if (!pot || !ws || !gamma) return TNACE_ERR_ARG;
   if (!pot->has_grade) {
     snprintf(ws->err, sizeof ws->err,
-             "the potential has no extrapolation grade (fitted before tnace 0.2, or with grade: {size: 0}; add "
-             "one with tnace-fit CONFIG --grade-only)");
+             "the potential has no extrapolation grade (fitted before the grade existed, or with grade: false; "
+             "add one with tnace-fit CONFIG --grade-only)");
     return TNACE_ERR_VALUE;
   }
   int rc = tnace_atom_basis(pot, ws, si, n, rij, sj);

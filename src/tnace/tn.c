@@ -700,6 +700,10 @@ void tn_forward_tangent_vec(const tnace_tn *t, tnace_tn_ws *w, double *dJ) {
 
 /* ---- the gradient with respect to the channel maps (trainer rows, extrapolation grade) ---- */
 
+size_t tn_U_size(const tnace_tn *t, int k) {
+  return (size_t)t->n_el * t->nmax * t->fus.n_lambda[k] * t->bond[3 * k] * t->bond[3 * k + 3];
+}
+
 void tn_grad_U(const tnace_tn *t, int k, const double *A, int nmaxA, int lmaxA, const double *g, double scale,
                int a0, int a1, double *out) {
   const int nlmA = (lmaxA + 1) * (lmaxA + 1), nl = t->fus.n_lambda[k];

@@ -162,6 +162,8 @@ void tn_tangent_copy(const tnace_tn *t, tnace_tn_ws *w, int k);
  * whose seed is the other layer's J); dseed NULL = fixed seed. */
 void tn_tangent_copy_seed(const tnace_tn *t, tnace_tn_ws *w, int k, const double *dseed);
 
+/* Entries of the channel map U^(k): n_el · nmax · n_lambda[k] · bond[3k] · bond[3k+3]. */
+size_t tn_U_size(const tnace_tn *t, int k);
 /* U-space gradient of copy k: out[α][n][λ] += scale · Σ_m A[α][n][l(λ) m] g[(λ, m)] for α in [a0, a1), i.e.
  * ∂E/∂U^(k) for g = ∂E/∂c^(k) (a bond[3k] × bond[3k+3] block per (α, n, λ); out has fit-style layout
  * [n_el][nmax][n_lambda][bond[3k]][bond[3k+3]], the layout of t->U[k]). Used by the trainer's rows and the
