@@ -48,3 +48,9 @@ if(_tnace_ase_rc EQUAL 0 AND TNACE_PLUGIN_BUILT AND TNACE_LMP_EXECUTABLE AND EXI
   set_tests_properties(snap_refit PROPERTIES LABELS "python;lammps" TIMEOUT 300 ENVIRONMENT
     "${_tp_env};TNACE_LMP=${TNACE_LMP_EXECUTABLE};TNACE_BUILD_DIR=${CMAKE_BINARY_DIR}")
 endif()
+# desc_cli: tnace-desc's power spectrum equals an independent numpy computation (ASE neighbours, the addition
+# theorem instead of Y_lm), rotation invariance, pooling, labels, errors (tests/checks/test_desc.py).
+if(_tnace_ase_rc EQUAL 0)
+  add_test(NAME desc_cli COMMAND ${TNACE_ASE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/checks/test_desc.py $<TARGET_FILE:tnace-desc>)
+  set_tests_properties(desc_cli PROPERTIES LABELS python TIMEOUT 120 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+endif()

@@ -125,6 +125,24 @@ int tnace_atom_grade(const tnace_potential *pot, tnace_workspace *ws, int specie
  * not forces: MD codes must refuse it. */
 const char *tnace_potential_property(const tnace_potential *pot);
 
+/* Invariant descriptors of one atomic environment, written out (descriptor.c; issue #16): for kernel and
+ * linear baselines, descriptor compression and users' own models. The potential itself never forms them.
+ *   ν = 1:  B_{αn} = A_{αn00}, entries k = α·nmax_l[0] + n                                  [n_el·nmax_l0]
+ *   ν = 2:  B_{pql} = w_pq (2l+1)^{-1/2} Σ_m A_{p,lm} A_{q,lm}, the power spectrum (Sommer & Dunham eq. 17; the
+ *           SOAP power spectrum up to normalisation), over radial-species indices p = (α1,n1) ≤ q = (α2,n2)
+ *           (P = α·nmax + n), then l = 0..lmax, keeping the (n, l) the potential's basis computes; w_pq = 1 for
+ *           p = q, √2 otherwise, so that dot products of these vectors equal those of the full symmetric tensors.
+ * A is the potential's atomic base (its radial basis, cutoffs, λ, n_max, l_max; eq. 9–10), so a descriptor
+ * potential can be any potential file, or one made from a fit config with the basis wanted.
+ * tnace_descriptor_size: the number of entries (≥ 1), TNACE_ERR_ARG for ν other than 1, 2.
+ * tnace_descriptor_label: entry k's (α1, n1, α2, n2, l) into label[5] (ν = 1: α, n, −1, −1, 0); 0 or TNACE_ERR_ARG.
+ * tnace_atom_descriptor: B[size] of one environment, same arguments and errors as tnace_atom_energy (plus
+ *   TNACE_ERR_ARG for ν); dimensionless (sums of radial functions times Y_lm). Allocates nothing. */
+long tnace_descriptor_size(const tnace_potential *pot, int nu);
+int tnace_descriptor_label(const tnace_potential *pot, int nu, long k, int label[5]);
+int tnace_atom_descriptor(const tnace_potential *pot, tnace_workspace *ws, int species_i, int n,
+                          const double (*rij)[3], const int *species_j, int nu, double *B);
+
 /* 1 if the potential file carried an extrapolation grade (its `grade:` section), else 0. */
 int tnace_potential_has_grade(const tnace_potential *pot);
 
