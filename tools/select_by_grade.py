@@ -19,22 +19,10 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from extxyz_frames import frames  # noqa: E402  (the repository's one frame splitter)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def frames(path):
-    """(first line number, text) of every extxyz frame of a file, verbatim."""
-    with open(path) as f:
-        lines = f.readlines()
-    out, i = [], 0
-    while i < len(lines):
-        if not lines[i].strip():
-            i += 1
-            continue
-        n = int(lines[i].split()[0])
-        out.append((i + 1, "".join(lines[i:i + n + 2])))
-        i += n + 2
-    return out
 
 
 def grade_table(pot, pools, tnace_eval, threads):

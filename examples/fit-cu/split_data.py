@@ -9,25 +9,11 @@ Every 10th frame samples all parts of the Cu file evenly (vacancies, surfaces, A
 because the file keeps each kind of structure together.
 """
 import argparse
+import os
 import sys
 
-
-def frames(path):
-    with open(path) as f:
-        lines = f.readlines()
-    i = 0
-    while i < len(lines):
-        if not lines[i].strip():
-            i += 1
-            continue
-        try:
-            n = int(lines[i].split()[0])
-        except ValueError:
-            sys.exit("split_data: %s:%d: expected an atom count, got %r" % (path, i + 1, lines[i][:40]))
-        if i + 2 + n > len(lines):
-            sys.exit("split_data: %s:%d: truncated frame" % (path, i + 1))
-        yield lines[i:i + 2 + n]
-        i += 2 + n
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from extxyz_frames import frames  # noqa: E402  (the repository's one frame splitter)
 
 
 def main():
@@ -41,15 +27,16 @@ def main():
         sys.exit("split_data: --every must be >= 2")
     nt = nv = at = av = 0
     with open(a.train, "w") as ft, open(a.valid, "w") as fv:
-        for i, fr in enumerate(frames(a.data)):
+        for i, (_, fr) in enumerate(frames(a.data)):
+            natoms = int(fr.split(None, 1)[0])
             if i % a.every == a.every - 1:
-                fv.writelines(fr)
+                fv.write(fr)
                 nv += 1
-                av += len(fr) - 2
+                av += natoms
             else:
-                ft.writelines(fr)
+                ft.write(fr)
                 nt += 1
-                at += len(fr) - 2
+                at += natoms
     print("split_data: %s -> %s (%d structures, %d atoms), %s (%d structures, %d atoms)"
           % (a.data, a.train, nt, at, a.valid, nv, av))
 

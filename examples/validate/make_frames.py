@@ -28,18 +28,8 @@ import numpy as np
 from ase.data import atomic_masses, atomic_numbers
 from ase.io import read
 
-
-def frames_text(path):
-    with open(path) as f:
-        lines = f.readlines()
-    i = 0
-    while i < len(lines):
-        if not lines[i].strip():
-            i += 1
-            continue
-        n = int(lines[i].split()[0])
-        yield lines[i:i + 2 + n]
-        i += 2 + n
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from extxyz_frames import frames  # noqa: E402  (the repository's one frame splitter)
 
 
 def lammps_cell(A):
@@ -111,13 +101,13 @@ def main():
     idx = [int(t) for t in a.frames.split(",") if t.strip()]
     os.makedirs(a.outdir, exist_ok=True)
 
-    text = list(frames_text(a.data))
+    text = [t for _, t in frames(a.data)]
     for i in idx:
         if not 0 <= i < len(text):
             sys.exit("make_frames: frame %d out of range (the file has %d)" % (i, len(text)))
     with open(os.path.join(a.outdir, "frames.xyz"), "w") as f:
         for i in idx:
-            f.writelines(text[i])
+            f.write(text[i])
 
     meta = []
     for k, i in enumerate(idx, start=1):
