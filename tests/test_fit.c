@@ -108,8 +108,8 @@ static tnace_fit_opts recovery_opts(double lambda, int anneal, int sweeps) {
  * recovered function, not the cores, is what must match. */
 static void test_recovery(int with_stress) {
   rng = 12345 + (unsigned long long)with_stress; /* each test draws its own data, whatever the order */
-  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0}};
-  const tnace_term_spec fspec[] = {{1, 0, 4, 4, 0, 0, 0, 0}, {2, 2, 3, 6, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0, 0}};
+  const tnace_term_spec fspec[] = {{1, 0, 4, 4, 0, 0, 0, 0, 0}, {2, 2, 3, 6, 0, 0, 0, 0, 0}};
   tnace_potential *truth = make(spec, 2, 4.0);
   randomize(truth, 0.6);
   tnace_dataset train = {0}, valid = {0};
@@ -137,7 +137,7 @@ static void test_recovery(int with_stress) {
 
 static void test_determinism(void) {
   rng = 4242;
-  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0}, {3, 1, 2, 2, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0, 0}, {3, 1, 2, 2, 0, 0, 0, 0, 0}};
   tnace_potential *truth = make(spec, 3, 4.0);
   randomize(truth, 0.5);
   tnace_dataset train = {0};
@@ -177,7 +177,7 @@ static double max_core_diff(const tnace_potential *a, const tnace_potential *b) 
 
 static void test_group_weights(void) {
   rng = 777;
-  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0, 0}};
   tnace_potential *truth = make(spec, 2, 4.0);
   randomize(truth, 0.5);
   tnace_dataset train = {0};
@@ -212,7 +212,7 @@ static void test_group_weights(void) {
 /* Streaming the rows in chunks (small memory budget) gives the same fit as holding them all. */
 static void test_chunked(void) {
   rng = 999;
-  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0, 0, 0}, {2, 2, 3, 3, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0, 0, 0, 0}, {2, 2, 3, 3, 0, 0, 0, 0, 0}};
   tnace_potential *truth = make(spec, 2, 4.0);
   randomize(truth, 0.5);
   tnace_dataset train = {0};
@@ -257,8 +257,8 @@ static void test_chunked(void) {
  * known MPO potential. */
 static void test_recovery_mpo(void) {
   rng = 777;
-  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0}, {2, 2, 3, 2, TNACE_MODEL_MPO, 2, 0, 0}};
-  const tnace_term_spec fspec[] = {{1, 0, 4, 4, 0, 0, 0, 0}, {2, 2, 3, 4, TNACE_MODEL_MPO, 3, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0}, {2, 2, 3, 2, TNACE_MODEL_MPO, 2, 0, 0, 0}};
+  const tnace_term_spec fspec[] = {{1, 0, 4, 4, 0, 0, 0, 0, 0}, {2, 2, 3, 4, TNACE_MODEL_MPO, 3, 0, 0, 0}};
   tnace_potential *truth = make(spec, 2, 4.0);
   randomize(truth, 0.6);
   tnace_dataset train = {0}, valid = {0};
@@ -293,8 +293,8 @@ static void record_e(const tnace_sweep_info *si, void *ctx) {
 }
 static void test_mpo_monotone(void) {
   rng = 4242;
-  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0}, {2, 3, 4, 4, 0, 0, 0, 0}, {3, 2, 3, 3, 0, 0, 0, 0}};
-  const tnace_term_spec fspec[] = {{1, 0, 4, 1, 0, 0, 0, 0}, {2, 2, 3, 4, TNACE_MODEL_MPO, 4, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0}, {2, 3, 4, 4, 0, 0, 0, 0, 0}, {3, 2, 3, 3, 0, 0, 0, 0, 0}};
+  const tnace_term_spec fspec[] = {{1, 0, 4, 1, 0, 0, 0, 0, 0}, {2, 2, 3, 4, TNACE_MODEL_MPO, 4, 0, 0, 0}};
   tnace_potential *truth = make(spec, 3, 4.0);
   randomize(truth, 0.6);
   tnace_dataset train = {0};
@@ -320,6 +320,137 @@ static void test_mpo_monotone(void) {
   tnace_potential_free(fit);
   tnace_potential_free(truth);
   tnace_dataset_free(&train);
+}
+
+/* A pooled MPO term (model.h pool; the seed's ⟨B̄|T̂|B̄⟩ on the structure's mean descriptor) of a property model:
+ *  - on a crystal whose atoms all have the same environment (J_i = J̄) it equals the per-atom MPO of the same cores,
+ *    and on a structure with different environments it does not (the test can tell them apart);
+ *  - the forces of tnace_struct_eval are the gradient of the structure's pooled energy (central differences,
+ *    the means' dependence on every position included);
+ *  - tnace_atom_energy refuses the potential (an atom's energy needs the structure);
+ *  - a file with a pooled term is written with pool: true, reads back to the same energies, and is refused
+ *    without its property section;
+ *  - the trainer's steps are exact: fitted to the energies of a pooled truth at λ = 1e-10 the training error
+ *    never rises from sweep to sweep and falls below a tenth of its start. */
+static double pooled_energy(const tnace_potential *p, tnace_workspace *ws, tnace_struct *s, double (*F)[3]) {
+  double E = 0.0;
+  CHECK(tnace_struct_eval(p, ws, s, &E, F, NULL, NULL) == 0, "eval: %s", tnace_workspace_error(ws));
+  return E;
+}
+static void test_pooled(void) {
+  rng = 9191;
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0}, {2, 2, 3, 3, TNACE_MODEL_MPO, 3, 0, 0, 1}};
+  tnace_potential *pool = make(spec, 2, 4.0);
+  randomize(pool, 0.6);
+  pool->prop.set = 1;
+  snprintf(pool->prop.name, sizeof pool->prop.name, "formation_energy");
+  pool->prop.intensive = 1;
+  tnace_term_spec spec_atom[2] = {spec[0], spec[1]};
+  spec_atom[1].pool = 0;
+  tnace_potential *atom = make(spec_atom, 2, 4.0);
+  for (int i = 0; i < 2 * 2; i++)
+    for (int layer = 0; layer < tnace_n_layers(pool, i % 2); layer++) {
+      tnace_tn *a = tnace_layer(atom, i / 2, i % 2, layer), *b = tnace_layer(pool, i / 2, i % 2, layer);
+      for (int c = 0; c < 3 * a->nu; c++) memcpy(a->core[c], b->core[c], tn_core_size(a, c) * sizeof(double));
+    }
+  memcpy(atom->e0, pool->e0, sizeof atom->e0);
+  char err[512];
+  CHECK(tnace_potential_prepare(atom, err, sizeof err) == 0, "%s", err);
+  CHECK(tnace_potential_pool_size(pool) == 6 && tnace_potential_pool_size(atom) == 0, "pool sizes %d %d",
+        tnace_potential_pool_size(pool), tnace_potential_pool_size(atom));
+  tnace_workspace *ws = tnace_workspace_new(pool, 64);
+  /* a rock-salt crystal: every Cu and every Ag atom has the same environment, but Cu and Ag differ */
+  const double a0 = 4.1, cell[3][3] = {{a0, 0, 0}, {0, a0, 0}, {0, 0, a0}};
+  double pos[8][3];
+  int sp[8];
+  for (int i = 0; i < 8; i++) {
+    const int x = i & 1, y = (i >> 1) & 1, z = (i >> 2) & 1;
+    pos[i][0] = 0.5 * a0 * x; pos[i][1] = 0.5 * a0 * y; pos[i][2] = 0.5 * a0 * z;
+    sp[i] = (x + y + z) & 1;
+  }
+  const int pbc[3] = {1, 1, 1};
+  tnace_struct s1, s2;
+  for (int i = 0; i < 8; i++) sp[i] = 0; /* fcc-like simple cubic of one species: all environments equal */
+  CHECK(tnace_struct_build(&s1, 8, sp, (const double(*)[3])pos, cell, pbc, 4.0, "sc", err, sizeof err) == 0, "%s", err);
+  const double Ep = pooled_energy(pool, ws, &s1, NULL), Ea = pooled_energy(atom, ws, &s1, NULL);
+  CHECK(fabs(Ep - Ea) < 1e-10 * (1 + fabs(Ea)), "equal environments: pooled %.15g != per-atom %.15g", Ep, Ea);
+  for (int i = 0; i < 8; i++) sp[i] = (((i & 1) + ((i >> 1) & 1) + ((i >> 2) & 1)) & 1);
+  for (int i = 0; i < 8; i++) for (int x = 0; x < 3; x++) pos[i][x] += 0.15 * (urand() - 0.5);
+  CHECK(tnace_struct_build(&s2, 8, sp, (const double(*)[3])pos, cell, pbc, 4.0, "rattled", err, sizeof err) == 0, "%s",
+        err);
+  double F[8][3];
+  const double E2 = pooled_energy(pool, ws, &s2, F), E2a = pooled_energy(atom, ws, &s2, NULL);
+  CHECK(fabs(E2 - E2a) > 1e-6, "different environments: pooled and per-atom energies agree (%.15g): not pooled", E2);
+  double worst = 0.0;
+  for (int i = 0; i < 8; i++)
+    for (int x = 0; x < 3; x++) {
+      const double h = 1e-5, p0 = pos[i][x];
+      double e[2];
+      for (int sgn = 0; sgn < 2; sgn++) {
+        pos[i][x] = p0 + (sgn ? -h : h);
+        tnace_struct t;
+        CHECK(tnace_struct_build(&t, 8, sp, (const double(*)[3])pos, cell, pbc, 4.0, "fd", err, sizeof err) == 0, "%s", err);
+        e[sgn] = pooled_energy(pool, ws, &t, NULL);
+        tnace_struct_free(&t);
+      }
+      pos[i][x] = p0;
+      const double fd = -(e[0] - e[1]) / (2 * h);
+      if (fabs(fd - F[i][x]) > worst) worst = fabs(fd - F[i][x]);
+    }
+  printf("pooled mpo: equal environments %.3g eV (per-atom %.3g), rattled B1 pooled %.6g vs per-atom %.6g, "
+         "max |F - FD| %.2g eV/A\n", Ep, Ea, E2, E2a, worst);
+  CHECK(worst < 1e-6, "pooled forces are not the gradient of the pooled energy: max |F - FD| %g eV/Å", worst);
+  double Ei;
+  const int k0 = s2.off[0];
+  CHECK(tnace_atom_energy(pool, ws, s2.species[0], s2.off[1] - k0, (const double(*)[3])s2.d + k0, s2.nsp + k0, &Ei,
+                          NULL) == TNACE_ERR_ARG && strstr(tnace_workspace_error(ws), "pooled"),
+        "tnace_atom_energy accepted a pooled potential: %s", tnace_workspace_error(ws));
+  /* file round trip; refused without its property section */
+  CHECK(tnace_potential_save(pool, "test_pooled.yaml", err, sizeof err) == 0, "save: %s", err);
+  tnace_potential *back = NULL;
+  CHECK(tnace_potential_load("test_pooled.yaml", &back, err, sizeof err) == 0, "load: %s", err);
+  if (back) {
+    const double Eb = pooled_energy(back, ws, &s2, NULL);
+    CHECK(fabs(Eb - E2) < 1e-12 * (1 + fabs(E2)), "round trip: %.17g != %.17g", Eb, E2);
+    tnace_potential_free(back);
+  }
+  pool->prop.set = 0;
+  CHECK(tnace_potential_save(pool, "test_pooled_noprop.yaml", err, sizeof err) == 0, "save: %s", err);
+  back = NULL;
+  CHECK(tnace_potential_load("test_pooled_noprop.yaml", &back, err, sizeof err) == TNACE_ERR_VALUE &&
+            strstr(err, "terms") && strstr(err, "property"), "pooled file without property loaded: %s", err);
+  tnace_potential_free(back);
+  pool->prop.set = 1;
+  tnace_struct_free(&s1);
+  tnace_struct_free(&s2);
+  /* the trainer: exact layer steps on pooled rows */
+  tnace_dataset train = {0};
+  make_data(&train, 60, pool, 0);
+  for (int k = 0; k < train.n; k++) { train.s[k].has_forces = 0; train.s[k].n_count = train.s[k].n; }
+  const tnace_term_spec fspec[] = {{1, 0, 4, 1, 0, 0, 0, 0, 0}, {2, 2, 3, 3, TNACE_MODEL_MPO, 3, 0, 0, 1}};
+  tnace_potential *fit = make(fspec, 2, 4.0);
+  fit->prop = pool->prop;
+  CHECK(tnace_fit_init(fit, 5, err, sizeof err) == 0, "%s", err);
+  tnace_fit_opts o = recovery_opts(1e-10, 0, 8);
+  o.lambda_start = 1e-10;
+  o.kappa_f = o.kappa_s = 0.0;
+  e_hist h = {0, {0}};
+  o.on_sweep = record_e;
+  o.on_sweep_ctx = &h;
+  tnace_metrics mt;
+  CHECK(tnace_fit(fit, &train, NULL, &o, getenv("TNACE_TEST_VERBOSE") ? stdout : NULL, &mt, NULL, err, sizeof err) == 0,
+        "fit: %s", err);
+  int mono = h.n >= 6;
+  for (int i = 1; i < h.n; i++) mono &= h.e[i] <= h.e[i - 1] * (1 + 1e-9);
+  printf("pooled mpo fit, energies only: train E RMSE by sweep %.4g %.4g ... %.4g meV/atom (%d sweeps), monotone %d\n",
+         h.e[0], h.e[1], h.e[h.n - 1], h.n, mono);
+  CHECK(mono, "pooled MPO training error rose between sweeps");
+  CHECK(h.e[h.n - 1] < 0.1 * h.e[0], "pooled MPO fit made little progress: %g -> %g meV/atom", h.e[0], h.e[h.n - 1]);
+  tnace_potential_free(fit);
+  tnace_dataset_free(&train);
+  tnace_workspace_free(ws);
+  tnace_potential_free(pool);
+  tnace_potential_free(atom);
 }
 
 /* Unary and binary structures only (cycling through the pairs of elements), and ternary ones. */
@@ -359,7 +490,7 @@ static int monotone_from(const sweep_hist *h, int from) {
 
 static void fit_binaries(int srank, int scopies, const tnace_dataset *train, const tnace_dataset *tern, double *f_train,
                          double *f_tern, double *det_ratio, int *monotone) {
-  const tnace_term_spec fspec[] = {{1, 0, 4, 3, 0, 0, 0, 0}, {2, 2, 3, 6, 0, 0, srank, scopies}};
+  const tnace_term_spec fspec[] = {{1, 0, 4, 3, 0, 0, 0, 0, 0}, {2, 2, 3, 6, 0, 0, srank, scopies, 0}};
   const char *el[] = {"Cu", "Ag", "Au"};
   char err[512];
   tnace_potential *fit = NULL;
@@ -411,7 +542,7 @@ static void fit_binaries(int srank, int scopies, const tnace_dataset *train, con
 
 static void test_species_rank(void) {
   rng = 31337;
-  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 2, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 2, 0, 0}};
   const char *el[] = {"Cu", "Ag", "Au"};
   char err[512];
   tnace_potential *truth = NULL;
@@ -453,7 +584,7 @@ static void test_species_rank(void) {
  * with species_copies 1 on binaries predicts unseen ternaries as well as the binaries it was fitted to. */
 static void test_species_copies(void) {
   rng = 4711;
-  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0}, {2, 2, 3, 3, 0, 0, 0, 1}};
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0}, {2, 2, 3, 3, 0, 0, 0, 1, 0}};
   const char *el[] = {"Cu", "Ag", "Au"};
   char err[512];
   tnace_potential *truth = NULL;
@@ -489,8 +620,8 @@ static void test_species_copies(void) {
  * test_recovery), so the bound here is 1e-5: five orders below the starting error, far above round-off. */
 static void test_recovery_growth(void) {
   rng = 2468;
-  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0}};
-  const tnace_term_spec fspec[] = {{1, 0, 4, 4, 0, 0, 0, 0}, {2, 2, 3, 6, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0, 0}};
+  const tnace_term_spec fspec[] = {{1, 0, 4, 4, 0, 0, 0, 0, 0}, {2, 2, 3, 6, 0, 0, 0, 0, 0}};
   tnace_potential *truth = make(spec, 2, 4.0);
   randomize(truth, 0.6);
   tnace_dataset train = {0}, valid = {0};
@@ -527,7 +658,7 @@ static void test_recovery_growth(void) {
  * evaluator's own code and a message naming the structure and atom; it used to come back as
  * TNACE_ERR_NUMERIC, like a failed solve. */
 static void test_error_passed_through(void) {
-  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0, 0}};
   tnace_potential *p = make(spec, 2, 4.0);
   p->r_min = 0.5;
   char err[512] = "";
@@ -558,6 +689,7 @@ int main(void) {
   if (getenv("TNACE_TEST_ONLY_SR")) return test_summary("test_fit");
   test_recovery_mpo();
   test_mpo_monotone();
+  test_pooled();
   test_chunked();
   test_recovery(0);
   test_recovery(1);

@@ -612,6 +612,10 @@ static int group_errors(run *R, const tnace_dataset *ds, tnace_evalstats *st) {
 /* The extrapolation grade of R->pot from the training structures (grade_fit.h), unless grade.size is 0. */
 static int add_grade(run *R, FILE *out) {
   if (R->cfg.grade.size <= 0) return 0;
+  if (tnace_potential_pool_size(R->pot) > 0) { /* an environment's features depend on its whole structure */
+    if (out) printf("no extrapolation grade: the model has terms pooled over the structure (pool: true)\n");
+    return 0;
+  }
   tnace_grade_opts g = R->cfg.grade;
   g.threads = R->cfg.opts.n_threads;
   tnace_grade_report rep;

@@ -176,6 +176,29 @@ int tnace_dataset_read_keys(tnace_dataset *ds, const char *path, const tnace_xyz
   return rc2;
 }
 
+int tnace_struct_pool(const tnace_potential *pot, tnace_workspace *ws, const tnace_struct *s, double **mean,
+                      int *failed_atom) {
+  *mean = NULL;
+  const int P = tnace_potential_pool_size(pot);
+  if (P == 0) return 0;
+  int rc = tnace_workspace_reserve(ws, s->max_neigh);
+  if (rc) return rc;
+  double *m = calloc((size_t)P, sizeof *m);
+  if (!m) return TNACE_ERR_NOMEM;
+  for (int i = 0; i < s->n; i++) {
+    const int k0 = s->off[i];
+    if ((rc = tnace_atom_pool(pot, ws, s->species[i], s->off[i + 1] - k0, (const double(*)[3])(s->d + k0),
+                              s->nsp + k0, m))) {
+      if (failed_atom) *failed_atom = i;
+      free(m);
+      return rc;
+    }
+  }
+  for (int k = 0; k < P; k++) m[k] /= s->n;
+  *mean = m;
+  return 0;
+}
+
 int tnace_struct_eval_strain(const tnace_potential *pot, tnace_workspace *ws, const tnace_struct *s, double *energy,
                              double (*forces)[3], double dEde[3][3], double *eatom, int *failed_atom) {
   if (failed_atom) *failed_atom = -1;
@@ -185,11 +208,14 @@ int tnace_struct_eval_strain(const tnace_potential *pot, tnace_workspace *ws, co
   const int need_d = forces || dEde;
   double(*dEdr)[3] = need_d ? malloc((size_t)(s->max_neigh ? s->max_neigh : 1) * sizeof *dEdr) : NULL;
   if (need_d && !dEdr) return TNACE_ERR_NOMEM;
+  double *mean = NULL;
+  if ((rc = tnace_struct_pool(pot, ws, s, &mean, failed_atom))) { free(dEdr); return rc; }
   if (forces) memset(forces, 0, (size_t)s->n * sizeof *forces);
   for (int i = 0; i < s->n; i++) {
     const int k0 = s->off[i], ni = s->off[i + 1] - k0;
     double Ei;
-    rc = tnace_atom_energy(pot, ws, s->species[i], ni, (const double(*)[3])(s->d + k0), s->nsp + k0, &Ei, dEdr);
+    rc = tnace_atom_energy_pooled(pot, ws, s->species[i], ni, (const double(*)[3])(s->d + k0), s->nsp + k0, mean,
+                                  &Ei, dEdr);
     if (rc) {
       if (failed_atom) *failed_atom = i;
       break;
@@ -206,6 +232,7 @@ int tnace_struct_eval_strain(const tnace_potential *pot, tnace_workspace *ws, co
     }
   }
   free(dEdr);
+  free(mean);
   if (rc) return rc;
   *energy = E;
   if (dEde) memcpy(dEde, W, sizeof W);

@@ -389,10 +389,16 @@ static double lambda_of(const tnace_fit_opts *o, int sweep) {
 
 static void log_header(const fit_ctx *F, FILE *log, const tnace_dataset *valid) {
   const tnace_fit_opts *o = F->o;
-  fprintf(log, "# tnace-fit: %d training structures (%d rows: energies, %.0f%% of forces, virials), %d validation, "
-               "%ld parameters, %d threads\n",
-          F->ds->n, F->n_rows, 100.0 * o->force_fraction, valid ? valid->n : 0, tnace_potential_n_params(F->pot),
-          F->nthreads);
+  long ne = 0, nf = 0, ns = 0;
+  for (int i = 0; i < F->ds->n; i++) {
+    ne += F->sr[i].e_row >= 0;
+    nf += F->sr[i].f_row >= 0 ? 3L * F->sr[i].n_sel : 0;
+    ns += F->sr[i].s_row >= 0 ? 6 : 0;
+  }
+  fprintf(log, "# tnace-fit: %d training structures (%d rows: %ld %s, %ld force components, %ld stress components), "
+               "%d validation, %ld parameters, %d threads\n",
+          F->ds->n, F->n_rows, ne, F->pot->prop.set ? F->pot->prop.name : "energies", nf, ns, valid ? valid->n : 0,
+          tnace_potential_n_params(F->pot), F->nthreads);
   if (F->n_chunks > 1)
     fprintf(log, "# rows streamed in %d chunks of up to %d rows (%.0f MB each; budget max_rows_mb = %.0f)\n",
             F->n_chunks, F->max_chunk_rows,

@@ -273,21 +273,36 @@ void fit_capped_bonds(const tnace_tn *t, const int *target, int chi, const int *
 
 /* MPO terms: E = Σ_b J_b J'_b does not change when the ket layer is scaled by s and the bra by 1/s. Fix
  * that flat direction by giving both layers the same norm (each layer's norm sits in its centre core, the
- * last site after a sweep). */
+ * last site after a sweep): per centre species, or, for a pooled term (N J̄·J̄', the means mixing the species),
+ * with one factor for all species — per-species factors would change the pooled energy. */
+static void scale_last(tnace_tn *t, double sc) {
+  const int last = 3 * t->nu - 1;
+  cblas_dscal((int)tn_core_size(t, last), sc, t->core[last], 1);
+}
+static double norm2_last(const tnace_tn *t) {
+  const int last = 3 * t->nu - 1;
+  const double n = cblas_dnrm2((int)tn_core_size(t, last), t->core[last], 1);
+  return n * n;
+}
 int fit_balance_mpo(tnace_potential *pot) {
   for (int t = 0; t < pot->n_terms; t++) {
     if (tnace_n_layers(pot, t) != 2) continue;
+    double nk = 0.0, nb = 0.0;
     for (int a = 0; a < pot->n_el; a++) {
-      tnace_tn *ket = tnace_layer(pot, a, t, 0), *bra = tnace_layer(pot, a, t, 1);
-      const int last = 3 * ket->nu - 1;
-      const double nk = cblas_dnrm2((int)tn_core_size(ket, last), ket->core[last], 1);
-      const double nb = cblas_dnrm2((int)tn_core_size(bra, last), bra->core[last], 1);
-      if (!(nk > 0 && nb > 0)) continue;
-      const double sc = sqrt(nb / nk);
-      cblas_dscal((int)tn_core_size(ket, last), sc, ket->core[last], 1);
-      cblas_dscal((int)tn_core_size(bra, last), 1.0 / sc, bra->core[last], 1);
-      int rc = tn_prepare(ket);
-      if (rc || (rc = tn_prepare(bra))) return rc;
+      if (!pot->spec[t].pool) nk = nb = 0.0;
+      nk += norm2_last(tnace_layer(pot, a, t, 0));
+      nb += norm2_last(tnace_layer(pot, a, t, 1));
+      if (!pot->spec[t].pool || a == pot->n_el - 1) {
+        if (!(nk > 0 && nb > 0)) continue;
+        const double sc = sqrt(sqrt(nb / nk));
+        for (int b = pot->spec[t].pool ? 0 : a; b <= a; b++) {
+          tnace_tn *ket = tnace_layer(pot, b, t, 0), *bra = tnace_layer(pot, b, t, 1);
+          scale_last(ket, sc);
+          scale_last(bra, 1.0 / sc);
+          int rc = tn_prepare(ket);
+          if (rc || (rc = tn_prepare(bra))) return rc;
+        }
+      }
     }
   }
   return 0;

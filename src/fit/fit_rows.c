@@ -122,6 +122,7 @@ typedef struct {
   double *Pdg[TNACE_MAX_CHAINS][TNACE_MAX_NU], *Pg[TNACE_MAX_CHAINS][TNACE_MAX_NU];
   double *Pu[TNACE_MAX_CHAINS][TNACE_MAX_NU];        /* radial projections of one neighbour */
   double *Jv[TNACE_MAX_CHAINS], *dJv[TNACE_MAX_CHAINS]; /* MPO layers' J and its tangent */
+  double *pool;                                      /* the structure means of pooled terms (tnace_atom_pool) */
 } pass_ws;
 
 /* Largest n_λ(k) · b_{3k} · b_{3k+3} over the species of chain c (copy k), or over all copies (k < 0). */
@@ -138,7 +139,7 @@ static size_t lam_block_max(const fit_ctx *F, int c, int k) {
 }
 
 static void pass_ws_free(const fit_ctx *F, pass_ws *P) {
-  free(P->dA); free(P->T); free(P->dEdr); free(P->Fp); free(P->u); free(P->Qbuf);
+  free(P->dA); free(P->T); free(P->dEdr); free(P->Fp); free(P->u); free(P->Qbuf); free(P->pool);
   for (int c = 0; c < F->n_chains; c++) {
     free(P->G[c]); free(P->Jv[c]); free(P->dJv[c]);
     for (int k = 0; k < TNACE_MAX_NU; k++) { free(P->Pdg[c][k]); free(P->Pg[c][k]); free(P->Pu[c][k]); }
@@ -162,7 +163,8 @@ static int pass_ws_init(const fit_ctx *F, const copy_level *L, size_t D, pass_ws
     if (q > qmax) qmax = q;
   }
   P->Qbuf = malloc(qmax * sizeof(double));
-  int ok = P->ws && P->dA && P->T && P->u && P->Qbuf;
+  P->pool = malloc((size_t)(pot->pool_size ? pot->pool_size : 1) * sizeof(double));
+  int ok = P->ws && P->dA && P->T && P->u && P->Qbuf && P->pool;
   for (int c = 0; c < F->n_chains; c++) {
     size_t mg = 1;
     int K = 1;
@@ -248,7 +250,8 @@ static void dA_tangent_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, i
 }
 
 /* Centre atom of species a: every chain's channels and forward pass, then the adjoints (an MPO layer is
- * seeded with the other layer's J), and its energy row (U-space gradient, plus its E0 column). */
+ * seeded with the other layer's J, a pooled one with the structure mean of the other layer's J: its energy
+ * N J̄·J̄' is Σ_i J_i·J̄' in the ket's cores), and its energy row (U-space gradient, plus its E0 column). */
 static void energy_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int a, double *Erow) {
   const tnace_potential *pot = F->pot;
   if (Erow) Erow[L->e0off + a] += 1.0;
@@ -259,8 +262,10 @@ static void energy_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int a
   }
   for (int c = 0; c < F->n_chains; c++) {
     const tnace_tn *tn = fit_chain(F, a, c);
-    const int mate = F->chain_mate[c];
-    if (mate >= 0) tn_backward_seed(tn, &P->tw[c], P->Jv[mate]);
+    const int mate = F->chain_mate[c], t = F->chain_t[c];
+    if (mate >= 0 && pot->spec[t].pool)
+      tn_backward_seed(tn, &P->tw[c], P->pool + pot->pool_off[t] + (F->chain_layer[c] ? 0 : tn->bond[3 * tn->nu]));
+    else if (mate >= 0) tn_backward_seed(tn, &P->tw[c], P->Jv[mate]);
     else tn_backward(tn, &P->tw[c]);
     memcpy(P->G[c], P->tw[c].g[L->kt[c]], tn->c_size[L->kt[c]] * sizeof(double));
     if (Erow) tn_grad_U(tn, L->kt[c], P->ws->A, pot->nmax, pot->lmax, P->G[c], 1.0, 0, pot->n_el, Erow + L->uoff[c][a]);
@@ -354,7 +359,7 @@ static int atom_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int si, 
   const int n_i = s->off[i + 1] - s->off[i];
   const double(*d)[3] = (const double(*)[3])s->d + s->off[i];
   double Ei;
-  int rc = tnace_atom_energy(F->pot, P->ws, s->species[i], n_i, d, s->nsp + s->off[i], &Ei, P->dEdr);
+  int rc = tnace_atom_energy_pooled(F->pot, P->ws, s->species[i], n_i, d, s->nsp + s->off[i], P->pool, &Ei, P->dEdr);
   if (rc) return rc;
   *Ep += Ei;
   for (int q = 0; q < n_i; q++) {
@@ -412,6 +417,15 @@ static int structure_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int
   if (rc) return rc;
   memset(P->Fp, 0, (size_t)s->n * sizeof *P->Fp);
   double Ep = 0.0, De[6] = {0};
+  if (F->pot->pool_size) { /* pooled terms: the structure means first (no force or stress rows: property models) */
+    memset(P->pool, 0, (size_t)F->pot->pool_size * sizeof(double));
+    for (int i = 0; i < s->n; i++) {
+      const int k0 = s->off[i];
+      if ((rc = tnace_atom_pool(F->pot, P->ws, s->species[i], s->off[i + 1] - k0, (const double(*)[3])s->d + k0,
+                                s->nsp + k0, P->pool))) { *bad_atom = i; return rc; }
+    }
+    for (int k = 0; k < F->pot->pool_size; k++) P->pool[k] /= s->n;
+  }
   for (int i = 0; i < s->n; i++)
     if ((rc = atom_rows(F, L, P, si, i, R, &Ep, De))) { *bad_atom = i; return rc; }
   structure_targets(F, L, P, si, Ep, De, R, Y);

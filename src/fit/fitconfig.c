@@ -208,7 +208,8 @@ static int read_repulsion(rd *R, const cnode *n) {
 }
 
 static int read_terms(rd *R, const cnode *n) {
-  static const char *const keys[] = {"nu", "lmax", "nmax", "chi", "model", "rank", "species_rank", "species_copies"};
+  static const char *const keys[] = {"nu", "lmax", "nmax", "chi", "model", "rank", "species_rank", "species_copies",
+                                     "pool"};
   ectx *e = R->e;
   tnace_fitconfig *c = R->c;
   char kb[64], kb2[96];
@@ -219,7 +220,8 @@ static int read_terms(rd *R, const cnode *n) {
     const char *ctx = fc_subidx(kb, sizeof kb, "terms", i);
     if (i >= TNACE_MAX_TERMS)
       return fc_fail(e, TNACE_ERR_VALUE, t->line, "terms", "too many terms (at most %d)", TNACE_MAX_TERMS);
-    if (fc_check_map(e, t, ctx, keys, 8, "a mapping {nu, lmax, nmax, chi, model, rank, species_rank, species_copies}"))
+    if (fc_check_map(e, t, ctx, keys, 9,
+                     "a mapping {nu, lmax, nmax, chi, model, rank, species_rank, species_copies, pool}"))
       return e->rc;
     tnace_term_spec *sp = &c->spec[i];
     memset(sp, 0, sizeof *sp);
@@ -268,6 +270,13 @@ static int read_terms(rd *R, const cnode *n) {
     if ((v = fc_get(t, "species_copies")) &&
         fc_get_int(e, v, fc_subkey(kb2, sizeof kb2, ctx, "species_copies"), 1, sp->nu, &sp->scopies))
       return e->rc;
+    if ((v = fc_get(t, "pool"))) {
+      if (fc_get_bool(e, v, fc_subkey(kb2, sizeof kb2, ctx, "pool"), &sp->pool)) return e->rc;
+      if (sp->pool && sp->model != TNACE_MODEL_MPO)
+        return fc_fail(e, TNACE_ERR_VALUE, v->line, kb2, "pool: true is for model: mpo (an MPS term is linear in "
+                       "the descriptor: pooling it changes nothing)");
+      if (sp->pool && !R->c->pool_line) R->c->pool_line = v->line;
+    }
     c->n_terms = i + 1;
   }
   return 0;
@@ -670,6 +679,10 @@ static int read_config(rd *R, const cnode *root) {
   /* data last: it touches the file system */
   if (fc_require(e, root, NULL, "data", &v) || read_data(R, v)) return e->rc;
   if ((v = fc_get(root, "property")) && read_property(R, v)) return e->rc;
+  if (c->pool_line && !c->prop.set)
+    return fc_fail(e, TNACE_ERR_VALUE, c->pool_line, "terms[].pool", "a term pooled over the structure makes a "
+                   "property model, not a potential (an atom's energy would depend on the whole structure): add a "
+                   "property section or remove pool");
   c->opts.fit_e0 = c->e0_mode == TNACE_E0_AUTO;
   if (!(c->meta = fc_to_meta(root))) return fc_fail(e, TNACE_ERR_NOMEM, root->line, NULL, "out of memory");
   return 0;

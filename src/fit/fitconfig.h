@@ -59,6 +59,7 @@ typedef struct {
   double rep_inner, rep_outer;                          /* Å */
   int n_terms;
   tnace_term_spec spec[TNACE_MAX_TERMS];
+  int pool_line;                                        /* line of the first `pool: true` (0: none) */
   /* data */
   int n_train, n_valid;
   tnace_fitconfig_file *train, *valid;                  /* [n_train], [n_valid] */

@@ -53,6 +53,10 @@ static void term_adjoint(const tnace_potential *pot, tnace_workspace *ws, int si
 
 int tnace_atom_grade_features(const tnace_potential *pot, tnace_workspace *ws, int si, int n,
                               const double (*rij)[3], const int *sj, double *f) {
+  if (pot->pool_size > 0) {
+    snprintf(ws->err, sizeof ws->err, "no extrapolation grade for terms pooled over the structure (pool: true)");
+    return TNACE_ERR_ARG;
+  }
   int rc = tnace_atom_basis(pot, ws, si, n, rij, sj);
   if (rc) return rc;
   memset(f, 0, tnace_grade_n_features(pot, si) * sizeof(double));

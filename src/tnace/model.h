@@ -55,8 +55,13 @@ void tnace_meta_free(tnace_meta *m);
  *   chemical interactions are pairs (centre, neighbour) weighted by the environment, and mixing energies of
  *   compositions never seen in training follow from the binaries. The evaluator does not need it; it caps
  *   the bonds around blind species sites (bond[3k+1] ≤ bond[3k], bond[3k] ≤ bond[3k+1]). */
+/* pool (MPO terms of property models only): the term acts on the structure's mean of its layers' outputs, the
+ *   seed's ⟨B̄|T̂|B̄⟩ (Sommer & Dunham eq. 18 on eq. 22): E_t = N Σ_b J̄_b J̄'_b with J̄ = (1/N) Σ_i J(A_i) over the
+ *   structure's N atoms (each through its centre species' layers), so the term is quadratic in the pooled
+ *   descriptor instead of a sum of per-atom quadratics. It needs the whole structure (tnace_atom_energy_pooled);
+ *   an interatomic potential cannot have it. */
 typedef struct {
-  int nu, lmax, nmax, chi, model, rank, srank, scopies;
+  int nu, lmax, nmax, chi, model, rank, srank, scopies, pool;
 } tnace_term_spec;
 
 /* Extrapolation grade of one centre species (docs/extrapolation-grade.md; Podryabinkin & Shapeev, Comput.
@@ -117,6 +122,8 @@ struct tnace_potential {
                                                  zeroed, for MPS terms) */
   tnace_meta *meta;                           /* free-form metadata map, may be NULL */
   tnace_property prop;                        /* prop.set: a property model, not a potential */
+  int pool_size;                              /* Σ over pooled terms of 2·rank: the structure means they need */
+  int pool_off[TNACE_MAX_TERMS];              /* pooled term t: ket mean at pool_off[t], bra mean K after it */
   int has_grade;                              /* grade[] set for every species (all or none) */
   tnace_grade_el grade[TNACE_MAX_ELEMENTS];
 };

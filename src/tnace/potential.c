@@ -136,6 +136,11 @@ int tnace_potential_prepare(tnace_potential *pot, char *err, size_t errlen) {
       }
     }
   }
+  pot->pool_size = 0;
+  for (int t = 0; t < pot->n_terms; t++) {
+    pot->pool_off[t] = pot->pool_size;
+    if (pot->spec[t].pool) pot->pool_size += 2 * pot->tn[t].bond[3 * pot->tn[t].nu];
+  }
   if (pot->lmax > TNACE_LMAX_LIMIT) {
     snprintf(err, errlen, "lmax %d exceeds the supported %d", pot->lmax, TNACE_LMAX_LIMIT);
     return TNACE_ERR_VALUE;
@@ -399,8 +404,9 @@ static void zbl(int Z1, int Z2, double r, double *phi, double *dphi) {
   *dphi = pre * (ds / r - s / (r * r));
 }
 
-int tnace_atom_energy(const tnace_potential *pot, tnace_workspace *ws, int si, int n, const double (*rij)[3],
-                      const int *sj, double *energy, double (*dEdr)[3]) {
+/* E_i and ∂E_i/∂r_ij (tnace_atom_energy); pooled terms use the structure means `mean` (tnace_atom_energy_pooled). */
+static int atom_energy(const tnace_potential *pot, tnace_workspace *ws, int si, int n, const double (*rij)[3],
+                       const int *sj, const double *mean, double *energy, double (*dEdr)[3]) {
   int rc = tnace_atom_basis(pot, ws, si, n, rij, sj);
   if (rc) return rc;
   const int nmax = pot->nmax, lmax = pot->lmax, nlm = (lmax + 1) * (lmax + 1);
@@ -418,11 +424,18 @@ int tnace_atom_energy(const tnace_potential *pot, tnace_workspace *ws, int si, i
       tn_forward_vec(tn, &ws->tw, ws->J1);
       tn_channels(br, ws->A, nmax, lmax, &ws->tw2, 0);
       tn_forward_vec(br, &ws->tw2, ws->J2);
-      for (int b = 0; b < K; b++) E += ws->J1[b] * ws->J2[b];
+      /* pooled: E_i = ½ (J_i·J̄' + J̄·J'_i), Σ_i E_i = N J̄·J̄'; the adjoints are seeded with the means, so that
+       * Σ_i ∂E_i/∂r is the gradient of the structure's term (each atom's J enters both means) */
+      const double *sk = pot->spec[t].pool ? mean + pot->pool_off[t] + K : ws->J2;
+      const double *sb = pot->spec[t].pool ? mean + pot->pool_off[t] : ws->J1;
+      if (pot->spec[t].pool)
+        for (int b = 0; b < K; b++) E += 0.5 * (ws->J1[b] * sk[b] + sb[b] * ws->J2[b]);
+      else
+        for (int b = 0; b < K; b++) E += ws->J1[b] * ws->J2[b];
       if (dEdr) {
-        tn_backward_seed(tn, &ws->tw, ws->J2);
+        tn_backward_seed(tn, &ws->tw, sk);
         tn_grad_A(tn, &ws->tw, ws->dEdA, nmax, lmax);
-        tn_backward_seed(br, &ws->tw2, ws->J1);
+        tn_backward_seed(br, &ws->tw2, sb);
         tn_grad_A(br, &ws->tw2, ws->dEdA, nmax, lmax);
       }
       continue;
@@ -492,4 +505,44 @@ int tnace_atom_energy(const tnace_potential *pot, tnace_workspace *ws, int si, i
   }
   *energy = E;
   return 0;
+}
+
+int tnace_atom_energy(const tnace_potential *pot, tnace_workspace *ws, int si, int n, const double (*rij)[3],
+                      const int *sj, double *energy, double (*dEdr)[3]) {
+  if (pot->pool_size > 0) {
+    snprintf(ws->err, sizeof ws->err, "the potential has terms pooled over the structure (pool: true): an atom's "
+                                      "energy needs the structure's means (tnace_atom_energy_pooled)");
+    return TNACE_ERR_ARG;
+  }
+  return atom_energy(pot, ws, si, n, rij, sj, NULL, energy, dEdr);
+}
+
+int tnace_potential_pool_size(const tnace_potential *pot) { return pot ? pot->pool_size : 0; }
+
+int tnace_atom_pool(const tnace_potential *pot, tnace_workspace *ws, int si, int n, const double (*rij)[3],
+                    const int *sj, double *acc) {
+  if (pot->pool_size == 0) return 0;
+  int rc = tnace_atom_basis(pot, ws, si, n, rij, sj);
+  if (rc) return rc;
+  for (int t = 0; t < pot->n_terms; t++) {
+    if (!pot->spec[t].pool) continue;
+    const tnace_tn *tn = tnace_layer(pot, si, t, 0), *br = tnace_layer(pot, si, t, 1);
+    const int K = tn->bond[3 * tn->nu];
+    double *o = acc + pot->pool_off[t];
+    tn_channels(tn, ws->A, pot->nmax, pot->lmax, &ws->tw, 0);
+    tn_forward_vec(tn, &ws->tw, ws->J1);
+    tn_channels(br, ws->A, pot->nmax, pot->lmax, &ws->tw2, 0);
+    tn_forward_vec(br, &ws->tw2, ws->J2);
+    for (int b = 0; b < K; b++) { o[b] += ws->J1[b]; o[K + b] += ws->J2[b]; }
+  }
+  return 0;
+}
+
+int tnace_atom_energy_pooled(const tnace_potential *pot, tnace_workspace *ws, int si, int n, const double (*rij)[3],
+                             const int *sj, const double *mean, double *energy, double (*dEdr)[3]) {
+  if (pot->pool_size > 0 && !mean) {
+    snprintf(ws->err, sizeof ws->err, "pooled terms need the structure means (NULL given)");
+    return TNACE_ERR_ARG;
+  }
+  return atom_energy(pot, ws, si, n, rij, sj, mean, energy, dEdr);
 }

@@ -192,6 +192,13 @@ static int build(pio_err *e, const pio_doc *d, tnace_potential **out) {
     pio_fail(e, code, d->map_line, NULL, "%s", msg);
     goto fail;
   }
+  if (pot->pool_size > 0 && (!d->prop.set || d->n_grade)) {
+    pio_fail(e, TNACE_ERR_VALUE, d->prop.set ? d->key_line[K_GRADE] : d->key_line[K_TERMS],
+             d->prop.set ? "grade" : "terms", d->prop.set ? "a model with terms pooled over the structure has no grade"
+             : "a term pooled over the structure (pool: true) needs a property section: such a model is not an "
+             "interatomic potential");
+    goto fail;
+  }
   if (d->n_grade && build_grade(e, d, pot)) goto fail;
   if (d->prop.set) {
     pot->prop = d->prop;

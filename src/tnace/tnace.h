@@ -103,9 +103,28 @@ const char *tnace_workspace_error(const tnace_workspace *ws);
  *
  * Returns 0; TNACE_ERR_CAPACITY if n exceeds the reserved capacity; TNACE_ERR_TOO_CLOSE if a neighbour
  * is closer than the potential's r_min; TNACE_ERR_NUMERIC on a NaN/Inf coordinate; TNACE_ERR_ARG for a
- * bad species index. The message is then in tnace_workspace_error(ws). Allocates nothing. */
+ * bad species index or a potential with terms pooled over the structure (below). The message is then in tnace_workspace_error(ws). Allocates nothing. */
 int tnace_atom_energy(const tnace_potential *pot, tnace_workspace *ws, int species_i, int n,
                       const double (*rij)[3], const int *species_j, double *energy, double (*dEdr)[3]);
+
+/* Terms pooled over the structure (`pool: true` MPO terms of property models, the seed's ⟨B̄|T̂|B̄⟩ on the mean
+ * descriptor; docs/potential-format.md): such a term is E_t = N Σ_b J̄_b J̄'_b, J̄ = (1/N) Σ_i J(A_i) the mean
+ * over the structure's N atoms of its ket layer's outputs (J̄' of the bra's), so an atom's energy needs the
+ * whole structure. Evaluate a structure in two passes:
+ *   1. acc[tnace_potential_pool_size] = 0; tnace_atom_pool for every atom (adds its J, J'); acc /= N;
+ *   2. tnace_atom_energy_pooled for every atom with mean = acc: E_i = E0 + other terms + ½(J_i·J̄' + J̄·J'_i),
+ *      Σ_i E_i the structure's energy; dEdr is the atom's share of the gradient with the means' dependence on
+ *      the positions included (the adjoints are seeded with the means), so Σ over atoms of the usual force and
+ *      virial sums is exact.
+ * tnace_potential_pool_size: the length of acc (0 for a potential without pooled terms, which tnace_atom_energy
+ * evaluates alone; it refuses one with them, TNACE_ERR_ARG). Both per-atom calls take the arguments and errors
+ * of tnace_atom_energy; they allocate nothing. */
+int tnace_potential_pool_size(const tnace_potential *pot);
+int tnace_atom_pool(const tnace_potential *pot, tnace_workspace *ws, int species_i, int n, const double (*rij)[3],
+                    const int *species_j, double *acc);
+int tnace_atom_energy_pooled(const tnace_potential *pot, tnace_workspace *ws, int species_i, int n,
+                             const double (*rij)[3], const int *species_j, const double *mean, double *energy,
+                             double (*dEdr)[3]);
 
 /* Extrapolation grade γ_i of one atomic environment (docs/extrapolation-grade.md): the D-optimality grade of
  * the model linearised at its fitted cores, γ_i = max_j |(f_i[cols] A⁻¹)_j| with f_i = ∂E_i/∂U over the
