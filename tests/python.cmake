@@ -54,3 +54,15 @@ if(_tnace_ase_rc EQUAL 0)
   add_test(NAME desc_cli COMMAND ${TNACE_ASE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/checks/test_desc.py $<TARGET_FILE:tnace-desc>)
   set_tests_properties(desc_cli PROPERTIES LABELS python TIMEOUT 120 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
 endif()
+# nmd18_driver: examples/nmd18/learning_curve.py and compress.py end to end on a small synthetic oxide set
+# (tests/checks/test_nmd18.py): result format, agreement with tnace-eval, resume, lossless MPS-SVD.
+if(_tnace_ase_rc EQUAL 0)
+  execute_process(COMMAND ${TNACE_ASE_PYTHON} -c "import sklearn, yaml, matplotlib" RESULT_VARIABLE _tnace_skl_rc
+                  OUTPUT_QUIET ERROR_QUIET)
+  if(_tnace_skl_rc EQUAL 0)
+    add_test(NAME nmd18_driver COMMAND ${TNACE_ASE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/checks/test_nmd18.py ${CMAKE_BINARY_DIR})
+    set_tests_properties(nmd18_driver PROPERTIES LABELS python TIMEOUT 300 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+  else()
+    message(STATUS "nmd18_driver not registered: ${TNACE_ASE_PYTHON} lacks sklearn, yaml or matplotlib (tools/setup installs them)")
+  endif()
+endif()
