@@ -1,6 +1,7 @@
 /*
  * fuzz_potential.c — libFuzzer harness: the potential loader (YAML → potential, fusion trees, channel maps)
- * and one per-atom evaluation (and extrapolation grade, where the file has one) of whatever loads. Every input must end in a clean error or a finite energy;
+ * and one per-atom evaluation (pooled terms through their means; the extrapolation grade where the file has one)
+ * of whatever loads. Every input must end in a clean error or a finite energy;
  * ASan/UBSan catch the rest. Seed corpus: tests/fuzz/corpus/potential (tests/data/yaml and shipped files).
  */
 #include <math.h>
@@ -27,12 +28,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     tnace_workspace *ws = tnace_workspace_new(pot, 8);
     double e, dedr[8][3];
+    /* pooled terms: the means of this environment taken as centre of every species, then the pooled energies */
+    const int np = tnace_potential_pool_size(pot);
+    double *mean = np > 0 ? calloc((size_t)np, sizeof *mean) : NULL;
+    for (int a = 0; ws && mean && a < n_el; a++)
+      if (tnace_atom_pool(pot, ws, a, 8, (const double(*)[3])rij, sp, mean)) break;
     for (int a = 0; ws && a < n_el; a++) {
       if (tnace_atom_energy(pot, ws, a, 8, (const double(*)[3])rij, sp, &e, dedr) == 0 && !isfinite(e)) abort();
+      if (mean && tnace_atom_energy_pooled(pot, ws, a, 8, (const double(*)[3])rij, sp, mean, &e, dedr) == 0 &&
+          !isfinite(e))
+        abort();
       double g;
       if (tnace_potential_has_grade(pot) && tnace_atom_grade(pot, ws, a, 8, (const double(*)[3])rij, sp, &g) == 0 &&
           !(g >= 0)) abort();
     }
+    free(mean);
     tnace_workspace_free(ws);
     tnace_potential_free(pot);
   }
