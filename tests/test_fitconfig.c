@@ -83,6 +83,7 @@ static const bad_case BAD[] = {
     {"bad_mpo_nu.yaml", TNACE_ERR_VALUE, "bad_mpo_nu.yaml:6: terms[1].model: an mpo term acts on the nu = 2 invariant (got nu = 3)"},
     {"pool_no_property.yaml", TNACE_ERR_VALUE, "pool_no_property.yaml:6: terms[].pool: a term pooled over the structure makes a property model"},
     {"pool_mps.yaml", TNACE_ERR_VALUE, "pool_mps.yaml:4: terms[0].pool: pool: true is for model: mpo"},
+    {"shared_srank.yaml", TNACE_ERR_VALUE, "shared_srank.yaml:4: terms[0].shared: shared cores (one set for every centre element) do not go with species_rank"},
     {"too_many_terms.yaml", TNACE_ERR_VALUE, "too_many_terms.yaml:13: terms: too many terms (at most 8)"},
     {"cutoff_negative.yaml", TNACE_ERR_VALUE, "cutoff_negative.yaml:3: cutoff: must be > 0 (got -1)"},
     {"cutoff_huge.yaml", TNACE_ERR_VALUE, "cutoff_huge.yaml:3: cutoff: 1e300 Å is out of range (0..50 Å)"},

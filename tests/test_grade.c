@@ -24,8 +24,8 @@ static double urand(void) { return test_rand(&rng); }
 static tnace_potential *make_pot(void) {
   const char *el[] = {"Cu", "Ni"};
   /* ν = 1; ν = 2 in pair form (n_el·nmax < 4χ); ν = 2, 3 (right-to-left view where cheaper), 4; an MPO */
-  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0}, {2, 3, 2, 6, 0, 0, 0, 0, 0}, {2, 4, 4, 3, 0, 0, 0, 0, 0},
-                                  {3, 3, 3, 3, 0, 0, 0, 0, 0}, {4, 2, 2, 2, 0, 0, 0, 0, 0}, {2, 2, 3, 2, TNACE_MODEL_MPO, 2, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0}, {2, 3, 2, 6, 0, 0, 0, 0, 0, 0}, {2, 4, 4, 3, 0, 0, 0, 0, 0, 0},
+                                  {3, 3, 3, 3, 0, 0, 0, 0, 0, 0}, {4, 2, 2, 2, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, TNACE_MODEL_MPO, 2, 0, 0, 0, 0}};
   char err[512];
   tnace_potential *p = NULL;
   int rc = tnace_potential_create(&p, 2, el, 6, spec, 4.0, 5.0, err, sizeof err);

@@ -141,8 +141,8 @@ static void dense_J(const tnace_tn *t, const double *A, int nmaxA, int lmaxA, do
 /* Energies of MPS terms equal ⟨W|B⟩ and of MPO terms Σ_b ⟨F_b|B⟩⟨F'_b|B⟩, with B formed densely. */
 static void test_dense_reference(void) {
   const char *el[] = {"Nb", "Mo", "Ta"};
-  const tnace_term_spec spec[] = {{1, 0, 4, 3, 0, 0, 0, 0, 0}, {2, 4, 3, 4, 0, 0, 0, 0, 0}, {3, 3, 2, 3, 0, 0, 0, 0, 0}, {4, 2, 2, 2, 0, 0, 0, 0, 0},
-                                  {2, 3, 2, 3, TNACE_MODEL_MPO, 2, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 4, 3, 0, 0, 0, 0, 0, 0}, {2, 4, 3, 4, 0, 0, 0, 0, 0, 0}, {3, 3, 2, 3, 0, 0, 0, 0, 0, 0}, {4, 2, 2, 2, 0, 0, 0, 0, 0, 0},
+                                  {2, 3, 2, 3, TNACE_MODEL_MPO, 2, 0, 0, 0, 0}};
   tnace_potential *p = make_pot(3, el, 5, spec, 4.5, 0.7);
   CHECK(p->tn[4].bond[6] == 2 && p->tn_bra[4].bond[6] == 2, "MPO rank bonds %d %d", p->tn[4].bond[6],
         p->tn_bra[4].bond[6]);
@@ -178,8 +178,8 @@ static void test_dense_reference(void) {
 
 static void test_invariance_and_forces(int with_zbl) {
   const char *el[] = {"Cu", "Ni"};
-  const tnace_term_spec spec[] = {{1, 0, 6, 2, 0, 0, 0, 0, 0}, {2, 6, 6, 6, 0, 0, 0, 0, 0}, {3, 4, 4, 5, 0, 0, 0, 0, 0}, {4, 3, 3, 3, 0, 0, 0, 0, 0},
-                                  {2, 4, 4, 4, TNACE_MODEL_MPO, 3, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 6, 2, 0, 0, 0, 0, 0, 0}, {2, 6, 6, 6, 0, 0, 0, 0, 0, 0}, {3, 4, 4, 5, 0, 0, 0, 0, 0, 0}, {4, 3, 3, 3, 0, 0, 0, 0, 0, 0},
+                                  {2, 4, 4, 4, TNACE_MODEL_MPO, 3, 0, 0, 0, 0}};
   tnace_potential *p = make_pot(2, el, 5, spec, 5.0, 0.5);
   if (with_zbl) { p->rep_type = TNACE_REP_ZBL; p->rep_inner = 1.2; p->rep_outer = 2.0; }
   enum { N = 24 };
@@ -252,7 +252,7 @@ static void test_invariance_and_forces(int with_zbl) {
 
 static void test_cutoff(void) {
   const char *el[] = {"Cu"};
-  const tnace_term_spec spec[] = {{1, 0, 6, 1, 0, 0, 0, 0, 0}, {2, 4, 5, 4, 0, 0, 0, 0, 0}, {3, 2, 3, 3, 0, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 6, 1, 0, 0, 0, 0, 0, 0}, {2, 4, 5, 4, 0, 0, 0, 0, 0, 0}, {3, 2, 3, 3, 0, 0, 0, 0, 0, 0}};
   const double rc = 4.0;
   tnace_potential *p = make_pot(1, el, 3, spec, rc, 1.0);
   enum { N = 10 };
@@ -284,7 +284,7 @@ static void test_cutoff(void) {
 
 static void test_errors(void) {
   const char *el[] = {"Cu"};
-  const tnace_term_spec spec[] = {{2, 2, 2, 2, 0, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{2, 2, 2, 2, 0, 0, 0, 0, 0, 0}};
   tnace_potential *p = make_pot(1, el, 1, spec, 4.0, 1.0);
   p->r_min = 0.5;
   tnace_workspace *ws = tnace_workspace_new(p, 16);
@@ -332,7 +332,7 @@ static void test_errors(void) {
  * with central finite differences of tn_backward. */
 static void test_tangents(void) {
   const char *el[] = {"Cu", "Ag"};
-  const tnace_term_spec spec[] = {{2, 3, 3, 4, 0, 0, 0, 0, 0}, {3, 3, 3, 3, 0, 0, 0, 0, 0}, {4, 2, 2, 2, 0, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{2, 3, 3, 4, 0, 0, 0, 0, 0, 0}, {3, 3, 3, 3, 0, 0, 0, 0, 0, 0}, {4, 2, 2, 2, 0, 0, 0, 0, 0, 0}};
   tnace_potential *p = make_pot(2, el, 3, spec, 4.0, 0.8);
   const int nmax = p->nmax, nlm = (p->lmax + 1) * (p->lmax + 1);
   const size_t Asz = (size_t)2 * nmax * nlm;

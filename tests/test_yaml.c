@@ -224,8 +224,8 @@ static void check_same(const tnace_potential *a, const tnace_potential *b) {
 }
 
 static void test_round_trip(void) {
-  tnace_term_spec spec[4] = {{1, 0, 3, 3, TNACE_MODEL_MPS, 0, 0, 0, 0}, {2, 2, 3, 4, TNACE_MODEL_MPS, 0, 1, 1, 0},
-                             {3, 2, 2, 3, TNACE_MODEL_MPS, 0, 0, 0, 0}, {2, 2, 2, 3, TNACE_MODEL_MPO, 2, 0, 0, 0}};
+  tnace_term_spec spec[4] = {{1, 0, 3, 3, TNACE_MODEL_MPS, 0, 0, 0, 0, 0}, {2, 2, 3, 4, TNACE_MODEL_MPS, 0, 1, 1, 0, 0},
+                             {3, 2, 2, 3, TNACE_MODEL_MPS, 0, 0, 0, 0, 0}, {2, 2, 2, 3, TNACE_MODEL_MPO, 2, 0, 0, 0, 0}};
   tnace_potential *p = make_pot(spec, 4, 1);
   set_test_meta(p);
   char err[512] = "";
@@ -434,7 +434,7 @@ static void test_malformed(void) {
 }
 
 static void test_write_errors(void) {
-  tnace_term_spec spec[1] = {{2, 1, 2, 2, TNACE_MODEL_MPS, 0, 0, 0, 0}};
+  tnace_term_spec spec[1] = {{2, 1, 2, 2, TNACE_MODEL_MPS, 0, 0, 0, 0, 0}};
   tnace_potential *p = make_pot(spec, 1, 0);
   char err[512];
   int rc = tnace_potential_save(p, "/nonexistent-dir/sub/pot.yaml", err, sizeof err);
@@ -491,8 +491,8 @@ static void test_locale(void) {
 /* ---- speed ---------------------------------------------------------------------------------------- */
 
 static void test_speed(void) {
-  tnace_term_spec spec[3] = {{1, 0, 20, 40, TNACE_MODEL_MPS, 0, 0, 0, 0}, {2, 6, 20, 40, TNACE_MODEL_MPS, 0, 0, 0, 0},
-                             {3, 4, 20, 40, TNACE_MODEL_MPS, 0, 0, 0, 0}};
+  tnace_term_spec spec[3] = {{1, 0, 20, 40, TNACE_MODEL_MPS, 0, 0, 0, 0, 0}, {2, 6, 20, 40, TNACE_MODEL_MPS, 0, 0, 0, 0, 0},
+                             {3, 4, 20, 40, TNACE_MODEL_MPS, 0, 0, 0, 0, 0}};
   tnace_potential *p = make_pot(spec, 3, 0);
   char err[512];
   double t0 = now();

@@ -245,6 +245,12 @@ static int alloc_buffers(fit_ctx *F, char *err, size_t errlen) {
     F->Sbuf = malloc((wmax + ne * (ne + 2)) * sizeof(double));
     ok = ok && F->Jsp && F->Sbuf;
   }
+  size_t shmax = 0;
+  for (int c = 0; ok && c < F->n_chains; c++)
+    if (F->pot->spec[F->chain_t[c]].shared)
+      for (int s = 0; s < 3 * fit_chain(F, 0, c)->nu; s++)
+        if (tn_core_size(fit_chain(F, 0, c), s) > shmax) shmax = tn_core_size(fit_chain(F, 0, c), s);
+  if (ok && shmax) ok = (F->Jsh = malloc(R * shmax * sizeof(double))) != NULL;
   if (!ok)
     snprintf(err, errlen, "out of memory (%.0f MB of rows)",
              (double)F->max_chunk_rows * (F->Dmax + Dc + 2) * sizeof(double) / 1048576.0);
@@ -253,7 +259,7 @@ static int alloc_buffers(fit_ctx *F, char *err, size_t errlen) {
 
 static void fit_ctx_free(fit_ctx *F) {
   free(F->rows); free(F->y); free(F->J); free(F->H); free(F->b); free(F->Ucat); free(F->lamv); free(F->xold);
-  free(F->resid); free(F->chunk_s0); free(F->Jsp); free(F->Sbuf);
+  free(F->resid); free(F->chunk_s0); free(F->Jsp); free(F->Sbuf); free(F->Jsh);
   for (int c = 0; c < TNACE_MAX_CHAINS; c++)
     for (int a = 0; a < TNACE_MAX_ELEMENTS; a++) {
       free(F->Gt[c][a]);

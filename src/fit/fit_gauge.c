@@ -196,6 +196,16 @@ int tnace_fit_init(tnace_potential *pot, unsigned long long seed, char *err, siz
         return rc;
       }
     }
+  /* a term shared by all centre species starts from species 0's cores everywhere */
+  for (int t = 0; t < pot->n_terms; t++)
+    for (int a = 1; pot->spec[t].shared && a < pot->n_el; a++)
+      for (int layer = 0; layer < tnace_n_layers(pot, t); layer++) {
+        tnace_tn *dst = tnace_layer(pot, a, t, layer);
+        const tnace_tn *src = tnace_layer(pot, 0, t, layer);
+        for (int s = 0; s < 3 * dst->nu; s++) memcpy(dst->core[s], src->core[s], tn_core_size(dst, s) * sizeof(double));
+        int rc = tn_prepare(dst);
+        if (rc) { snprintf(err, errlen, "out of memory"); return rc; }
+      }
   return 0;
 }
 

@@ -63,6 +63,7 @@ typedef struct {
   size_t Dmax, Dc_max;
   int max_chunk_rows;
   double *rows, *y, *J, *H, *b, *lamv, *xold, *resid, *Jsp, *Sbuf;
+  double *Jsh;             /* shared terms: one species' site rows before they are added to species 0's */
   double *Gt[TNACE_MAX_CHAINS][TNACE_MAX_ELEMENTS];
 } fit_ctx;
 

@@ -126,6 +126,9 @@ static int has_free_factor(const fit_ctx *F, const copy_level *L, int q) {
   return 0;
 }
 
+/* A term whose cores are the same for every centre species (tnace_term_spec.shared): one block of columns. */
+static int chain_shared(const fit_ctx *F, int c) { return F->pot->spec[F->chain_t[c]].shared; }
+
 static void layout_site(const fit_ctx *F, const copy_level *L, int q, int sub, site_layout *S) {
   const int ne = F->pot->n_el;
   S->Dc = 0;
@@ -143,6 +146,7 @@ static void layout_site(const fit_ctx *F, const copy_level *L, int q, int sub, s
       const tnace_tn *tn = fit_chain(F, a, c);
       const size_t m = (size_t)tn->bond[st] * tn->bond[st + 1];
       const int d = F->sd[c][st / 3];
+      if (a > 0 && chain_shared(F, c)) { S->coff[c][a] = S->coff[c][0]; continue; } /* fm 0: no species sites */
       S->coff[c][a] = S->Dc;
       S->Dc += S->fm[c] == 1 ? (size_t)d * m : S->fm[c] == 2 ? (size_t)ne * d : tn_core_size(tn, st);
     }
@@ -158,7 +162,7 @@ static void layout_site(const fit_ctx *F, const copy_level *L, int q, int sub, s
 static int gather_x(fit_ctx *F, const site_layout *S, double *xold) {
   const int ne = F->pot->n_el;
   for (int c = 0; c < F->n_chains; c++)
-    for (int a = 0; S->active[c] && a < ne; a++) {
+    for (int a = 0; S->active[c] && a < (chain_shared(F, c) ? 1 : ne); a++) {
       const tnace_tn *tn = fit_chain(F, a, c);
       const int st = S->st[c], d = F->sd[c][st / 3];
       const size_t m = (size_t)tn->bond[st] * tn->bond[st + 1];
@@ -174,7 +178,7 @@ static int gather_x(fit_ctx *F, const site_layout *S, double *xold) {
         for (int i = 0; i < ne; i++)
           for (int j = 0; j < d; j++) x[(size_t)i * d + j] = U[(size_t)i * kk + j] * sv[j];
       } else {
-        memcpy(x, tn->core[st], (S->coff[c][a + 1] - S->coff[c][a]) * sizeof(double));
+        memcpy(x, tn->core[st], tn_core_size(tn, st) * sizeof(double));
       }
     }
   for (int a = 0; a < S->n_e0; a++) xold[S->ce0 + a] = F->pot->e0[a];
@@ -204,6 +208,14 @@ static int site_rows(fit_ctx *F, const copy_level *L, const site_layout *S, int 
       const tnace_tn *tn = fit_chain(F, a, ch);
       const int st = S->st[ch], k = L->kt[ch];
       const double *U = F->rows + L->uoff[ch][a];
+      if (!S->fm[ch] && a > 0 && chain_shared(F, ch)) { /* the same cores: add this species' rows to species 0's */
+        const size_t w = tn_core_size(tn, st);
+        int rc = fit_map_rows(tn, k, st, U, D, nr, F->Jsh, w, F->nthreads);
+        if (rc) return rc;
+        for (int r = 0; r < nr; r++)
+          cblas_daxpy((int)w, 1.0, F->Jsh + (size_t)r * w, 1, F->J + (size_t)r * Dc + S->coff[ch][0], 1);
+        continue;
+      }
       if (!S->fm[ch]) {
         int rc = fit_map_rows(tn, k, st, U, D, nr, F->J + S->coff[ch][a], Dc, F->nthreads);
         if (rc) return rc;
@@ -270,7 +282,7 @@ static int scatter_x(fit_ctx *F, const site_layout *S, const double *x) {
         memcpy(E, x + S->coff[c][a], (size_t)ne * d * sizeof(double));
         rc = fit_sp_orthonormalize(E, ne, d);
       } else {
-        memcpy(tn->core[st], x + S->coff[c][a], (S->coff[c][a + 1] - S->coff[c][a]) * sizeof(double));
+        memcpy(tn->core[st], x + S->coff[c][a], tn_core_size(tn, st) * sizeof(double));
       }
       if (rc || (rc = tn_prepare(tn))) return rc;
     }

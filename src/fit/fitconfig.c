@@ -209,7 +209,7 @@ static int read_repulsion(rd *R, const cnode *n) {
 
 static int read_terms(rd *R, const cnode *n) {
   static const char *const keys[] = {"nu", "lmax", "nmax", "chi", "model", "rank", "species_rank", "species_copies",
-                                     "pool"};
+                                     "pool", "shared"};
   ectx *e = R->e;
   tnace_fitconfig *c = R->c;
   char kb[64], kb2[96];
@@ -220,8 +220,8 @@ static int read_terms(rd *R, const cnode *n) {
     const char *ctx = fc_subidx(kb, sizeof kb, "terms", i);
     if (i >= TNACE_MAX_TERMS)
       return fc_fail(e, TNACE_ERR_VALUE, t->line, "terms", "too many terms (at most %d)", TNACE_MAX_TERMS);
-    if (fc_check_map(e, t, ctx, keys, 9,
-                     "a mapping {nu, lmax, nmax, chi, model, rank, species_rank, species_copies, pool}"))
+    if (fc_check_map(e, t, ctx, keys, 10,
+                     "a mapping {nu, lmax, nmax, chi, model, rank, species_rank, species_copies, pool, shared}"))
       return e->rc;
     tnace_term_spec *sp = &c->spec[i];
     memset(sp, 0, sizeof *sp);
@@ -276,6 +276,13 @@ static int read_terms(rd *R, const cnode *n) {
         return fc_fail(e, TNACE_ERR_VALUE, v->line, kb2, "pool: true is for model: mpo (an MPS term is linear in "
                        "the descriptor: pooling it changes nothing)");
       if (sp->pool && !R->c->pool_line) R->c->pool_line = v->line;
+    }
+    if ((v = fc_get(t, "shared"))) {
+      if (fc_get_bool(e, v, fc_subkey(kb2, sizeof kb2, ctx, "shared"), &sp->shared)) return e->rc;
+      if (sp->shared && (sp->srank || sp->scopies))
+        return fc_fail(e, TNACE_ERR_VALUE, v->line, kb2, "shared cores (one set for every centre element) do not go "
+                       "with species_rank or species_copies");
+      if (sp->shared && !R->c->shared_line) R->c->shared_line = v->line;
     }
     c->n_terms = i + 1;
   }
@@ -679,6 +686,9 @@ static int read_config(rd *R, const cnode *root) {
   /* data last: it touches the file system */
   if (fc_require(e, root, NULL, "data", &v) || read_data(R, v)) return e->rc;
   if ((v = fc_get(root, "property")) && read_property(R, v)) return e->rc;
+  if (c->shared_line && c->opts.chi_start > 0)
+    return fc_fail(e, TNACE_ERR_VALUE, c->shared_line, "terms[].shared", "shared cores do not go with fit.chi_start "
+                   "(bond growth draws new directions per centre element)");
   if (c->pool_line && !c->prop.set)
     return fc_fail(e, TNACE_ERR_VALUE, c->pool_line, "terms[].pool", "a term pooled over the structure makes a "
                    "property model, not a potential (an atom's energy would depend on the whole structure): add a "

@@ -60,6 +60,7 @@ typedef struct {
   int n_terms;
   tnace_term_spec spec[TNACE_MAX_TERMS];
   int pool_line;                                        /* line of the first `pool: true` (0: none) */
+  int shared_line;                                      /* line of the first `shared: true` (0: none) */
   /* data */
   int n_train, n_valid;
   tnace_fitconfig_file *train, *valid;                  /* [n_train], [n_valid] */

@@ -60,8 +60,11 @@ void tnace_meta_free(tnace_meta *m);
  *   structure's N atoms (each through its centre species' layers), so the term is quadratic in the pooled
  *   descriptor instead of a sum of per-atom quadratics. It needs the whole structure (tnace_atom_energy_pooled);
  *   an interatomic potential cannot have it. */
+/* shared: every centre species has the same cores for this term — one weight tensor for all centre elements, as
+ *   the seed's models on the mean descriptor (Sommer & Dunham eq. 22: B̄ contracted with one w^(ν)). A training
+ *   constraint (the trainer solves one set of cores from the rows of all species); the evaluator does not need it. */
 typedef struct {
-  int nu, lmax, nmax, chi, model, rank, srank, scopies, pool;
+  int nu, lmax, nmax, chi, model, rank, srank, scopies, pool, shared;
 } tnace_term_spec;
 
 /* Extrapolation grade of one centre species (docs/extrapolation-grade.md; Podryabinkin & Shapeev, Comput.

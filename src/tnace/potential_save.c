@@ -250,6 +250,7 @@ static int save_text(const tnace_potential *pot, const char *path, pio_err *e) {
       fprintf(f, "  - {nu: %d, lmax: %d, nmax: %d, chi: %d, model: mps", sp->nu, sp->lmax, sp->nmax, sp->chi);
     if (sp->srank > 0) fprintf(f, ", species_rank: %d", sp->srank);
     if (sp->pool) fprintf(f, ", pool: true");
+    if (sp->shared) fprintf(f, ", shared: true");
     if (sp->scopies > 0) fprintf(f, ", species_copies: %d", sp->scopies);
     fputs("}\n", f);
   }

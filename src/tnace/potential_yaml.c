@@ -384,7 +384,7 @@ static int read_repulsion(rd *r, pio_doc *d) {
 
 static int read_terms(rd *r, pio_doc *d) {
   static const char *const keys[] = {"nu", "lmax", "nmax", "chi", "model", "rank", "species_rank", "species_copies",
-                                     "pool"};
+                                     "pool", "shared"};
   char kb[64], kb2[80], buf[32];
   if (want(r, YAML_SEQUENCE_START_EVENT, "terms", "a sequence of {nu, lmax, nmax, chi, model}"))
     return r->e->rc;
@@ -399,7 +399,7 @@ static int read_terms(rd *r, pio_doc *d) {
     int idx = 0, end = 0, line = ev_line(r);
     if (want(r, YAML_MAPPING_START_EVENT, ctx, "a mapping {nu, lmax, nmax, chi, model}")) return r->e->rc;
     for (;;) {
-      if (next_key(r, ctx, keys, 9, &seen, &idx, &end)) return r->e->rc;
+      if (next_key(r, ctx, keys, 10, &seen, &idx, &end)) return r->e->rc;
       if (end) break;
       const char *key = pio_key(kb2, sizeof kb2, "%s.%s", ctx, keys[idx]);
       if (rd_next(r, key)) return r->e->rc;
@@ -412,11 +412,14 @@ static int read_terms(rd *r, pio_doc *d) {
         case 6: if (ev_int(r, key, 1, TNACE_MAX_ELEMENTS, &sp->srank)) return r->e->rc; break;
         case 7: if (ev_int(r, key, 1, TNACE_MAX_NU, &sp->scopies)) return r->e->rc; break;
         case 8:
+        case 9: {
+          int *flag = idx == 8 ? &sp->pool : &sp->shared;
           if (ev_str(r, key, buf, sizeof buf)) return r->e->rc;
-          if (!strcmp(buf, "true")) sp->pool = 1;
-          else if (!strcmp(buf, "false")) sp->pool = 0;
+          if (!strcmp(buf, "true")) *flag = 1;
+          else if (!strcmp(buf, "false")) *flag = 0;
           else return pio_fail(r->e, TNACE_ERR_VALUE, ev_line(r), key, "'%.40s': true or false", sc_text(r));
           break;
+        }
         default:
           if (ev_str(r, key, buf, sizeof buf)) return r->e->rc;
           if (!strcmp(buf, "mps"))
@@ -428,7 +431,7 @@ static int read_terms(rd *r, pio_doc *d) {
                             sc_text(r));
       }
     }
-    if (check_required(r, line, ctx, keys, 9, seen, 31u)) return r->e->rc;
+    if (check_required(r, line, ctx, keys, 10, seen, 31u)) return r->e->rc;
     if (sp->pool && sp->model != TNACE_MODEL_MPO)
       return pio_fail(r->e, TNACE_ERR_VALUE, line, ctx, "pool: true is for model: mpo");
     if (sp->scopies > sp->nu)
