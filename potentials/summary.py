@@ -34,6 +34,16 @@ def term_text(t):
     return s
 
 
+def fold_means(cv):
+    """The "overall" block (mean over folds of each fold's MAE and RMSE) of a CV file that lacks it: tools/cv.py
+    merge leaves it out, since it is recomputed from the parts."""
+    out = {}
+    for q in ("energy", "forces", "stress"):
+        fs = [f[q] for f in cv["folds"] if f.get(q)]
+        out[q] = {k: sum(f[k[:-5]] for f in fs) / len(fs) for k in ("mae_mean", "rmse_mean")} if fs else None
+    return out
+
+
 def held_out(pot, m):
     """("CV k" or "split", E MAE, E RMSE, F MAE, F RMSE, σ MAE or None) of a potential."""
     cv = m.get("cross_validation")
@@ -41,7 +51,7 @@ def held_out(pot, m):
     if cv is None and isinstance(ref, str):
         cv = json.load(open(os.path.join(HERE, "..", ref.split()[0])))["cross_validation"]
     if cv:
-        o = cv["overall"]
+        o = cv.get("overall") or fold_means(cv)
         s = o["stress"]["mae_mean"] if o.get("stress") else None
         return (f"CV {cv['k']}", o["energy"]["mae_mean"], o["energy"]["rmse_mean"], o["forces"]["mae_mean"],
                 o["forces"]["rmse_mean"], s)
