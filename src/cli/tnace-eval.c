@@ -294,8 +294,12 @@ int main(int argc, char **argv) {
   if (tnace_potential_property(pot)) /* a property model: its target key, per counted atom, unless --keys says */
     property_keys(pot, &o, count_sp, &st);
   if (o.grade && !tnace_potential_has_grade(pot)) {
-    fprintf(stderr, PROG ": %s: --grade: the potential has no extrapolation grade (fitted without one; add it with "
-                    "tnace-fit CONFIG --grade-only)\n", o.potential);
+    if (tnace_potential_pool_size(pot) > 0)
+      fprintf(stderr, PROG ": %s: --grade: a model with terms pooled over the structure (pool: true) has no "
+                      "extrapolation grade\n", o.potential);
+    else
+      fprintf(stderr, PROG ": %s: --grade: the potential has no extrapolation grade (fitted without one; add it with "
+                      "tnace-fit CONFIG --grade-only)\n", o.potential);
     goto done;
   }
 

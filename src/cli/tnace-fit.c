@@ -639,6 +639,11 @@ static int grade_only(run *R, FILE *out) {
     tnace_potential_free(p);
     return fail("%s: its elements differ from the config's (same elements in the same order needed)", R->pot_path);
   }
+  if (tnace_potential_pool_size(p) > 0) {
+    tnace_potential_free(p);
+    return fail("%s: --grade-only: a model with terms pooled over the structure (pool: true) has no extrapolation "
+                "grade", R->pot_path);
+  }
   if (R->cfg.grade.size <= 0) R->cfg.grade.size = 128;   /* asked for explicitly */
   tnace_potential_free(R->pot);
   R->pot = p;
