@@ -23,4 +23,14 @@ grep -q "forces.yaml:8: loss.forces: a property model fits formation_energy only
 sed 's/validation_fraction: 0}/validation_fraction: 0, keys: {energy: formation_energy}}/' property.yaml > twice.yaml
 if "$FIT" twice.yaml --dry-run > t.log 2>&1; then echo "FAIL: key given twice accepted"; exit 1; fi
 grep -q "property.name: data.keys.energy is set too" t.log || { echo "FAIL: message"; cat t.log; exit 1; }
-echo "PASS: property model fitted, marked, evaluated per atom; misuse refused"
+# a pooled MPO term (pool: true): fitted and written with the key; no grade, and --grade / --grade-only say why
+sed -e 's/^terms: .*/terms: [{nu: 1, nmax: 2, chi: 1}, {nu: 2, lmax: 1, nmax: 2, chi: 2, model: mpo, rank: 2, pool: true}]/' \
+    -e 's/potential: prop.yaml/potential: pooled.yaml/' property.yaml > pooled_cfg.yaml
+"$FIT" pooled_cfg.yaml > p.log || { echo "FAIL: pooled fit"; cat p.log; exit 1; }
+grep -q "pool: true" pooled.yaml || { echo "FAIL: pool not written"; exit 1; }
+grep -q "no extrapolation grade: the model has terms pooled" p.log || { echo "FAIL: no note on the grade"; cat p.log; exit 1; }
+if "$EVAL" pooled.yaml formation.xyz --grade > g.out 2>&1; then echo "FAIL: --grade accepted"; exit 1; fi
+grep -q "pooled over the structure (pool: true) has no extrapolation grade" g.out || { echo "FAIL: --grade message"; cat g.out; exit 1; }
+if "$FIT" pooled_cfg.yaml --grade-only > go.out 2>&1; then echo "FAIL: --grade-only accepted"; exit 1; fi
+grep -q "has no extrapolation grade" go.out || { echo "FAIL: --grade-only message"; cat go.out; exit 1; }
+echo "PASS: property model fitted, marked, evaluated per atom; misuse refused; pooled model without a grade"
