@@ -269,17 +269,17 @@ def entanglement_table(summary_path):
         for t in d.get("entanglement") or []:
             for c in t["cuts"]:
                 if c["copies"] and c["S_over_ln_chi"] is not None:
-                    k = (d["method"], t["layer"], d["n"])
+                    k = (d["method"], t["term"], t["layer"], d["n"])
                     acc.setdefault(k, []).append((c["S_over_ln_chi"], c["r_mean"] if c["r_mean"] is not None else np.nan))
     if not acc:
         return []
     lines = ["", "Entanglement of the fitted nu = 2 layers at the cut between their two copies (tnace-inspect): mean "
              "S / ln chi and mean level-spacing ratio <r> over elements and repeats (Poisson 0.386, GOE 0.536):", "",
-             "| method | layer | n | S / ln chi | <r> |", "|---|---|---|---|---|"]
-    for (m, layer, n), v in sorted(acc.items()):
+             "| method | term | layer | n | S / ln chi | <r> |", "|---|---|---|---|---|---|"]
+    for (m, term, layer, n), v in sorted(acc.items()):
         v = np.array(v)
         r = "%.2f" % np.nanmean(v[:, 1]) if np.isfinite(v[:, 1]).any() else "–"
-        lines.append("| %s | %s | %d | %.2f | %s |" % (m, layer, n, v[:, 0].mean(), r))
+        lines.append("| %s | %d | %s | %d | %.2f | %s |" % (m, term, layer, n, v[:, 0].mean(), r))
     return lines
 
 
