@@ -25,7 +25,6 @@ kernel ridge regression with the SOAP kernel (x·x'/|x||x'|)² (α by 5-fold CV 
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -37,17 +36,8 @@ import learning_curve as lc  # noqa: E402  (frames, targets, the KRR baseline's 
 
 
 def descriptor(a, path, out):
-    """(X [n][D] pooled mean power spectrum, json) from tnace-desc on the basis of configs/mps.yaml."""
-    import yaml
-    cfg = yaml.safe_load(open(os.path.join(a.configs, "mps.yaml")))
-    lmax = max(t.get("lmax", 0) for t in cfg["terms"])
-    nmax = max(t["nmax"] for t in cfg["terms"] if t["nu"] == 2)
-    cmd = [os.path.join(a.bin, "tnace-desc"), "--elements", ",".join(cfg["elements"]), "--cutoff", str(cfg["cutoff"]),
-           "--nmax", str(nmax), "--lmax", str(lmax), "--pool", "mean", "--output", out, path]
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode:
-        sys.exit("compress: tnace-desc failed: " + p.stderr)
-    return np.load(out), json.load(open(out[:-4] + ".json"))
+    """(X [n][D] pooled mean power spectrum, its json) from tnace-desc on the basis of configs/mps.yaml."""
+    return lc.descriptors(a, path, out, pool="mean"), json.load(open(out[:-4] + ".json"))
 
 
 class Layout:

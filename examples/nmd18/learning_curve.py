@@ -205,14 +205,14 @@ def baseline(method, idx, y, feats, desc, test):
     return best[1], best[2]
 
 
-def descriptors(a, path, out):
-    """Species-pooled power spectrum of every frame (tnace-desc on the basis of configs/mps.yaml)."""
+def descriptors(a, path, out, pool="species"):
+    """Pooled power spectrum of every frame (tnace-desc --pool POOL on the basis of configs/mps.yaml)."""
     cfg = yaml.safe_load(open(os.path.join(a.configs, "mps.yaml")))
     lmax = max(t.get("lmax", 0) for t in cfg["terms"])
     nmax = max(t["nmax"] for t in cfg["terms"] if t["nu"] == 2)
     cmd = [os.path.join(a.bin, "tnace-desc"), "--elements", ",".join(cfg["elements"]), "--cutoff",
            str(cfg["cutoff"]), "--nmax", str(nmax), "--lmax", str(lmax), "--lambda",
-           str(cfg.get("radial", {}).get("lambda", 5.0)), "--pool", "species", "--output", out, path]
+           str(cfg.get("radial", {}).get("lambda", 5.0)), "--pool", pool, "--output", out, path]
     run(cmd, os.path.join(a.out, "desc.log"))
     return np.load(out)
 

@@ -195,7 +195,7 @@ static int write_row(FILE *f, int text, const double *x, long n) {
 
 /* Everything the JSON file needs, collected while the rows are written. */
 typedef struct {
-  long rows, cap_atoms, n_atoms;
+  long cap_atoms, n_atoms;
   int *row_frame, *row_atom, *row_species;  /* pool none: per row */
   long n_frames, cap_frames;
   int *frame_atoms;

@@ -176,26 +176,22 @@ int tnace_dataset_read_keys(tnace_dataset *ds, const char *path, const tnace_xyz
   return rc2;
 }
 
-int tnace_struct_pool(const tnace_potential *pot, tnace_workspace *ws, const tnace_struct *s, double **mean,
+int tnace_struct_pool(const tnace_potential *pot, tnace_workspace *ws, const tnace_struct *s, double *mean,
                       int *failed_atom) {
-  *mean = NULL;
   const int P = tnace_potential_pool_size(pot);
   if (P == 0) return 0;
   int rc = tnace_workspace_reserve(ws, s->max_neigh);
   if (rc) return rc;
-  double *m = calloc((size_t)P, sizeof *m);
-  if (!m) return TNACE_ERR_NOMEM;
+  memset(mean, 0, (size_t)P * sizeof *mean);
   for (int i = 0; i < s->n; i++) {
     const int k0 = s->off[i];
     if ((rc = tnace_atom_pool(pot, ws, s->species[i], s->off[i + 1] - k0, (const double(*)[3])(s->d + k0),
-                              s->nsp + k0, m))) {
+                              s->nsp + k0, mean))) {
       if (failed_atom) *failed_atom = i;
-      free(m);
       return rc;
     }
   }
-  for (int k = 0; k < P; k++) m[k] /= s->n;
-  *mean = m;
+  for (int k = 0; k < P; k++) mean[k] /= s->n;
   return 0;
 }
 
@@ -208,8 +204,10 @@ int tnace_struct_eval_strain(const tnace_potential *pot, tnace_workspace *ws, co
   const int need_d = forces || dEde;
   double(*dEdr)[3] = need_d ? malloc((size_t)(s->max_neigh ? s->max_neigh : 1) * sizeof *dEdr) : NULL;
   if (need_d && !dEdr) return TNACE_ERR_NOMEM;
-  double *mean = NULL;
-  if ((rc = tnace_struct_pool(pot, ws, s, &mean, failed_atom))) { free(dEdr); return rc; }
+  const int P = tnace_potential_pool_size(pot);
+  double *mean = P ? malloc((size_t)P * sizeof *mean) : NULL;
+  if (P && !mean) { free(dEdr); return TNACE_ERR_NOMEM; }
+  if (P && (rc = tnace_struct_pool(pot, ws, s, mean, failed_atom))) { free(dEdr); free(mean); return rc; }
   if (forces) memset(forces, 0, (size_t)s->n * sizeof *forces);
   for (int i = 0; i < s->n; i++) {
     const int k0 = s->off[i], ni = s->off[i + 1] - k0;

@@ -67,10 +67,10 @@ void tnace_dataset_free(tnace_dataset *ds);
 long tnace_dataset_count_atoms(const tnace_dataset *ds, int from, int to);
 void tnace_struct_free(tnace_struct *s);
 
-/* The structure means of a potential's pooled terms (tnace.h tnace_atom_pool): *mean = a new array of
- * tnace_potential_pool_size(pot) values (free it), or NULL when the potential has none. Returns 0, TNACE_ERR_NOMEM
- * or the per-atom call's error (failed_atom, may be NULL, gets the atom). */
-int tnace_struct_pool(const tnace_potential *pot, tnace_workspace *ws, const tnace_struct *s, double **mean,
+/* The structure means of a potential's pooled terms (tnace.h tnace_atom_pool) into mean[tnace_potential_pool_size
+ * (pot)] (nothing is written when the potential has none); grows the workspace as needed. Returns 0,
+ * TNACE_ERR_NOMEM or the per-atom call's error (failed_atom, may be NULL, gets the atom). */
+int tnace_struct_pool(const tnace_potential *pot, tnace_workspace *ws, const tnace_struct *s, double *mean,
                       int *failed_atom);
 
 /* Energy (eV), forces [n][3] (eV/Å, may be NULL) and stress [3][3] (eV/Å^3, ASE sign, may be NULL) of a

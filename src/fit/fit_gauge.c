@@ -285,35 +285,37 @@ void fit_capped_bonds(const tnace_tn *t, const int *target, int chi, const int *
  * that flat direction by giving both layers the same norm (each layer's norm sits in its centre core, the
  * last site after a sweep): per centre species, or, for a pooled term (N J̄·J̄', the means mixing the species),
  * with one factor for all species — per-species factors would change the pooled energy. */
-static void scale_last(tnace_tn *t, double sc) {
-  const int last = 3 * t->nu - 1;
-  cblas_dscal((int)tn_core_size(t, last), sc, t->core[last], 1);
-}
 static double norm2_last(const tnace_tn *t) {
   const int last = 3 * t->nu - 1;
   const double n = cblas_dnrm2((int)tn_core_size(t, last), t->core[last], 1);
   return n * n;
 }
+/* Balance the layers of term t for centre species a0 ≤ a < a1 with one factor: kets × s, bras / s. */
+static int balance_layers(tnace_potential *pot, int t, int a0, int a1) {
+  double nk = 0.0, nb = 0.0;
+  for (int a = a0; a < a1; a++) {
+    nk += norm2_last(tnace_layer(pot, a, t, 0));
+    nb += norm2_last(tnace_layer(pot, a, t, 1));
+  }
+  if (!(nk > 0 && nb > 0)) return 0;
+  const double sc = sqrt(sqrt(nb / nk));
+  for (int a = a0; a < a1; a++)
+    for (int layer = 0; layer < 2; layer++) {
+      tnace_tn *l = tnace_layer(pot, a, t, layer);
+      const int last = 3 * l->nu - 1;
+      cblas_dscal((int)tn_core_size(l, last), layer ? 1.0 / sc : sc, l->core[last], 1);
+      int rc = tn_prepare(l);
+      if (rc) return rc;
+    }
+  return 0;
+}
 int fit_balance_mpo(tnace_potential *pot) {
   for (int t = 0; t < pot->n_terms; t++) {
     if (tnace_n_layers(pot, t) != 2) continue;
-    double nk = 0.0, nb = 0.0;
-    for (int a = 0; a < pot->n_el; a++) {
-      if (!pot->spec[t].pool) nk = nb = 0.0;
-      nk += norm2_last(tnace_layer(pot, a, t, 0));
-      nb += norm2_last(tnace_layer(pot, a, t, 1));
-      if (!pot->spec[t].pool || a == pot->n_el - 1) {
-        if (!(nk > 0 && nb > 0)) continue;
-        const double sc = sqrt(sqrt(nb / nk));
-        for (int b = pot->spec[t].pool ? 0 : a; b <= a; b++) {
-          tnace_tn *ket = tnace_layer(pot, b, t, 0), *bra = tnace_layer(pot, b, t, 1);
-          scale_last(ket, sc);
-          scale_last(bra, 1.0 / sc);
-          int rc = tn_prepare(ket);
-          if (rc || (rc = tn_prepare(bra))) return rc;
-        }
-      }
-    }
+    int rc = 0;
+    if (pot->spec[t].pool) rc = balance_layers(pot, t, 0, pot->n_el);
+    for (int a = 0; !pot->spec[t].pool && !rc && a < pot->n_el; a++) rc = balance_layers(pot, t, a, a + 1);
+    if (rc) return rc;
   }
   return 0;
 }

@@ -417,15 +417,8 @@ static int structure_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int
   if (rc) return rc;
   memset(P->Fp, 0, (size_t)s->n * sizeof *P->Fp);
   double Ep = 0.0, De[6] = {0};
-  if (F->pot->pool_size) { /* pooled terms: the structure means first (no force or stress rows: property models) */
-    memset(P->pool, 0, (size_t)F->pot->pool_size * sizeof(double));
-    for (int i = 0; i < s->n; i++) {
-      const int k0 = s->off[i];
-      if ((rc = tnace_atom_pool(F->pot, P->ws, s->species[i], s->off[i + 1] - k0, (const double(*)[3])s->d + k0,
-                                s->nsp + k0, P->pool))) { *bad_atom = i; return rc; }
-    }
-    for (int k = 0; k < F->pot->pool_size; k++) P->pool[k] /= s->n;
-  }
+  /* pooled terms: the structure means first (no force or stress rows: property models) */
+  if ((rc = tnace_struct_pool(F->pot, P->ws, s, P->pool, bad_atom))) return rc;
   for (int i = 0; i < s->n; i++)
     if ((rc = atom_rows(F, L, P, si, i, R, &Ep, De))) { *bad_atom = i; return rc; }
   structure_targets(F, L, P, si, Ep, De, R, Y);
