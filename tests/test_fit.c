@@ -657,6 +657,74 @@ static void test_species_copies(void) {
   tnace_dataset_free(&tern);
 }
 
+/* Shrinkage of the chemical interactions (fit.species_shrink, fit_solve.c): a truth whose weights do not
+ * depend on the centre species (so the interaction of centre and neighbour species is zero), trained on
+ * unaries and the Cu-Ag and Ag-Au binaries, never Cu-Au. Without shrinkage the fit leaves the weights of Au
+ * around Cu (and Cu around Au) at zero and misses the Cu-Au binaries by far more than it fits its data; with
+ * it they take the additive prediction, which is exact here: Cu-Au within a few times the training error. */
+static void pick_no_cu_au(int k, int n_el, int *allowed, int *n_allowed) {
+  pick_binary(k, n_el, allowed, n_allowed);
+  if (*n_allowed == 2 && allowed[0] == 0 && allowed[1] == 2) allowed[1] = 1;   /* Cu-Au → Cu-Ag */
+}
+static void pick_cu_au(int k, int n_el, int *allowed, int *n_allowed) {
+  (void)k, (void)n_el;
+  allowed[0] = 0, allowed[1] = 2, *n_allowed = 2;
+}
+static double fit_shrink_case(double mu, const tnace_dataset *train, const tnace_dataset *unseen, double *f_train) {
+  const tnace_term_spec fspec[] = {{1, 0, 4, 3, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 6, 0, 0, 0, 1, 0, 0}};
+  const char *el[] = {"Cu", "Ag", "Au"};
+  char err[512];
+  tnace_potential *fit = NULL;
+  CHECK(tnace_potential_create(&fit, 3, el, 2, fspec, 4.0, 5.0, err, sizeof err) == 0, "create: %s", err);
+  CHECK(tnace_fit_init(fit, 7, err, sizeof err) == 0, "%s", err);
+  tnace_fit_opts o = recovery_opts(1e-12, 4, 16);
+  o.species_shrink = mu;
+  tnace_metrics mt, mu_m;
+  CHECK(tnace_fit(fit, train, NULL, &o, getenv("TNACE_TEST_VERBOSE") ? stdout : NULL, &mt, NULL, err, sizeof err) == 0,
+        "fit: %s", err);
+  CHECK(tnace_metrics_compute(fit, unseen, 1, &mu_m, err, sizeof err) == 0, "%s", err);
+  *f_train = mt.f_rmse;
+  printf("species_shrink %g: train F %.3g eV/A, unseen Cu-Au F %.3g eV/A, E %.3g meV/atom\n", mu, mt.f_rmse, mu_m.f_rmse,
+         1e3 * mu_m.e_rmse);
+  tnace_potential_free(fit);
+  return mu_m.f_rmse;
+}
+static void test_species_shrink(void) {
+  rng = 2718;
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 3, 0, 0, 0, 1, 0, 0}};
+  const char *el[] = {"Cu", "Ag", "Au"};
+  char err[512];
+  tnace_potential *truth = NULL;
+  CHECK(tnace_potential_create(&truth, 3, el, 2, spec, 4.0, 5.0, err, sizeof err) == 0, "create: %s", err);
+  randomize(truth, 0.6);
+  for (int t = 0; t < 2; t++) { /* every centre species gets centre 0's cores; copy 1 of term 1 is blind */
+    const tnace_tn *src = tnace_layer(truth, 0, t, 0);
+    for (int a = 1; a < 3; a++) {
+      tnace_tn *d = tnace_layer(truth, a, t, 0);
+      for (int c = 0; c < 3 * d->nu; c++) memcpy(d->core[c], src->core[c], tn_core_size(d, c) * sizeof(double));
+    }
+  }
+  for (int a = 0; a < 3; a++) {
+    tnace_tn *t = tnace_layer(truth, a, 1, 0);
+    const size_t m = (size_t)t->bond[3] * t->bond[4];
+    for (int b = 1; b < 3; b++) memcpy(t->core[3] + b * m, t->core[3], m * sizeof(double));
+  }
+  truth->e0[2] = -2.9;
+  CHECK(tnace_potential_prepare(truth, err, sizeof err) == 0, "%s", err);
+  tnace_dataset train = {0}, unseen = {0};
+  make_data_sp(&train, 300, truth, 0, pick_no_cu_au);
+  make_data_sp(&unseen, 20, truth, 0, pick_cu_au);
+  double t0, ts;
+  const double x0 = fit_shrink_case(0.0, &train, &unseen, &t0);
+  const double xs = fit_shrink_case(1e-3, &train, &unseen, &ts);
+  CHECK(ts < 1e-4, "species_shrink: force RMSE on the training data %g eV/Å", ts);
+  CHECK(xs < 5 * ts + 1e-5, "species_shrink: unseen Cu-Au %g eV/Å vs training %g", xs, ts);
+  CHECK(x0 > 30 * xs, "without shrinkage the unseen pair should be far off: %g vs %g eV/Å with it", x0, xs);
+  tnace_potential_free(truth);
+  tnace_dataset_free(&train);
+  tnace_dataset_free(&unseen);
+}
+
 /* Bond growth (fit.chi_start): the same kind of recovery, starting from bonds of 3 that grow after 2
  * sweeps to the fitted potential's (4 and 6). A growth step leaves the function unchanged, so at fixed λ
  * the training error never increases from sweep to sweep; the bonds reach their targets, and the fit still
@@ -730,6 +798,7 @@ int main(void) {
   test_error_passed_through();
   test_recovery_growth();
   test_species_copies();
+  test_species_shrink();
   test_species_rank();
   if (getenv("TNACE_TEST_ONLY_SR")) return test_summary("test_fit");
   test_recovery_mpo();

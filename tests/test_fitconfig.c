@@ -79,6 +79,9 @@ static const bad_case BAD[] = {
      "rank_too_big.yaml:6: terms[1].rank: 5000 is out of range (1.." STR(TNACE_MAX_BOND) ")"},
     {"chi_start_too_big.yaml", TNACE_ERR_VALUE,
      "chi_start_too_big.yaml:10: fit.chi_start: 5000 is out of range (1.." STR(TNACE_MAX_BOND) ")"},
+    {"shrink_negative.yaml", TNACE_ERR_VALUE, "shrink_negative.yaml:10: fit.species_shrink: must be >= 0 (got -1e-3)"},
+    {"shrink_unary.yaml", TNACE_ERR_VALUE, "shrink_unary.yaml:10: fit.species_shrink: shrinks the interaction of centre "
+     "and neighbour species: it needs several elements (this config has one)"},
     {"bad_model.yaml", TNACE_ERR_VALUE, "bad_model.yaml:6: terms[1].model: unknown model 'peps' (supported: mps, mpo)"},
     {"bad_mpo_nu.yaml", TNACE_ERR_VALUE, "bad_mpo_nu.yaml:6: terms[1].model: an mpo term acts on the nu = 2 invariant (got nu = 3)"},
     {"pool_no_property.yaml", TNACE_ERR_VALUE, "pool_no_property.yaml:6: terms[].pool: a term pooled over the structure makes a property model"},

@@ -290,6 +290,116 @@ static int scatter_x(fit_ctx *F, const site_layout *S, const double *x) {
   return 0;
 }
 
+/* ---- shrinkage of the chemical interactions (fit.species_shrink μ, issue #13) --------------------------
+ * W_a: the weights of a term for centre species a (its MPS contracted, every physical index open); P_k =
+ * I − 11ᵀ/n_el centres the neighbour species of copy k; V_a = P_k W_a. The penalty
+ *     μ Σ_k Σ_a ‖V_a − V̄‖²,   V̄ = (1/n_el) Σ_b V_b,
+ * is the ridge on the two-way interaction of centre and neighbour species (W_aα − W_a· − W_·α + W_··): the
+ * centre species' and the neighbour species' own effects keep the plain ridge λ. A (centre, neighbour) pair
+ * the data never shows (Nb around W when the NbW structures are left out) then takes the additive
+ * prediction from the pairs it does show (how Nb centres treat neighbours, how W neighbours act on the other
+ * centres) instead of 0. Species-blind copies have V_a = 0; a shared term has no interaction.
+ * With x_a the centre cores of chain c at site s, ⟨V_a, V_b⟩ = x_aᵀ M_ab x_b, M_ab = D ⊗ L_ab ⊗ R_ab: L_ab
+ * and R_ab the mixed environments of the two MPSs left and right of s (P_k applied where site k is), D = P_k
+ * when s = k, else I. Σ_a ‖V_a − V̄‖² = Σ_ab (δ_ab − 1/n_el) ⟨V_a, V_b⟩, added to the normal equations of the
+ * update δ = x − x_old: H_ab += μ (δ_ab − 1/n_el) M_ab, b_a −= μ Σ_b (δ_ab − 1/n_el) M_ab x_b,old. */
+
+/* One step of a mixed environment through site q of t (centre a) and u (centre b): from the left
+ * (E: bl_a × bl_b → br_a × br_b; Σ_pp' D_pp' C_a,pᵀ E C_b,p') or, with right != 0, from the right
+ * (E: br_a × br_b → bl_a × bl_b; Σ_pp' D_pp' C_a,p E C_b,p'ᵀ). D = P when centred != 0, else I.
+ * w: workspace of 3 · bmax² doubles; E is replaced. */
+static void env_step(const tnace_tn *t, const tnace_tn *u, int q, int right, int centred, double *E, double *w,
+                     size_t bb) {
+  const int ph = t->phys[q], la = t->bond[q], ra = t->bond[q + 1], lb = u->bond[q], rb = u->bond[q + 1];
+  const size_t ma = (size_t)la * ra, mb = (size_t)lb * rb;
+  const int na = right ? la : ra, nb = right ? lb : rb;
+  double *En = w, *tmp = w + bb, *sa = w + 2 * bb, *sb = w + 3 * bb;
+  memset(En, 0, (size_t)na * nb * sizeof(double));
+  if (centred) { /* Σ_p C_p of both, for the − (1/n) (Σ_p C_a,p) … (Σ_p C_b,p) part of P */
+    memset(sa, 0, ma * sizeof(double));
+    memset(sb, 0, mb * sizeof(double));
+    for (int p = 0; p < ph; p++) {
+      cblas_daxpy((int)ma, 1.0, t->core[q] + p * ma, 1, sa, 1);
+      cblas_daxpy((int)mb, 1.0, u->core[q] + p * mb, 1, sb, 1);
+    }
+  }
+  for (int p = 0; p <= (centred ? ph : ph - 1); p++) {
+    const double *Ca = p < ph ? t->core[q] + p * ma : sa, *Cb = p < ph ? u->core[q] + p * mb : sb;
+    const double f = p < ph ? 1.0 : -1.0 / ph;
+    if (right) { /* tmp = Ca E (la × rb), En += f tmp Cbᵀ */
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, la, rb, ra, 1.0, Ca, ra, E, rb, 0.0, tmp, rb);
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, la, lb, rb, f, tmp, rb, Cb, rb, 1.0, En, lb);
+    } else { /* tmp = E Cb (la × rb), En += f Caᵀ tmp */
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, la, rb, lb, 1.0, E, lb, Cb, rb, 0.0, tmp, rb);
+      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ra, rb, la, f, Ca, ra, tmp, rb, 1.0, En, rb);
+    }
+  }
+  memcpy(E, En, (size_t)na * nb * sizeof(double));
+}
+
+/* L_ab (bond[s] of t × of u) and R_ab (bond[s+1] × bond[s+1]) of chain pair (t, u) for species site k. */
+static void mixed_envs(const tnace_tn *t, const tnace_tn *u, int s, int k, double *L, double *R, double *w,
+                       size_t bb) {
+  const int nb = t->bond[3 * t->nu];   /* the right boundary: 1, or an MPO layer's open bond (the same for both) */
+  L[0] = 1.0;
+  for (int q = 0; q < s; q++) env_step(t, u, q, 0, q == k, L, w, bb);
+  memset(R, 0, (size_t)nb * nb * sizeof(double));
+  for (int i = 0; i < nb; i++) R[i * nb + i] = 1.0;
+  for (int q = 3 * t->nu - 1; q > s; q--) env_step(t, u, q, 1, q == k, R, w, bb);
+}
+
+/* H_ab += c M_ab (upper triangle only), b_a −= c M_ab x_b and, off the diagonal (a < b: the columns of b
+ * after those of a), b_b −= c M_abᵀ x_a; M_ab = D ⊗ L ⊗ R on the core layout [phys][bl][br]. */
+static void add_mixed_form(fit_ctx *F, size_t Dc, const tnace_tn *t, const tnace_tn *u, int s, int centred,
+                           size_t oa, size_t ob, const double *L, const double *R, double c) {
+  const int ph = t->phys[s], la = t->bond[s], ra = t->bond[s + 1], lb = u->bond[s], rb = u->bond[s + 1];
+  const size_t ma = (size_t)la * ra, mb = (size_t)lb * rb;
+  for (int p = 0; p < ph; p++)
+    for (int pp = 0; pp < ph; pp++) {
+      const double d = centred ? (p == pp) - 1.0 / ph : (p == pp);
+      if (d == 0.0) continue;
+      for (int i = 0; i < la; i++)
+        for (int j = 0; j < ra; j++) {
+          const size_t r = oa + p * ma + (size_t)i * ra + j;
+          for (int ii = 0; ii < lb; ii++)
+            for (int jj = 0; jj < rb; jj++) {
+              const size_t col = ob + pp * mb + (size_t)ii * rb + jj;
+              const double v = c * d * L[i * lb + ii] * R[j * rb + jj];
+              if (col >= r) F->H[r * Dc + col] += v;
+              F->b[r] -= v * F->xold[col];
+              if (oa != ob) F->b[col] -= v * F->xold[r];
+            }
+        }
+    }
+}
+
+/* The shrinkage of every species site of every (unshared) chain solving a plain core (fm 0: a rank-d
+ * species factor's own steps are not shrunk). */
+static int add_species_shrink(fit_ctx *F, const site_layout *S, double mu) {
+  const int ne = F->pot->n_el;
+  if (!(mu > 0) || ne < 2) return 0;
+  for (int c = 0; c < F->n_chains; c++) {
+    if (!S->active[c] || S->fm[c] || chain_shared(F, c)) continue;
+    const int st = S->st[c], nu = fit_chain(F, 0, c)->nu;
+    int bmax = 1;
+    for (int a = 0; a < ne; a++)
+      for (int q = 0; q <= 3 * nu; q++) bmax = fit_chain(F, a, c)->bond[q] > bmax ? fit_chain(F, a, c)->bond[q] : bmax;
+    const size_t bb = (size_t)bmax * bmax;
+    double *w = malloc(6 * bb * sizeof(double));
+    if (!w) return TNACE_ERR_NOMEM;
+    for (int k = 0; k < 3 * nu; k += 3)
+      for (int a = 0; a < ne; a++)
+        for (int b = a; b < ne; b++) {
+          const tnace_tn *t = fit_chain(F, a, c), *u = fit_chain(F, b, c);
+          mixed_envs(t, u, st, k, w, w + bb, w + 2 * bb, bb);
+          add_mixed_form(F, S->Dc, t, u, st, k == st, S->coff[c][a], S->coff[c][b], w, w + bb,
+                         mu * ((a == b) - 1.0 / ne));
+        }
+    free(w);
+  }
+  return 0;
+}
+
 /* One exact least-squares step of site q of every chain (sub: which half of a species factor's
  * alternation). The unknowns are solved as an update δ = x − x_old from the residual,
  * (H + λ) δ = Jᵀ(y − J x_old) − λ x_old: the normal equations' rounding error then scales with |δ|, not
@@ -303,6 +413,7 @@ static int site_step(fit_ctx *F, const copy_level *L, int q, int sub, double lam
   for (int c = 0; c < F->n_chunks; c++)
     if ((rc = add_chunk(F, L, &S, c, q == 0 && sub == 0, err, errlen))) return rc;
   for (size_t c = 0; c < S.Dc; c++) F->b[c] -= F->lamv[c] * F->xold[c];
+  if ((rc = add_species_shrink(F, &S, F->o->species_shrink))) { snprintf(err, errlen, "out of memory"); return rc; }
   if ((rc = fit_ridge_solve((int)S.Dc, F->H, F->b, F->lamv))) {
     snprintf(err, errlen, "least-squares solve failed (copy %d, site %d)%s", L->p, q,
              rc == TNACE_ERR_NOMEM ? ": out of memory" : "");

@@ -503,11 +503,12 @@ static int read_loss(rd *R, const cnode *n) {
 
 static int read_fit(rd *R, const cnode *n) {
   static const char *const keys[] = {"lambda", "lambda_start", "anneal_sweeps", "sweeps", "patience",
-                                     "force_fraction", "threads", "seed", "max_rows_mb", "chi_start", "grow_every"};
+                                     "force_fraction", "threads", "seed", "max_rows_mb", "chi_start", "grow_every",
+                                     "species_shrink"};
   ectx *e = R->e;
   tnace_fit_opts *o = &R->c->opts;
   const cnode *v;
-  if (fc_check_map(e, n, "fit", keys, 11, "a mapping {lambda: ..., sweeps: ..., ...}")) return e->rc;
+  if (fc_check_map(e, n, "fit", keys, 12, "a mapping {lambda: ..., sweeps: ..., ...}")) return e->rc;
   if ((v = fc_get(n, "lambda")) &&
       (fc_get_double(e, v, "fit.lambda", &o->lambda) || fc_nonneg(e, v, "fit.lambda", o->lambda)))
     return e->rc;
@@ -532,6 +533,14 @@ static int read_fit(rd *R, const cnode *n) {
     return e->rc;
   if ((v = fc_get(n, "chi_start")) && fc_get_int(e, v, "fit.chi_start", 1, TNACE_MAX_BOND, &o->chi_start)) return e->rc;
   if ((v = fc_get(n, "grow_every")) && fc_get_int(e, v, "fit.grow_every", 1, MAX_SWEEPS, &o->grow_every)) return e->rc;
+  if ((v = fc_get(n, "species_shrink"))) {
+    if (fc_get_double(e, v, "fit.species_shrink", &o->species_shrink) ||
+        fc_nonneg(e, v, "fit.species_shrink", o->species_shrink))
+      return e->rc;
+    if (o->species_shrink > 0 && R->c->n_el < 2)
+      return fc_fail(e, TNACE_ERR_VALUE, v->line, "fit.species_shrink", "shrinks the interaction of centre and "
+                     "neighbour species: it needs several elements (this config has one)");
+  }
   return 0;
 }
 
