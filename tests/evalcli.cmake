@@ -72,7 +72,7 @@ tnace_eval_cli_test(eval_cli_empty_skipbad 1 "empty\\.xyz: no frames" "" ${_ev_p
 tnace_eval_cli_test(eval_cli_truncated 1 "truncated\\.xyz:7: truncated frame" "" ${_ev_pot} ${_ev_data}/truncated.xyz
                     --json)
 tnace_eval_cli_test(eval_cli_nan_pos 1 "nan_pos\\.xyz:10: .*non-finite" "" ${_ev_pot} ${_ev_data}/nan_pos.xyz --json)
-tnace_eval_cli_test(eval_cli_unknown_element 1 "unknown_element\\.xyz:7: .*'Ni'" "" ${_ev_pot} ${_ev_data}/cu_mixed.xyz
+tnace_eval_cli_test(eval_cli_unknown_element 1 "unknown_element\\.xyz:10: atom 2: .*'Ni'" "" ${_ev_pot} ${_ev_data}/cu_mixed.xyz
                     ${_ev_data}/unknown_element.xyz --json)
 tnace_eval_cli_test(eval_cli_too_close 1 "too_close\\.xyz:7: .*r_min" "" ${_ev_pot} ${_ev_data}/too_close.xyz --json)
 tnace_eval_cli_test(eval_cli_skip_bad 0 "warning: .*nan_pos\\.xyz: skipped 1 bad frame.*warning: skipping .*too_close\\.xyz:7"

@@ -74,7 +74,7 @@ tnace_fitcli(missing_train 1
 tnace_fitcli(no_output 1 "^tnace-fit: .*/minimal.yaml:[0-9]+: output.potential: no potential file to write"
              ${_fc_data}/minimal.yaml)
 tnace_fitcli(unknown_element 1
-             "^tnace-fit: .*/mixed_elements.xyz:7: atom 3: element 'Ag' is not one of the potential's elements"
+             "^tnace-fit: .*/mixed_elements.xyz:11: atom 3: element 'Ag' is not one of the potential's elements"
              ${_fc_data}/cli_unknown_element.yaml)
 tnace_fitcli(empty_xyz 1 "^tnace-fit: .*/empty.xyz: .*empty" ${_fc_data}/cli_empty_xyz.yaml)
 tnace_fitcli(truncated_xyz 1 "^tnace-fit: .*/truncated.xyz:7: truncated frame" ${_fc_data}/cli_truncated_xyz.yaml)

@@ -470,6 +470,10 @@ static double fit_shared_case(int shared, const tnace_dataset *train, const tnac
     *same &= !memcmp(c0->core[c], c1->core[c], tn_core_size(c0, c) * sizeof(double));
   *mono = h.n >= 6;
   for (int i = 4; i < h.n; i++) *mono &= h.e[i] <= h.e[i - 1] * (1 + 1e-9);
+  /* the parameter count holds the shared term's cores once: term 0 per element, term 1 once or per element */
+  const long want = 2 * (long)tn_n_params(tnace_layer(fit, 0, 0, 0)) + (shared ? 1 : 2) * (long)tn_n_params(c0);
+  CHECK(tnace_potential_n_params(fit) == want, "n_params %ld, expected %ld (shared %d)", tnace_potential_n_params(fit),
+        want, shared);
   tnace_potential_free(fit);
   return mv.f_rmse;
 }

@@ -335,7 +335,7 @@ static int run(const options *o, const tnace_potential *pot, FILE *out, rowinfo 
   const long cols = o->pool == POOL_SPECIES ? D * pot->n_el : D;
   *cols_out = cols;
   double *B = malloc((size_t)D * sizeof *B), *pooled = malloc((size_t)cols * sizeof *pooled);
-  int *species = NULL, rc = 0;
+  int rc = 0;
   tnace_workspace *ws = tnace_workspace_new(pot, 64);
   if (!B || !pooled || !ws) rc = TNACE_ERR_NOMEM;
   for (int k = 0; !rc && k < o->n_data; k++) {
@@ -345,21 +345,10 @@ static int run(const options *o, const tnace_potential *pot, FILE *out, rowinfo 
     memset(&fr, 0, sizeof fr);
     int got;
     while (!rc && (got = tnace_xyz_next(r, &fr, err, errlen)) == 1) {
-      int *sp = realloc(species, (size_t)fr.n_atoms * sizeof *sp);
-      if (!sp) { rc = TNACE_ERR_NOMEM; break; }
-      species = sp;
-      for (int i = 0; !rc && i < fr.n_atoms; i++)
-        if ((species[i] = tnace_potential_element_index(pot, fr.symbol[i])) < 0) {
-          snprintf(err, errlen, "%s:%ld: atom %d: element %s is not one of the basis' elements", o->data[k],
-                   fr.line + 2 + i, i + 1, fr.symbol[i]);
-          rc = TNACE_ERR_ELEMENT;
-        }
-      char src[600];
-      snprintf(src, sizeof src, "%s:%ld", o->data[k], fr.line);
       tnace_struct s;
-      if (!rc) rc = note_frame(ri, k, &fr);
-      if (!rc) rc = tnace_struct_build(&s, fr.n_atoms, species, (const double(*)[3])fr.pos, fr.cell, fr.pbc,
-                                       pot->rcut_max, src, err, errlen);
+      rc = note_frame(ri, k, &fr);
+      if (!rc) rc = tnace_struct_from_frame(&s, &fr, o->data[k], pot->n_el, (const char(*)[4])pot->elem, pot->rcut_max,
+                                            err, errlen);
       if (!rc) {
         memset(pooled, 0, (size_t)cols * sizeof *pooled);
         rc = structure_rows(o, pot, ws, &s, D, B, pooled, out, ri, err, errlen);
@@ -375,7 +364,7 @@ static int run(const options *o, const tnace_potential *pot, FILE *out, rowinfo 
     tnace_xyz_close(r);
   }
   tnace_workspace_free(ws);
-  free(B); free(pooled); free(species);
+  free(B); free(pooled);
   return rc;
 }
 

@@ -78,8 +78,8 @@ nomem:
   return TNACE_ERR_NOMEM;
 }
 
-static int from_frame(tnace_struct *s, const tnace_frame *f, const char *path, int n_el, const char (*elem)[4],
-                      double rc, char *err, size_t errlen) {
+int tnace_struct_from_frame(tnace_struct *s, const tnace_frame *f, const char *path, int n_el, const char (*elem)[4],
+                            double rc, char *err, size_t errlen) {
   char src[512];
   snprintf(src, sizeof src, "%.480s:%ld", path, f->line);
   int *sp = malloc((size_t)(f->n_atoms > 0 ? f->n_atoms : 1) * sizeof(int));
@@ -89,8 +89,8 @@ static int from_frame(tnace_struct *s, const tnace_frame *f, const char *path, i
     for (int e = 0; e < n_el; e++)
       if (strcmp(elem[e], f->symbol[i]) == 0) a = e;
     if (a < 0) {
-      snprintf(err, errlen, "%s: atom %d: element '%s' is not one of the potential's elements", src, i + 1,
-               f->symbol[i]);
+      snprintf(err, errlen, "%.480s:%ld: atom %d: element '%s' is not one of the potential's elements", path,
+               f->line + 2 + i, i + 1, f->symbol[i]);
       free(sp);
       return TNACE_ERR_ELEMENT;
     }
@@ -156,7 +156,7 @@ int tnace_dataset_read_keys(tnace_dataset *ds, const char *path, const tnace_xyz
       if (!q) { tnace_frame_free(&f); snprintf(err, errlen, "%s: out of memory", path); rc2 = TNACE_ERR_NOMEM; break; }
       ds->s = q;
     }
-    int st2 = from_frame(&ds->s[ds->n], &f, path, n_el, elem, rc, ferr, sizeof ferr);
+    int st2 = tnace_struct_from_frame(&ds->s[ds->n], &f, path, n_el, elem, rc, ferr, sizeof ferr);
     tnace_frame_free(&f);
     if (st2) {
       if (skip_bad && st2 != TNACE_ERR_NOMEM) { ds->n_skipped++; continue; }

@@ -51,6 +51,14 @@ typedef struct {
 int tnace_struct_build(tnace_struct *s, int n, const int *species, const double (*pos)[3], const double cell[3][3],
                        const int pbc[3], double rc, const char *source, char *err, size_t errlen);
 
+/* Build a structure from one extxyz frame f of file `path` (tnace_struct_build with cutoff rc, Å), its atoms'
+ * symbols mapped to species indices of elem[n_el], and copy the frame's reference data (energy, forces,
+ * stress, weights, config_type); s->source is "PATH:LINE" of the frame. Errors: TNACE_ERR_ELEMENT with
+ * "PATH:LINE: atom I: element 'X' is not one of the potential's elements" (LINE: that atom's line), or those
+ * of tnace_struct_build; on error *s holds no memory. */
+int tnace_struct_from_frame(tnace_struct *s, const tnace_frame *f, const char *path, int n_el, const char (*elem)[4],
+                            double rc, char *err, size_t errlen);
+
 /* Read an extxyz file into `ds` (appending), mapping chemical symbols to the potential's species
  * (elem, n_el) and building neighbour lists with cutoff rc (Å). A symbol not in elem is an error naming
  * the file and line (TNACE_ERR_ELEMENT). skip_bad: skip malformed frames (counted) instead of failing.

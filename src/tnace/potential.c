@@ -179,6 +179,7 @@ double tnace_potential_e0(const tnace_potential *pot, int s) {
 long tnace_potential_n_params(const tnace_potential *pot) {
   long n = 0;
   for (int i = 0; pot && i < pot->n_el * pot->n_terms; i++) {
+    if (pot->spec[i % pot->n_terms].shared && i >= pot->n_terms) continue; /* one set of cores for all centres */
     n += (long)tn_n_params(&pot->tn[i]);
     if (pot->spec[i % pot->n_terms].model == TNACE_MODEL_MPO) n += (long)tn_n_params(&pot->tn_bra[i]);
   }

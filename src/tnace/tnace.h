@@ -74,7 +74,8 @@ double tnace_potential_cutoff(const tnace_potential *pot, int a, int b);
 double tnace_potential_cutoff_max(const tnace_potential *pot);
 /* Reference energy E0 of species s (eV), included in every per-atom energy. */
 double tnace_potential_e0(const tnace_potential *pot, int s);
-/* Total number of trainable parameters (all core entries, all species and terms). */
+/* Total number of trainable parameters: the core entries of every term and centre species, a `shared`
+ * term's cores (the same for every centre species) counted once. */
 long tnace_potential_n_params(const tnace_potential *pot);
 
 /* A per-thread workspace for per-atom evaluations, sized for up to `max_neigh` neighbours.
