@@ -414,7 +414,7 @@ static void test_keys(void) {
   tnace_dataset_free(&ds);
   const char cu[1][4] = {"Cu"};
   CHECK(tnace_dataset_read_keys(&ds, DATA "custom_keys.xyz", &k, 1, cu, 4.0, 0, err, sizeof err) == TNACE_ERR_ELEMENT &&
-            strstr(err, "custom_keys.xyz:1: atom 2: element 'Ni'"),
+            strstr(err, "custom_keys.xyz:4: atom 2: element 'Ni'"),
         "%s", err);
   tnace_dataset_free(&ds);
 }
