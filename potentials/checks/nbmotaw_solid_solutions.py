@@ -13,7 +13,8 @@ energies of a few tens of meV/atom, varying smoothly along each path: no jumps a
 noise. Along each path the script reports the largest deviation from the straight line through the
 endpoints and the largest second difference.
 
-  /usr/bin/python3 potentials/checks/nbmotaw_solid_solutions.py [--eval build/tnace-eval] [--pot potentials/NbMoTaW.yaml]
+  /usr/bin/python3 potentials/checks/nbmotaw_solid_solutions.py [--eval build/tnace-eval] [--pot potentials/NbMoTaW.yaml] \
+      [--snap] [--model NAME=POT.yaml NAME=SNAPSTEM ...]
 """
 import argparse
 import itertools
@@ -64,12 +65,20 @@ SNAP_ORDER = ["Ta", "W", "Nb", "Mo"]          # element order of the SNAP coeffi
 MASS = {"Nb": 92.906, "Mo": 95.95, "Ta": 180.948, "W": 183.84}
 
 
-def evaluate_snap(lmp, snap_dir, atoms_list):
-    """Energies per atom (eV) of the structures with the published SNAP of Li et al. 2020 (pair_style snap in
-    the project's LAMMPS): one LAMMPS run that reads each structure and does `run 0`."""
+def snap_elements(coeff):
+    """Element order of a .snapcoeff file (the element lines after the "nelements ncoeff" line)."""
+    words = [l.split("#")[0].split() for l in open(coeff)]
+    words = [w for w in words if w]
+    nel, ncoef = int(words[0][0]), int(words[0][1])
+    return [words[1 + k * (ncoef + 1)][0] for k in range(nel)]
+
+
+def evaluate_snap(lmp, stem, atoms_list):
+    """Energies per atom (eV) of the structures with the SNAP potential STEM.snapcoeff / STEM.snapparam
+    (pair_style snap in the project's LAMMPS): one LAMMPS run that reads each structure and does `run 0`."""
     from ase.io import write as awrite
-    coeff = os.path.join(snap_dir, "Ta-W-Nb-Mo.snapcoeff")
-    param = os.path.join(snap_dir, "Ta-W-Nb-Mo.snapparam")
+    coeff, param = stem + ".snapcoeff", stem + ".snapparam"
+    order = snap_elements(coeff)
     with tempfile.TemporaryDirectory() as d:
         # LAMMPS dropped the `diagonalstyle` keyword (style 3, the only one kept, is what it computes): omit it
         p2 = os.path.join(d, "snapparam")
@@ -78,13 +87,13 @@ def evaluate_snap(lmp, snap_dir, atoms_list):
         lines = ["units metal", "boundary p p p", "atom_style atomic"]
         for i, at in enumerate(atoms_list):
             f = os.path.join(d, f"s{i}.data")
-            awrite(f, at, format="lammps-data", specorder=SNAP_ORDER, atom_style="atomic")
+            awrite(f, at, format="lammps-data", specorder=order, atom_style="atomic")
             if i:
                 lines.append("clear")
                 lines += ["units metal", "boundary p p p", "atom_style atomic"]
             lines += [f"read_data {f}"]
-            lines += [f"mass {k + 1} {MASS[e]}" for k, e in enumerate(SNAP_ORDER)]
-            lines += ["pair_style snap", f"pair_coeff * * {coeff} {param} {' '.join(SNAP_ORDER)}",
+            lines += [f"mass {k + 1} {MASS[e]}" for k, e in enumerate(order)]
+            lines += ["pair_style snap", f"pair_coeff * * {os.path.abspath(coeff)} {param} {' '.join(order)}",
                       "thermo_style custom pe atoms", "run 0", f'print "SNAP_E {i} $(pe/atoms:%.12f)"']
         inp = os.path.join(d, "in.snap")
         open(inp, "w").write("\n".join(lines) + "\n")
@@ -109,7 +118,14 @@ def main():
                     help="also evaluate the published SNAP of Li et al. 2020 (trained with 4-element data) as a "
                          "reference (default directory: checks/reference/snap_Li2020)")
     ap.add_argument("--lmp", default=os.path.join(root, "tools", "lmp"))
+    ap.add_argument("--model", nargs="+", default=[], metavar="NAME=PATH",
+                    help="further models on the same cells, each compared with the published SNAP: a tnace "
+                         "potential (PATH.yaml) or a SNAP (PATH.snapcoeff and PATH.snapparam), e.g. the refits of "
+                         "snap_refit.py or the leave-one-chemistry-out fits of loco.py")
     args = ap.parse_args()
+    extra = [tuple(m.split("=", 1)) for m in args.model]
+    if any(len(m) != 2 for m in extra):
+        sys.exit("nbmotaw_solid_solutions: --model takes NAME=PATH")
 
     comps = []
     for e in ELS:
@@ -143,7 +159,9 @@ def main():
         return d, 1000 * estd
 
     dm, dstd = mixing(evaluate(args.eval, args.pot, atoms))
-    ds = mixing(evaluate_snap(args.lmp, args.snap, atoms))[0] if args.snap else None
+    ds = mixing(evaluate_snap(args.lmp, os.path.join(args.snap, "Ta-W-Nb-Mo"), atoms))[0] if args.snap else None
+    dx = [(name, mixing(evaluate(args.eval, path, atoms) if path.endswith((".yaml", ".yml"))
+                        else evaluate_snap(args.lmp, path, atoms))[0]) for name, path in extra]
 
     def dmix(ci):
         return dm[ci]
@@ -171,6 +189,19 @@ def main():
         for kind in ("binary", "ternary (unseen)", "quaternary (unseen)"):
             v = [x for k, x in err if k == kind]
             print(f"  mean |tnace - SNAP| over the {kind} solid solutions: {np.mean(v):.1f} meV/atom")
+    if dx:
+        print("Further models (mixing energies, meV/atom; last columns: mean |model - published SNAP| per kind):")
+        print("  %-28s %9s" % ("composition", "tnace") + "".join(" %14s" % n for n, _ in dx) +
+              (" %9s" % "SNAP" if ds is not None else ""))
+        for i, (kind, c) in enumerate(comps):
+            name = "".join(f"{k}{'' if x == 1 else '%.2g' % x}" for k, x in c.items())
+            print("  %-28s %9.1f" % (name, dm[i]) + "".join(" %14.1f" % d[i] for _, d in dx) +
+                  (" %9.1f" % ds[i] if ds is not None else ""))
+        if ds is not None:
+            for kind in ("binary", "ternary (unseen)", "quaternary (unseen)"):
+                idx = [i for i, (k, _) in enumerate(comps) if k == kind]
+                print("  mean |model - SNAP|, %-19s %9.1f" % (kind, np.mean([abs(dm[i] - ds[i]) for i in idx])) +
+                      "".join(" %14.1f" % np.mean([abs(d[i] - ds[i]) for i in idx]) for _, d in dx))
     print("Paths from each equimolar binary to the equimolar quaternary (5 steps):")
     off = len(comps)
     worst_curv, worst_lin = 0.0, 0.0
