@@ -17,6 +17,7 @@
 #   fitcli_units_refused, _declared, _bad     stresses in bar with the pressure sign: refused as implausible
 #                                             without data.units, read and counted with it; an unknown unit
 #   fitcli_dry_run_estimates                  --dry-run prints the rows of the least squares and the evaluator cost
+#   fitcli_unseen_pair                        a pair of elements absent from the training data is named (zero weight)
 #   fitcli_per_atom_note                      an energy key named like a per-atom quantity gets a note (eV/atom)
 #   fitcli_dry_run_sweep                      ... and the time per sweep, measured by one sweep on a sample
 #   fitcli_resume                             fitcli_resume.sh: --stop-after 2 then --resume ends with exactly the
@@ -95,6 +96,8 @@ tnace_fitcli(weight_absent 1
              ${_fc_data}/cli_weight_absent.yaml --dry-run)
 tnace_fitcli(dry_run_estimates 0 "^  least squares: 805 rows \\(16 energies, 789 force components of 0.25 of the atoms"
              ${_fc_data}/tiny.yaml --dry-run)
+tnace_fitcli(unseen_pair 0 "^  warning: no training structure has Cu and Ag within 4.5 Å of each other: the potential gives that pair zero weight"
+             ${_fc_data}/unseen_pair.yaml --dry-run)
 tnace_fitcli(dry_run_cost 0 "^  evaluation: [0-9.]+ µs per atom for energy, forces and virial" ${_fc_data}/tiny.yaml --dry-run)
 tnace_fitcli(per_atom_note 0 "note: data.keys.energy 'formation_energy' sounds like a per-atom quantity.*data.units: .energy: eV/atom."
              ${_fc_data}/formation.yaml --dry-run)

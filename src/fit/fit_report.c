@@ -338,6 +338,29 @@ static void print_config_types(FILE *out, const tnace_dataset *tr, const tnace_d
   free(ct);
 }
 
+/* Pairs of elements no training structure holds within their cutoff: the fit has no data for those weights,
+ * which stay 0 (a W atom among Nb atoms keeps its E0 only) unless fit.species_shrink ties them to the others. */
+static void print_unseen_pairs(FILE *out, const tnace_potential *pot, const tnace_dataset *tr, double shrink) {
+  const int ne = pot->n_el;
+  unsigned char seen[TNACE_MAX_ELEMENTS][TNACE_MAX_ELEMENTS] = {{0}};
+  for (int i = 0; i < tr->n; i++) {
+    const tnace_struct *s = &tr->s[i];
+    for (int a = 0; a < s->n; a++)
+      for (int k = s->off[a]; k < s->off[a + 1]; k++) {
+        const int ca = s->species[a], cb = s->nsp[k];
+        const double *d = s->d[k], rc = pot->rcut[ca][cb];
+        if (d[0] * d[0] + d[1] * d[1] + d[2] * d[2] < rc * rc) seen[ca][cb] = seen[cb][ca] = 1;
+      }
+  }
+  for (int a = 0; a < ne; a++)
+    for (int b = a; b < ne; b++)
+      if (!seen[a][b])
+        fprintf(out, "  warning: no training structure has %s and %s within %g Å of each other: %s\n", pot->elem[a],
+                pot->elem[b], pot->rcut[a][b],
+                shrink > 0 ? "their weights take the additive prediction of fit.species_shrink"
+                           : "the potential gives that pair zero weight (set fit.species_shrink, docs/fit-config.md)");
+}
+
 void tnace_fit_print_summary(FILE *out, const tnace_fit_record *r, const tnace_potential *pot, const double *e0_iso) {
   const tnace_fitconfig *cfg = r->cfg;
   const tnace_file_stat *fs = r->files;
@@ -352,4 +375,5 @@ void tnace_fit_print_summary(FILE *out, const tnace_fit_record *r, const tnace_p
     fprintf(out, "  validation: %d structures split off the training data (fraction %g, seed %llu%s)\n", r->valid->n,
             cfg->valid_fraction, cfg->split_seed, cfg->stratify ? ", stratified by config_type" : ", random");
   print_config_types(out, r->train, r->valid);
+  print_unseen_pairs(out, pot, r->train, cfg->opts.species_shrink);
 }
