@@ -98,7 +98,7 @@ if(TNACE_VALGRIND AND NOT TNACE_SANITIZE)
   tnace_eval_valgrind_test(eval_valgrind_usage 2 "unknown option" ${_ev_pot} --bogus)
   tnace_eval_valgrind_test(eval_valgrind_bad_potential 1 "syntax_error\\.yaml:[0-9]+: " ${_ev_yaml}/syntax_error.yaml
                            ${_ev_data}/cu_mixed.xyz)
-  tnace_eval_valgrind_test(eval_valgrind_data_error 1 "unknown_element\\.xyz:7: " ${_ev_pot} ${_ev_data}/cu_mixed.xyz
+  tnace_eval_valgrind_test(eval_valgrind_data_error 1 "unknown_element\\.xyz:10: " ${_ev_pot} ${_ev_data}/cu_mixed.xyz
                            ${_ev_data}/unknown_element.xyz)
   tnace_eval_valgrind_test(eval_valgrind_eval_error 1 "too_close\\.xyz:7: " ${_ev_pot} ${_ev_data}/cu_mixed.xyz
                            ${_ev_data}/too_close.xyz --threads 2)
