@@ -50,8 +50,8 @@ typedef struct {
                                          grow_every sweeps (subspace expansion, then one-site refits) up to
                                          the potential's bonds; 0: fit at full bonds from the start */
   int grow_every;
-  double species_shrink;              /* μ ≥ 0: ridge on the differences of every full-rank species core from its
-                                         mean over neighbour species (fit_solve.c, issue #13); 0: off */
+  double species_shrink;              /* μ ≥ 0: ridge on the interaction of centre and neighbour species in every
+                                         term's weights (fit_solve.c add_species_shrink, issue #13); 0: off */
   int n_ct;                           /* per-config_type weights */
   char ct_name[TNACE_FIT_MAX_CT][64];
   double ct_weight[TNACE_FIT_MAX_CT][3];   /* extra weight of the energy, forces and stress of that config_type */

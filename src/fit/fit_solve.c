@@ -307,7 +307,7 @@ static int scatter_x(fit_ctx *F, const site_layout *S, const double *x) {
 /* One step of a mixed environment through site q of t (centre a) and u (centre b): from the left
  * (E: bl_a × bl_b → br_a × br_b; Σ_pp' D_pp' C_a,pᵀ E C_b,p') or, with right != 0, from the right
  * (E: br_a × br_b → bl_a × bl_b; Σ_pp' D_pp' C_a,p E C_b,p'ᵀ). D = P when centred != 0, else I.
- * w: workspace of 3 · bmax² doubles; E is replaced. */
+ * w: workspace of 4 · bb doubles (bb ≥ every bond product); E is replaced. */
 static void env_step(const tnace_tn *t, const tnace_tn *u, int q, int right, int centred, double *E, double *w,
                      size_t bb) {
   const int ph = t->phys[q], la = t->bond[q], ra = t->bond[q + 1], lb = u->bond[q], rb = u->bond[q + 1];
@@ -388,7 +388,7 @@ static int add_species_shrink(fit_ctx *F, const site_layout *S, double mu) {
     double *w = malloc(6 * bb * sizeof(double));
     if (!w) return TNACE_ERR_NOMEM;
     for (int k = 0; k < 3 * nu; k += 3)
-      for (int a = 0; a < ne; a++)
+      for (int a = 0; !F->sfix[c][k / 3] && a < ne; a++)   /* a species-blind copy has P_k W_a = 0 */
         for (int b = a; b < ne; b++) {
           const tnace_tn *t = fit_chain(F, a, c), *u = fit_chain(F, b, c);
           mixed_envs(t, u, st, k, w, w + bb, w + 2 * bb, bb);
