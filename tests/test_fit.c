@@ -537,23 +537,35 @@ static int monotone_from(const sweep_hist *h, int from) {
   return 1;
 }
 
-static void fit_binaries(int srank, int scopies, const tnace_dataset *train, const tnace_dataset *tern, double *f_train,
-                         double *f_tern, double *det_ratio, int *monotone) {
+/* The Cu-Ag-Au model of the species tests, ν = 1 (n 4, χ 3) + ν = 2 (l 2, n 3, χ 6, species rank srank, species
+ * copies scopies), fitted to train: seed 7, λ annealed to 1e-12 over THREE_ANNEAL sweeps, 16 sweeps,
+ * fit.species_shrink mu; training metrics in *mt, the training force RMSE of every sweep in *h. */
+#define THREE_ANNEAL 4
+static tnace_potential *fit_three(int srank, int scopies, double mu, const tnace_dataset *train, tnace_metrics *mt,
+                                  sweep_hist *h) {
   const tnace_term_spec fspec[] = {{1, 0, 4, 3, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 6, 0, 0, srank, scopies, 0, 0}};
   const char *el[] = {"Cu", "Ag", "Au"};
   char err[512];
   tnace_potential *fit = NULL;
   CHECK(tnace_potential_create(&fit, 3, el, 2, fspec, 4.0, 5.0, err, sizeof err) == 0, "create: %s", err);
   CHECK(tnace_fit_init(fit, 7, err, sizeof err) == 0, "%s", err);
-  tnace_fit_opts o = recovery_opts(1e-12, 4, 16);
-  sweep_hist h = {0, {0}};
+  tnace_fit_opts o = recovery_opts(1e-12, THREE_ANNEAL, 16);
+  o.species_shrink = mu;
   o.on_sweep = record_sweep;
-  o.on_sweep_ctx = &h;
-  tnace_metrics mt, m3;
-  CHECK(tnace_fit(fit, train, NULL, &o, getenv("TNACE_TEST_VERBOSE") ? stdout : NULL, &mt, NULL, err, sizeof err) == 0,
+  o.on_sweep_ctx = h;
+  CHECK(tnace_fit(fit, train, NULL, &o, getenv("TNACE_TEST_VERBOSE") ? stdout : NULL, mt, NULL, err, sizeof err) == 0,
         "fit: %s", err);
+  return fit;
+}
+
+static void fit_binaries(int srank, int scopies, const tnace_dataset *train, const tnace_dataset *tern, double *f_train,
+                         double *f_tern, double *det_ratio, int *monotone) {
+  char err[512];
+  sweep_hist h = {0, {0}};
+  tnace_metrics mt, m3;
+  tnace_potential *fit = fit_three(srank, scopies, 0.0, train, &mt, &h);
   CHECK(tnace_metrics_compute(fit, tern, 1, &m3, err, sizeof err) == 0, "%s", err);
-  *monotone = monotone_from(&h, o.anneal_sweeps + 1);
+  *monotone = monotone_from(&h, THREE_ANNEAL + 1);
   *det_ratio = 0.0;
   for (int a = 0; a < 3; a++) {
     const tnace_tn *t = tnace_layer(fit, a, 1, 0);
@@ -631,14 +643,23 @@ static void test_species_rank(void) {
 /* Species-blind copies (model.h, scopies): a truth whose nu = 2 term resolves the neighbour species in
  * copy 0 only is linear in the neighbours' species, so every weight is seen in unary and binary data. A fit
  * with species_copies 1 on binaries predicts unseen ternaries as well as the binaries it was fitted to. */
-static void test_species_copies(void) {
-  rng = 4711;
+/* A Cu-Ag-Au truth, ν = 1 (n 4, χ 2) + ν = 2 (l 2, n 3, χ 3) with copy 1 species-blind (S1[α] = S1[0]), random
+ * cores from the test's rng; same_centres: every centre species first gets centre 0's cores (the weights then do
+ * not depend on the centre species: no interaction of centre and neighbour species). */
+static tnace_potential *blind_copy_truth(int same_centres) {
   const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 3, 0, 0, 0, 1, 0, 0}};
   const char *el[] = {"Cu", "Ag", "Au"};
   char err[512];
   tnace_potential *truth = NULL;
   CHECK(tnace_potential_create(&truth, 3, el, 2, spec, 4.0, 5.0, err, sizeof err) == 0, "create: %s", err);
   randomize(truth, 0.6);
+  for (int t = 0; same_centres && t < 2; t++) {
+    const tnace_tn *src = tnace_layer(truth, 0, t, 0);
+    for (int a = 1; a < 3; a++) {
+      tnace_tn *d = tnace_layer(truth, a, t, 0);
+      for (int c = 0; c < 3 * d->nu; c++) memcpy(d->core[c], src->core[c], tn_core_size(d, c) * sizeof(double));
+    }
+  }
   for (int a = 0; a < 3; a++) { /* make copy 1 blind: S1[α] = S1[0] */
     tnace_tn *t = tnace_layer(truth, a, 1, 0);
     const size_t m = (size_t)t->bond[3] * t->bond[4];
@@ -646,6 +667,12 @@ static void test_species_copies(void) {
   }
   truth->e0[2] = -2.9;
   CHECK(tnace_potential_prepare(truth, err, sizeof err) == 0, "%s", err);
+  return truth;
+}
+
+static void test_species_copies(void) {
+  rng = 4711;
+  tnace_potential *truth = blind_copy_truth(0);
   tnace_dataset train = {0}, tern = {0};
   make_data_sp(&train, 300, truth, 0, pick_binary);
   make_data_sp(&tern, 20, truth, 0, pick_ternary);
@@ -675,17 +702,10 @@ static void pick_cu_au(int k, int n_el, int *allowed, int *n_allowed) {
   allowed[0] = 0, allowed[1] = 2, *n_allowed = 2;
 }
 static double fit_shrink_case(double mu, const tnace_dataset *train, const tnace_dataset *unseen, double *f_train) {
-  const tnace_term_spec fspec[] = {{1, 0, 4, 3, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 6, 0, 0, 0, 1, 0, 0}};
-  const char *el[] = {"Cu", "Ag", "Au"};
   char err[512];
-  tnace_potential *fit = NULL;
-  CHECK(tnace_potential_create(&fit, 3, el, 2, fspec, 4.0, 5.0, err, sizeof err) == 0, "create: %s", err);
-  CHECK(tnace_fit_init(fit, 7, err, sizeof err) == 0, "%s", err);
-  tnace_fit_opts o = recovery_opts(1e-12, 4, 16);
-  o.species_shrink = mu;
+  sweep_hist h = {0, {0}};
   tnace_metrics mt, mu_m;
-  CHECK(tnace_fit(fit, train, NULL, &o, getenv("TNACE_TEST_VERBOSE") ? stdout : NULL, &mt, NULL, err, sizeof err) == 0,
-        "fit: %s", err);
+  tnace_potential *fit = fit_three(0, 1, mu, train, &mt, &h);
   CHECK(tnace_metrics_compute(fit, unseen, 1, &mu_m, err, sizeof err) == 0, "%s", err);
   *f_train = mt.f_rmse;
   printf("species_shrink %g: train F %.3g eV/A, unseen Cu-Au F %.3g eV/A, E %.3g meV/atom\n", mu, mt.f_rmse, mu_m.f_rmse,
@@ -695,26 +715,7 @@ static double fit_shrink_case(double mu, const tnace_dataset *train, const tnace
 }
 static void test_species_shrink(void) {
   rng = 2718;
-  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 3, 0, 0, 0, 1, 0, 0}};
-  const char *el[] = {"Cu", "Ag", "Au"};
-  char err[512];
-  tnace_potential *truth = NULL;
-  CHECK(tnace_potential_create(&truth, 3, el, 2, spec, 4.0, 5.0, err, sizeof err) == 0, "create: %s", err);
-  randomize(truth, 0.6);
-  for (int t = 0; t < 2; t++) { /* every centre species gets centre 0's cores; copy 1 of term 1 is blind */
-    const tnace_tn *src = tnace_layer(truth, 0, t, 0);
-    for (int a = 1; a < 3; a++) {
-      tnace_tn *d = tnace_layer(truth, a, t, 0);
-      for (int c = 0; c < 3 * d->nu; c++) memcpy(d->core[c], src->core[c], tn_core_size(d, c) * sizeof(double));
-    }
-  }
-  for (int a = 0; a < 3; a++) {
-    tnace_tn *t = tnace_layer(truth, a, 1, 0);
-    const size_t m = (size_t)t->bond[3] * t->bond[4];
-    for (int b = 1; b < 3; b++) memcpy(t->core[3] + b * m, t->core[3], m * sizeof(double));
-  }
-  truth->e0[2] = -2.9;
-  CHECK(tnace_potential_prepare(truth, err, sizeof err) == 0, "%s", err);
+  tnace_potential *truth = blind_copy_truth(1);
   tnace_dataset train = {0}, unseen = {0};
   make_data_sp(&train, 300, truth, 0, pick_no_cu_au);
   make_data_sp(&unseen, 20, truth, 0, pick_cu_au);
