@@ -146,21 +146,6 @@ def tnace_recs(pot, pairs):
     return recs
 
 
-def group_table(named, part):
-    """Rows (group, n, then per model (E MAE, F MAE)) of one part, per config_type and overall."""
-    rows = []
-    groups = sorted({r["config_type"] for _, recs in named for r in recs if r["part"] == part})
-    for g in groups + [None]:
-        cells = []
-        for _, recs in named:
-            ss = [r for r in recs if r["part"] == part and (g is None or r["config_type"] == g)]
-            nf = sum(r["n_f"] for r in ss)
-            cells.append((float(np.mean([abs(r["e_err"]) for r in ss])),
-                          sum(r["f_mae"] * r["n_f"] for r in ss if r["n_f"]) / nf if nf else None))
-        rows.append((g or "all", len(ss), cells))
-    return rows
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -215,7 +200,7 @@ def main():
     res = {"generator": "potentials/checks/loco.py", "config": a.config, "hold_out": a.hold_out, "counts": counts,
            "tnace_potentials": dict(pots), "variants": dict(variants), "snap": {k: {x: v[x] for x in ("w", "ridge", "force_fraction", "model")}
                                             for k, v in (("SNAP", lin), ("qSNAP", quad))},
-           "tables": {part: group_table(named, part) for part in ("held", "validation")},
+           "tables": {part: sr.group_rows(named, lambda r, p=part: r["part"] == p, "all") for part in ("held", "validation")},
            "structures": {name: recs for name, recs in named}}
     with open(os.path.join(a.out, "loco.json"), "w") as f:
         json.dump(res, f, indent=1)

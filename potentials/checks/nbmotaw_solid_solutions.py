@@ -65,6 +65,11 @@ SNAP_ORDER = ["Ta", "W", "Nb", "Mo"]          # element order of the SNAP coeffi
 MASS = {"Nb": 92.906, "Mo": 95.95, "Ta": 180.948, "W": 183.84}
 
 
+def comp_name(c):
+    """Nb0.5Mo0.5 for {"Nb": 0.5, "Mo": 0.5}; a unary is its symbol."""
+    return "".join(f"{k}{'' if x == 1 else '%.2g' % x}" for k, x in c.items())
+
+
 def snap_elements(coeff):
     """Element order of a .snapcoeff file (the element lines after the "nelements ncoeff" line)."""
     words = [l.split("#")[0].split() for l in open(coeff)]
@@ -178,7 +183,7 @@ def main():
                                                                 "2020, trained with 4-element data" if args.snap else ""))
     err = []
     for i, (kind, c) in enumerate(comps):
-        name = "".join(f"{k}{'' if x == 1 else '%.2g' % x}" for k, x in c.items())
+        name = comp_name(c)
         extra = f"   pair {regular(c):7.1f}" if len(c) > 2 else ""
         if ds is not None:
             extra += f"   SNAP {ds[i]:7.1f}   tnace - SNAP {dm[i] - ds[i]:7.1f}"
@@ -194,7 +199,7 @@ def main():
         print("  %-28s %9s" % ("composition", "tnace") + "".join(" %14s" % n for n, _ in dx) +
               (" %9s" % "SNAP" if ds is not None else ""))
         for i, (kind, c) in enumerate(comps):
-            name = "".join(f"{k}{'' if x == 1 else '%.2g' % x}" for k, x in c.items())
+            name = comp_name(c)
             print("  %-28s %9.1f" % (name, dm[i]) + "".join(" %14.1f" % d[i] for _, d in dx) +
                   (" %9.1f" % ds[i] if ds is not None else ""))
         if ds is not None:

@@ -463,24 +463,32 @@ def tnace_records(pot_path, pairs):
     return recs
 
 
-def table_by_group(named):
-    """Per config_type E and F MAE of several record lists (held-out structures only)."""
-    groups = sorted({r["config_type"] for _, recs in named for r in recs})
-    print("%-16s %5s" % ("config_type", "n") + "".join("  %20s" % name for name, _ in named))
+def group_rows(named, keep, total="overall"):
+    """Per config_type, then `total`: (group, n, [(E MAE, F MAE or None) per model]) over the records for which
+    keep(record) holds; a group some model has no such record of is left out."""
+    groups = sorted({r["config_type"] for _, recs in named for r in recs if keep(r)})
+    rows = []
     for g in groups + [None]:
         cells, n = [], 0
-        for name, recs in named:
-            ss = [r for r in recs if r["fold"] >= 0 and (g is None or r["config_type"] == g)]
-            n = len(ss)
+        for _, recs in named:
+            ss = [r for r in recs if keep(r) and (g is None or r["config_type"] == g)]
             if not ss:
                 break
-            e = np.mean([abs(r["e_err"]) for r in ss]) if ss else float("nan")
+            n = len(ss)
             nf = sum(r["n_f"] for r in ss)
-            f = sum(r["f_mae"] * r["n_f"] for r in ss) / nf if nf else float("nan")
-            cells.append("%9.3f / %8.4f" % (e, f))
-        if not cells or len(cells) < len(named):
-            continue
-        print("%-16s %5d" % (g or "overall", n) + "".join("  %20s" % c for c in cells))
+            cells.append((float(np.mean([abs(r["e_err"]) for r in ss])),
+                          sum(r["f_mae"] * r["n_f"] for r in ss if r["n_f"]) / nf if nf else None))
+        if len(cells) == len(named):
+            rows.append((g or total, n, cells))
+    return rows
+
+
+def table_by_group(named):
+    """Per config_type E and F MAE of several record lists (held-out structures only)."""
+    print("%-16s %5s" % ("config_type", "n") + "".join("  %20s" % name for name, _ in named))
+    for g, n, cells in group_rows(named, lambda r: r["fold"] >= 0):
+        print("%-16s %5d" % (g, n) + "".join("  %20s" % ("%9.3f / %8.4f" % (e, float("nan") if f is None else f))
+                                             for e, f in cells))
 
 
 def main():
