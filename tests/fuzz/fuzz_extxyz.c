@@ -3,8 +3,8 @@
  * accepts (tnace_dataset_read_keys: frames → species → neighbour lists within 4 Å), with and without
  * declared units (the plausibility checks). Seed corpus: tests/fuzz/corpus/extxyz (tests/data/extxyz etc.).
  */
+#include "fuzz_common.h"   /* first: it sets _GNU_SOURCE for memfd_create */
 #include "dataset.h"
-#include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const char elem[4][4] = {"Cu", "Ni", "Mo", "W"};

@@ -8,14 +8,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fusion.h"
 #include "tnace.h"
 
-/* Coupling trees within the library's limit can take seconds to build (ν = 4, l_max 8: 4 s, over the 10 s
- * per-input timeout under the sanitizers), legitimately; the limit itself is tested by test_fusion and
- * fitcli_nu4_too_big. The harness skips inputs whose flow-style term lines ("nu: N, lmax: L", as tnace writes
- * them) ask for more than FUZZ_MAX_WORK; a block-style spelling still gets through (and may time out). */
-#define FUZZ_MAX_WORK 1.0e5
+/* Inputs whose flow-style term lines ("nu: N, lmax: L", as tnace writes them) ask for a coupling tree over
+ * FUZZ_MAX_WORK (fuzz_common.h) are skipped; a block-style spelling still gets through (and may time out). */
 static int too_slow(const uint8_t *data, size_t size) {
   char *t = malloc(size + 1);
   if (!t) return 1;
@@ -26,7 +22,7 @@ static int too_slow(const uint8_t *data, size_t size) {
     int nu = 0, lmax = 0;
     const char *q = strstr(p, "lmax:"), *eol = strchr(p, '\n');
     if (q && (!eol || q < eol) && sscanf(p + 3, "%d", &nu) == 1 && sscanf(q + 5, "%d", &lmax) == 1)
-      slow = tnace_fusion_work_estimate(nu, lmax) > FUZZ_MAX_WORK;
+      slow = fuzz_tree_too_slow(nu, lmax);
   }
   free(t);
   return slow;
