@@ -83,7 +83,6 @@ static const bad_case BAD[] = {
     {"shrink_unary.yaml", TNACE_ERR_VALUE, "shrink_unary.yaml:10: fit.species_shrink: shrinks the interaction of centre "
      "and neighbour species: it needs several elements (this config has one)"},
     {"bad_model.yaml", TNACE_ERR_VALUE, "bad_model.yaml:6: terms[1].model: unknown model 'peps' (supported: mps, mpo)"},
-    {"bad_mpo_nu.yaml", TNACE_ERR_VALUE, "bad_mpo_nu.yaml:6: terms[1].model: an mpo term acts on the nu = 2 invariant (got nu = 3)"},
     {"pool_no_property.yaml", TNACE_ERR_VALUE, "pool_no_property.yaml:6: terms[].pool: a term pooled over the structure makes a property model"},
     {"pool_mps.yaml", TNACE_ERR_VALUE, "pool_mps.yaml:4: terms[0].pool: pool: true is for model: mpo"},
     {"shared_srank.yaml", TNACE_ERR_VALUE, "shared_srank.yaml:4: terms[0].shared: shared cores (one set for every centre element) do not go with species_rank"},

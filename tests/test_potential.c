@@ -142,8 +142,9 @@ static void dense_J(const tnace_tn *t, const double *A, int nmaxA, int lmaxA, do
 static void test_dense_reference(void) {
   const char *el[] = {"Nb", "Mo", "Ta"};
   const tnace_term_spec spec[] = {{1, 0, 4, 3, 0, 0, 0, 0, 0, 0}, {2, 4, 3, 4, 0, 0, 0, 0, 0, 0}, {3, 3, 2, 3, 0, 0, 0, 0, 0, 0}, {4, 2, 2, 2, 0, 0, 0, 0, 0, 0},
-                                  {2, 3, 2, 3, TNACE_MODEL_MPO, 2, 0, 0, 0, 0}};
-  tnace_potential *p = make_pot(3, el, 5, spec, 4.5, 0.7);
+                                  {2, 3, 2, 3, TNACE_MODEL_MPO, 2, 0, 0, 0, 0}, {3, 2, 3, 3, TNACE_MODEL_MPO, 2, 0, 0, 0, 0},
+                                  {1, 0, 3, 2, TNACE_MODEL_MPO, 3, 0, 0, 0, 0}};
+  tnace_potential *p = make_pot(3, el, 7, spec, 4.5, 0.7);
   CHECK(p->tn[4].bond[6] == 2 && p->tn_bra[4].bond[6] == 2, "MPO rank bonds %d %d", p->tn[4].bond[6],
         p->tn_bra[4].bond[6]);
   tnace_workspace *ws = tnace_workspace_new(p, 32);
@@ -160,7 +161,7 @@ static void test_dense_reference(void) {
       if (p->spec[t].model == TNACE_MODEL_MPO) {
         dense_J(&p->tn_bra[si * p->n_terms + t], ws->A, p->nmax, p->lmax, Jb);
         for (int b = 0; b < tn->bond[3 * tn->nu]; b++) Et_dense += J[b] * Jb[b];
-        CHECK(fabs(Et_dense) > 1e-6, "MPO term suspiciously zero");
+        CHECK(fabs(Et_dense) > 1e-6, "MPO term %d (nu %d) suspiciously zero: %g", t, tn->nu, Et_dense);
       } else {
         Et_dense = J[0];
         tn_channels(tn, ws->A, p->nmax, p->lmax, &ws->tw, 0);
@@ -179,8 +180,9 @@ static void test_dense_reference(void) {
 static void test_invariance_and_forces(int with_zbl) {
   const char *el[] = {"Cu", "Ni"};
   const tnace_term_spec spec[] = {{1, 0, 6, 2, 0, 0, 0, 0, 0, 0}, {2, 6, 6, 6, 0, 0, 0, 0, 0, 0}, {3, 4, 4, 5, 0, 0, 0, 0, 0, 0}, {4, 3, 3, 3, 0, 0, 0, 0, 0, 0},
-                                  {2, 4, 4, 4, TNACE_MODEL_MPO, 3, 0, 0, 0, 0}};
-  tnace_potential *p = make_pot(2, el, 5, spec, 5.0, 0.5);
+                                  {2, 4, 4, 4, TNACE_MODEL_MPO, 3, 0, 0, 0, 0}, {3, 3, 3, 3, TNACE_MODEL_MPO, 2, 0, 0, 0, 0},
+                                  {1, 0, 4, 2, TNACE_MODEL_MPO, 2, 0, 0, 0, 0}};
+  tnace_potential *p = make_pot(2, el, 7, spec, 5.0, 0.5);
   if (with_zbl) { p->rep_type = TNACE_REP_ZBL; p->rep_inner = 1.2; p->rep_outer = 2.0; }
   enum { N = 24 };
   tnace_workspace *ws = tnace_workspace_new(p, N);

@@ -224,9 +224,10 @@ static void check_same(const tnace_potential *a, const tnace_potential *b) {
 }
 
 static void test_round_trip(void) {
-  tnace_term_spec spec[4] = {{1, 0, 3, 3, TNACE_MODEL_MPS, 0, 0, 0, 0, 0}, {2, 2, 3, 4, TNACE_MODEL_MPS, 0, 1, 1, 0, 0},
-                             {3, 2, 2, 3, TNACE_MODEL_MPS, 0, 0, 0, 0, 0}, {2, 2, 2, 3, TNACE_MODEL_MPO, 2, 0, 0, 0, 0}};
-  tnace_potential *p = make_pot(spec, 4, 1);
+  tnace_term_spec spec[5] = {{1, 0, 3, 3, TNACE_MODEL_MPS, 0, 0, 0, 0, 0}, {2, 2, 3, 4, TNACE_MODEL_MPS, 0, 1, 1, 0, 0},
+                             {3, 2, 2, 3, TNACE_MODEL_MPS, 0, 0, 0, 0, 0}, {2, 2, 2, 3, TNACE_MODEL_MPO, 2, 0, 0, 0, 0},
+                             {3, 2, 2, 2, TNACE_MODEL_MPO, 2, 0, 0, 0, 0}};
+  tnace_potential *p = make_pot(spec, 5, 1);
   set_test_meta(p);
   char err[512] = "";
   int rc = tnace_potential_save(p, "yaml_rt1.yaml", err, sizeof err);

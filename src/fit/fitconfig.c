@@ -254,9 +254,6 @@ static int read_terms(rd *R, const cnode *n) {
         sp->model = TNACE_MODEL_MPO;
       else if (strcmp(s, "mps") != 0)
         return fc_fail(e, TNACE_ERR_VALUE, v->line, kb2, "unknown model '%.40s' (supported: mps, mpo)", s);
-      if (sp->model == TNACE_MODEL_MPO && sp->nu != 2)
-        return fc_fail(e, TNACE_ERR_VALUE, v->line, kb2, "an mpo term acts on the nu = 2 invariant (got nu = %d)",
-                       sp->nu);
     }
     if ((v = fc_get(t, "rank"))) {
       if (sp->model != TNACE_MODEL_MPO)

@@ -40,7 +40,7 @@ tnace_meta *tnace_meta_clone(const tnace_meta *m);
 void tnace_meta_free(tnace_meta *m);
 
 /* One ν-term specification, common to all central species. model: TNACE_MODEL_MPS, or TNACE_MODEL_MPO
- * (nu = 2 only; rank = K, the bond joining its ket and bra layers, 0 = chi). See tn.h.
+ * (rank = K, the bond joining its ket and bra layers, 0 = chi: a rank-K quadratic form in B^(ν)). See tn.h.
  * srank: the species rank d (0 = full): every species core of the term is a rank-d map
  *   core_{3k}[α] = Σ_{c<d} E^(k)[α][c] G^(k)[c],
  * i.e. neighbours enter each copy through d learned "pseudo-species" channels (alchemical compression,

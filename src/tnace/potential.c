@@ -92,11 +92,6 @@ int tnace_potential_create(tnace_potential **out, int n_el, const char *const *e
       tnace_potential_free(p);
       return TNACE_ERR_VALUE;
     }
-    if (mpo && spec[t].nu != 2) {
-      snprintf(err, errlen, "terms[%d]: an MPO term acts on the nu = 2 invariant (got nu = %d)", t, spec[t].nu);
-      tnace_potential_free(p);
-      return TNACE_ERR_VALUE;
-    }
     const int K = mpo ? (spec[t].rank > 0 ? spec[t].rank : spec[t].chi) : 1;
     p->spec[t].rank = mpo ? K : 0;
     for (int a = 0; a < n_el; a++)

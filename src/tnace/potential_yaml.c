@@ -436,9 +436,6 @@ static int read_terms(rd *r, pio_doc *d) {
       return pio_fail(r->e, TNACE_ERR_VALUE, line, ctx, "pool: true is for model: mpo");
     if (sp->scopies > sp->nu)
       return pio_fail(r->e, TNACE_ERR_VALUE, line, ctx, "species_copies (%d) exceeds nu (%d)", sp->scopies, sp->nu);
-    if (sp->model == TNACE_MODEL_MPO && sp->nu != 2)
-      return pio_fail(r->e, TNACE_ERR_VALUE, line, ctx, "an mpo term acts on the nu = 2 invariant (got nu = %d)",
-                      sp->nu);
     if (sp->model == TNACE_MODEL_MPO && !(seen & 32u))
       return pio_fail(r->e, TNACE_ERR_PARSE, line, ctx, "an mpo term needs its rank (the bond joining its layers)");
     if (sp->model != TNACE_MODEL_MPO && (seen & 32u))

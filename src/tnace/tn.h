@@ -45,10 +45,12 @@
 #define TNACE_MAX_SITES (3 * TNACE_MAX_NU)
 
 /* MPS: E_t = ⟨W|B^(ν)⟩ with W an MPS (bond[3ν] = 1).
- * MPO: E_t = ⟨B^(2)|T̂|B^(2)⟩ with T̂ = Σ_b |F_b⟩⟨F'_b| (paper eq. 18, Fig. 7b): two ν = 2 MPS layers, the
- *      ket F and the bra F', whose right boundary bonds (bond[6] = K, the MPO rank) are joined, so that
- *      E_t = Σ_b J_b J'_b with J = ⟨F|B⟩, J' = ⟨F'|B⟩ (tn_forward_vec). In site-wise form T̂ is an MPO of
- *      bond dimension ≤ K χ²; its effective body order is 5 (two ν = 2 invariants). */
+ * MPO: E_t = ⟨B^(ν)|T̂|B^(ν)⟩ with T̂ = Σ_b |F_b⟩⟨F'_b| (paper eq. 18, Fig. 7b, there on ν = 2): two ν-MPS
+ *      layers, the ket F and the bra F', whose right boundary bonds (bond[3ν] = K, the MPO rank) are joined,
+ *      so that E_t = Σ_b J_b J'_b with J = ⟨F|B⟩, J' = ⟨F'|B⟩ (tn_forward_vec): a rank-K quadratic form in
+ *      the ν invariant. In site-wise form T̂ is an MPO of bond dimension ≤ K χ²; its effective body order is
+ *      2ν + 1 (two ν invariants): 5 on the power spectrum, 7 on the bispectrum (as quadratic SNAP's products
+ *      of bispectrum components, but of rank K). */
 enum { TNACE_MODEL_MPS = 0, TNACE_MODEL_MPO = 1 };
 
 typedef struct tnace_tn {
