@@ -582,6 +582,7 @@ void PairTNACE::coeff(int narg, char **arg)
   tnace_potential *newpot = nullptr;
   char err[1024];
   err[0] = '\0';
+  const double t_load = MPI_Wtime();   // reading and building the coupling trees (seconds for ν = 4 at l_max ≥ 8)
   if (tnace_potential_load(path.c_str(), &newpot, err, sizeof(err)) != TNACE_OK || !newpot) {
     tnace_potential_free(newpot);
     error->all(FLERR, "pair tnace: cannot load potential file '{}': {}", arg[2], err);
@@ -623,9 +624,9 @@ void PairTNACE::coeff(int narg, char **arg)
     type2species[i] = map[i] >= 0 ? tnace_potential_element_index(pot, elements[map[i]]) : -1;
 
   if (comm->me == 0) {
-    utils::logmesg(lmp, "pair tnace: read {} (libtnace {}): {} element(s), {} parameters, max cutoff {} A\n",
-                   path, TNACE_VERSION_STRING, tnace_potential_n_elements(pot),
-                   tnace_potential_n_params(pot), tnace_potential_cutoff_max(pot));
+    utils::logmesg(lmp, "pair tnace: read {} (libtnace {}): {} element(s), {} parameters, max cutoff {} A, "
+                   "loaded in {:.2f} s\n", path, TNACE_VERSION_STRING, tnace_potential_n_elements(pot),
+                   tnace_potential_n_params(pot), tnace_potential_cutoff_max(pot), MPI_Wtime() - t_load);
     for (int i = 1; i <= ntypes; i++) {
       if (type2species[i] >= 0)
         utils::logmesg(lmp, "  atom type {} -> {} (species {})\n", i, elements[map[i]], type2species[i]);
