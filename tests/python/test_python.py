@@ -2,6 +2,7 @@
 """Tests of the Python package (python/tnace) and its ASE calculator; run by ctest (label python):
 
     test_python.py Api       energies/forces/stress equal tnace-eval's; finite differences; invariances; errors
+    test_python.py Shipped   every potentials/*.yaml: zero forces on its crystals, a minimum there, FD forces
     test_python.py Ase       the ASE calculator: conventions, a relaxation with the cell, EOS
     test_python.py AseDynamics  velocity Verlet conserves the energy; NEB of a vacancy hop converges
     test_python.py Properties  the property tool: EOS against C_ij, stress-strain fits on self-labelled data
@@ -231,6 +232,83 @@ class Api(unittest.TestCase):
         self.assertEqual(cm.exception.kind, "VALUE")
         with self.assertRaises(tnace.TNACEError):
             self.pot.compute(["Mo", "W"], [[0, 0, 0]])
+
+
+# Crystal of each element of the shipped potentials: (structure, lattice constant in Å, about the model's a0).
+# A potential with an element not listed here fails the Shipped test until its crystal is added.
+CRYSTALS = {"Cu": ("fcc", 3.635), "Ni": ("fcc", 3.52), "Li": ("bcc", 3.435), "Mo": ("bcc", 3.17),
+            "Nb": ("bcc", 3.324), "Ta": ("bcc", 3.321), "W": ("bcc", 3.191), "Si": ("diamond", 5.468),
+            "Ge": ("diamond", 5.776)}
+BASIS = {"fcc": [[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0]], "bcc": [[0, 0, 0], [.5, .5, .5]],
+         "diamond": [[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0],
+                     [.25, .25, .25], [.25, .75, .75], [.75, .25, .75], [.75, .75, .25]]}
+
+
+def crystal(structure, a0, reps=2):
+    """Positions (N, 3) and cell (3, 3) of a reps^3 supercell of the conventional cubic cell."""
+    frac = np.array([(np.array(b) + [i, j, k]) / reps for i in range(reps) for j in range(reps)
+                     for k in range(reps) for b in BASIS[structure]])
+    cell = a0 * reps * np.eye(3)
+    return frac @ cell, cell
+
+
+class Shipped(unittest.TestCase):
+    """Every potential in potentials/ loads and behaves as a potential of its elements should: zero forces on
+    the perfect crystal (symmetry), the perfect crystal below a rattled one (a minimum near a0), forces equal
+    to central finite differences of the energy on the rattled crystal, and for several elements the same on a
+    random alloy. Guards the shipped files, which refits replace, against corrupt or non-physical cores."""
+
+    def potentials(self):
+        d = os.path.join(SRC, "potentials")
+        paths = sorted(os.path.join(d, f) for f in os.listdir(d)
+                       if f.endswith(".yaml") and not f.endswith(".checkpoint.yaml"))
+        self.assertGreater(len(paths), 0, "no potentials/*.yaml")
+        return paths
+
+    def check_fd(self, pot, symbols, pos, cell, label):
+        r = pot.compute(symbols, pos, cell, True)
+        self.assertTrue(np.isfinite(r.energy) and np.all(np.isfinite(r.forces)), label)
+        rng = np.random.default_rng(3)
+        h = 1e-4
+        for _ in range(4):
+            i, c = int(rng.integers(len(symbols))), int(rng.integers(3))
+            p1, p2 = pos.copy(), pos.copy()
+            p1[i, c] += h
+            p2[i, c] -= h
+            fd = -(pot.compute(symbols, p1, cell, True).energy - pot.compute(symbols, p2, cell, True).energy) / (2 * h)
+            self.assertLess(abs(fd - r.forces[i, c]), 1e-6 + 1e-5 * abs(fd),
+                            "%s: atom %d component %d: force %.10g, finite difference %.10g"
+                            % (label, i, c, r.forces[i, c], fd))
+        return r
+
+    def test_unary_crystals(self):
+        for path in self.potentials():
+            pot = tnace.Potential(path)
+            for el in pot.elements:
+                label = "%s, %s" % (os.path.basename(path), el)
+                self.assertIn(el, CRYSTALS, label + ": add its crystal to CRYSTALS")
+                pos, cell = crystal(*CRYSTALS[el])
+                symbols = [el] * len(pos)
+                r0 = pot.compute(symbols, pos, cell, True)
+                self.assertTrue(np.isfinite(r0.energy), label)
+                self.assertLess(float(np.max(np.abs(r0.forces))), 1e-8, label + ": forces on the perfect crystal")
+                rattled = pos + np.random.default_rng(5).normal(scale=0.05, size=pos.shape)
+                r1 = self.check_fd(pot, symbols, rattled, cell, label + " rattled")
+                self.assertGreater(r1.energy, r0.energy, label + ": the perfect crystal is not below a rattled one")
+
+    def test_alloys(self):
+        for path in self.potentials():
+            pot = tnace.Potential(path)
+            if len(pot.elements) < 2:
+                continue
+            kinds = {CRYSTALS[e][0] for e in pot.elements}
+            self.assertEqual(len(kinds), 1, path + ": elements of different crystal structures")
+            a0 = float(np.mean([CRYSTALS[e][1] for e in pot.elements]))
+            pos, cell = crystal(kinds.pop(), a0)
+            rng = np.random.default_rng(11)
+            symbols = [pot.elements[k] for k in rng.integers(0, len(pot.elements), len(pos))]
+            pos = pos + rng.normal(scale=0.05, size=pos.shape)
+            self.check_fd(pot, symbols, pos, cell, os.path.basename(path) + " random alloy")
 
 
 class Ase(unittest.TestCase):
