@@ -153,6 +153,11 @@ if(EXISTS /usr/bin/python3)
   add_test(NAME fitcli_cv_check COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tools/cv.py check tiny_cv.cv.json
            WORKING_DIRECTORY ${_fc_dir})
   set_tests_properties(fitcli_cv_check PROPERTIES FIXTURES_REQUIRED fitcli_cv TIMEOUT 60)
+  # unreadable inputs: one line naming the file (and line:column for bad JSON), no traceback
+  add_test(NAME cv_py_missing COMMAND ${_fc_expect} 1 "^tools/cv.py: missing.cv.json: No such file"
+           /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tools/cv.py compare missing.cv.json missing.cv.json WORKING_DIRECTORY ${_fc_dir})
+  add_test(NAME cv_py_not_json COMMAND ${_fc_expect} 1 "^tools/cv.py: .*tiny.yaml:1:1: not JSON"
+           /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tools/cv.py table ${_fc_data}/tiny.yaml WORKING_DIRECTORY ${_fc_dir})
 endif()
 tnace_fitcli(cv_fold_without_cv 2 "^tnace-fit: --fold needs --cv K" ${_fc_data}/tiny.yaml --fold 1)
 tnace_fitcli(cv_bad_fold 2 "^tnace-fit: --fold: fold 4 does not exist" ${_fc_data}/tiny.yaml --cv 4 --fold 1,4)

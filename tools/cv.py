@@ -22,8 +22,17 @@ import sys
 
 
 def load(path):
-    with open(path) as f:
-        d = json.load(f)
+    """The cross_validation block of a .cv.json file; exits with a message naming the file (and, for bad JSON,
+    the line and column) if it cannot be read."""
+    try:
+        with open(path) as f:
+            d = json.load(f)
+    except OSError as e:
+        sys.exit(f"tools/cv.py: {path}: {e.strerror}")
+    except json.JSONDecodeError as e:
+        sys.exit(f"tools/cv.py: {path}:{e.lineno}:{e.colno}: not JSON ({e.msg})")
+    if not isinstance(d, dict):
+        sys.exit(f"tools/cv.py: {path}: not a cross-validation file (a JSON object is expected)")
     cv = d.get("cross_validation", d)
     if "structures" not in cv:
         sys.exit(f"{path}: no per-structure list (a metrics file holds only the table; use the .cv.json file)")
