@@ -108,8 +108,8 @@ static tnace_fit_opts recovery_opts(double lambda, int anneal, int sweeps) {
  * recovered function, not the cores, is what must match. */
 static void test_recovery(int with_stress) {
   rng = 12345 + (unsigned long long)with_stress; /* each test draws its own data, whatever the order */
-  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0, 0, 0}};
-  const tnace_term_spec fspec[] = {{1, 0, 4, 4, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 6, 0, 0, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0, 0, 0, 0}};
+  const tnace_term_spec fspec[] = {{1, 0, 4, 4, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 6, 0, 0, 0, 0, 0, 0, 0}};
   tnace_potential *truth = make(spec, 2, 4.0);
   randomize(truth, 0.6);
   tnace_dataset train = {0}, valid = {0};
@@ -137,7 +137,7 @@ static void test_recovery(int with_stress) {
 
 static void test_determinism(void) {
   rng = 4242;
-  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0, 0, 0}, {3, 1, 2, 2, 0, 0, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0, 0, 0, 0}, {3, 1, 2, 2, 0, 0, 0, 0, 0, 0, 0}};
   tnace_potential *truth = make(spec, 3, 4.0);
   randomize(truth, 0.5);
   tnace_dataset train = {0};
@@ -177,7 +177,7 @@ static double max_core_diff(const tnace_potential *a, const tnace_potential *b) 
 
 static void test_group_weights(void) {
   rng = 777;
-  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0, 0, 0, 0}};
   tnace_potential *truth = make(spec, 2, 4.0);
   randomize(truth, 0.5);
   tnace_dataset train = {0};
@@ -212,7 +212,7 @@ static void test_group_weights(void) {
 /* Streaming the rows in chunks (small memory budget) gives the same fit as holding them all. */
 static void test_chunked(void) {
   rng = 999;
-  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 3, 0, 0, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0}};
   tnace_potential *truth = make(spec, 2, 4.0);
   randomize(truth, 0.5);
   tnace_dataset train = {0};
@@ -281,17 +281,56 @@ static void recover_mpo(const tnace_term_spec *spec, const tnace_term_spec *fspe
 }
 static void test_recovery_mpo(void) {
   rng = 777;
-  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, TNACE_MODEL_MPO, 2, 0, 0, 0, 0}};
-  const tnace_term_spec fspec[] = {{1, 0, 4, 4, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 4, TNACE_MODEL_MPO, 3, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, TNACE_MODEL_MPO, 2, 0, 0, 0, 0, 0}};
+  const tnace_term_spec fspec[] = {{1, 0, 4, 4, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 4, TNACE_MODEL_MPO, 3, 0, 0, 0, 0, 0}};
   recover_mpo(spec, fspec, 2, 18, 1e-6, "mpo");
   rng = 778;
-  const tnace_term_spec spec3[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0}, {3, 2, 2, 2, TNACE_MODEL_MPO, 2, 0, 0, 0, 0},
-                                   {1, 0, 3, 2, TNACE_MODEL_MPO, 2, 0, 0, 0, 0}};
-  const tnace_term_spec fspec3[] = {{1, 0, 4, 4, 0, 0, 0, 0, 0, 0}, {3, 2, 2, 3, TNACE_MODEL_MPO, 2, 0, 0, 0, 0},
-                                    {1, 0, 3, 2, TNACE_MODEL_MPO, 2, 0, 0, 0, 0}};
+  const tnace_term_spec spec3[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0, 0}, {3, 2, 2, 2, TNACE_MODEL_MPO, 2, 0, 0, 0, 0, 0},
+                                   {1, 0, 3, 2, TNACE_MODEL_MPO, 2, 0, 0, 0, 0, 0}};
+  const tnace_term_spec fspec3[] = {{1, 0, 4, 4, 0, 0, 0, 0, 0, 0, 0}, {3, 2, 2, 3, TNACE_MODEL_MPO, 2, 0, 0, 0, 0, 0},
+                                    {1, 0, 3, 2, TNACE_MODEL_MPO, 2, 0, 0, 0, 0, 0}};
   /* the ν = 3 and ν = 1 layers converge more slowly (ALS, validation force RMSE: 2.6e-4 eV/Å after one sweep,
    * 4.8e-6 after 18, 3.8e-6 after 22, 3.3e-6 after 26), hence the bound of 1e-5, 26× below the first sweep */
   recover_mpo(spec3, fspec3, 3, 22, 1e-5, "mpo nu 3 and nu 1");
+}
+
+/* An embed term (tn.h: E_t = J_0 + Σ_b f(J_b), a nonlinear read-out of K outputs) is fitted by Gauss–Newton steps
+ * inside the sweeps (the rows are the Jacobian at the current cores) and recovers a known embed potential whose
+ * read-out is far from linear (scale 0.002 eV, well below the truth's J_1), where the same shape read out linearly
+ * (an MPS with K = 1 and the same χ) cannot. */
+static double fit_embed_case(const tnace_term_spec *fspec, const tnace_dataset *train, const tnace_dataset *valid,
+                             int sweeps, const char *what) {
+  tnace_potential *fit = make(fspec, 2, 4.0);
+  char err[512];
+  CHECK(tnace_fit_init(fit, 7, err, sizeof err) == 0, "%s", err);
+  tnace_fit_opts o = recovery_opts(1e-14, 4, sweeps);
+  tnace_metrics mt, mv;
+  CHECK(tnace_fit(fit, train, valid, &o, getenv("TNACE_TEST_VERBOSE") ? stdout : NULL, &mt, &mv, err, sizeof err) == 0,
+        "fit: %s", err);
+  printf("recovery (%s): train E %.3g meV/atom F %.3g eV/A; validation E %.3g F %.3g\n", what, mt.e_rmse, mt.f_rmse,
+         mv.e_rmse, mv.f_rmse);
+  tnace_potential_free(fit);
+  return mv.f_rmse;
+}
+static void test_recovery_embed(void) {
+  rng = 779;
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, TNACE_MODEL_EMB, 2, 0, 0, 0, 0, 0.002}};
+  tnace_potential *truth = make(spec, 2, 4.0);
+  randomize(truth, 0.6);
+  tnace_dataset train = {0}, valid = {0};
+  make_data(&train, 200, truth, 1);
+  make_data(&valid, 10, truth, 1);
+  const tnace_term_spec femb[] = {{1, 0, 4, 4, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 4, TNACE_MODEL_EMB, 2, 0, 0, 0, 0, 0.002}};
+  const tnace_term_spec flin[] = {{1, 0, 4, 4, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0}};
+  const double f_emb = fit_embed_case(femb, &train, &valid, 18, "embed");
+  const double f_lin = fit_embed_case(flin, &train, &valid, 18, "embed data, linear read-out");
+  /* measured: embed 7.8e-4 eV/Å after one sweep, 1.35e-5 after 18 (ALS converges linearly here); the linear
+   * read-out stalls at 2.4e-4 */
+  CHECK(f_emb < 3e-5, "embed recovery: validation force RMSE %g eV/Å", f_emb);
+  CHECK(f_lin > 8 * f_emb, "the truth is too close to linear: linear read-out %g, embed %g eV/Å", f_lin, f_emb);
+  tnace_potential_free(truth);
+  tnace_dataset_free(&train);
+  tnace_dataset_free(&valid);
 }
 
 /* An MPO term's energy Σ_b J_b J'_b is bilinear in its ket and bra layers: each site step must solve one layer
@@ -328,8 +367,8 @@ static void check_energy_fit_monotone(tnace_potential *fit, const tnace_dataset 
 }
 static void test_mpo_monotone(void) {
   rng = 4242;
-  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0}, {2, 3, 4, 4, 0, 0, 0, 0, 0, 0}, {3, 2, 3, 3, 0, 0, 0, 0, 0, 0}};
-  const tnace_term_spec fspec[] = {{1, 0, 4, 1, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 4, TNACE_MODEL_MPO, 4, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0, 0}, {2, 3, 4, 4, 0, 0, 0, 0, 0, 0, 0}, {3, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0}};
+  const tnace_term_spec fspec[] = {{1, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 4, TNACE_MODEL_MPO, 4, 0, 0, 0, 0, 0}};
   tnace_potential *truth = make(spec, 3, 4.0);
   randomize(truth, 0.6);
   tnace_dataset train = {0};
@@ -360,7 +399,7 @@ static double pooled_energy(const tnace_potential *p, tnace_workspace *ws, tnace
 }
 static void test_pooled(void) {
   rng = 9191;
-  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 3, TNACE_MODEL_MPO, 3, 0, 0, 1, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 3, TNACE_MODEL_MPO, 3, 0, 0, 1, 0, 0}};
   tnace_potential *pool = make(spec, 2, 4.0);
   randomize(pool, 0.6);
   pool->prop.set = 1;
@@ -448,7 +487,7 @@ static void test_pooled(void) {
   tnace_dataset train = {0};
   make_data(&train, 60, pool, 0);
   for (int k = 0; k < train.n; k++) { train.s[k].has_forces = 0; train.s[k].n_count = train.s[k].n; }
-  const tnace_term_spec fspec[] = {{1, 0, 4, 1, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 3, TNACE_MODEL_MPO, 3, 0, 0, 1, 0}};
+  const tnace_term_spec fspec[] = {{1, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 3, TNACE_MODEL_MPO, 3, 0, 0, 1, 0, 0}};
   tnace_potential *fit = make(fspec, 2, 4.0);
   fit->prop = pool->prop;
   CHECK(tnace_fit_init(fit, 5, err, sizeof err) == 0, "%s", err);
@@ -466,7 +505,7 @@ static void test_pooled(void) {
  * rows), and with the same sweeps it generalises better than the unshared fit of the same data (the right
  * constraint, half the parameters of the term): validation forces 1.0e-4 against 2.3e-4 eV/Å when written. */
 static double fit_shared_case(int shared, const tnace_dataset *train, const tnace_dataset *valid, int *same, int *mono) {
-  const tnace_term_spec fspec[] = {{1, 0, 3, 1, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 4, 0, 0, 0, 0, 0, shared}};
+  const tnace_term_spec fspec[] = {{1, 0, 3, 1, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 4, 0, 0, 0, 0, 0, shared, 0}};
   tnace_potential *fit = make(fspec, 2, 4.0);
   char err[512];
   CHECK(tnace_fit_init(fit, 11, err, sizeof err) == 0, "%s", err);
@@ -492,7 +531,7 @@ static double fit_shared_case(int shared, const tnace_dataset *train, const tnac
 }
 static void test_shared(void) {
   rng = 5150;
-  const tnace_term_spec spec[] = {{1, 0, 3, 1, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0, 0, 1}};
+  const tnace_term_spec spec[] = {{1, 0, 3, 1, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0, 0, 1, 0}};
   tnace_potential *truth = make(spec, 2, 4.0);
   randomize(truth, 0.6);
   tnace_tn *a = tnace_layer(truth, 1, 1, 0), *b = tnace_layer(truth, 0, 1, 0);
@@ -556,7 +595,7 @@ static int monotone_from(const sweep_hist *h, int from) {
 #define THREE_ANNEAL 4
 static tnace_potential *fit_three(int srank, int scopies, double mu, const tnace_dataset *train, tnace_metrics *mt,
                                   sweep_hist *h) {
-  const tnace_term_spec fspec[] = {{1, 0, 4, 3, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 6, 0, 0, srank, scopies, 0, 0}};
+  const tnace_term_spec fspec[] = {{1, 0, 4, 3, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 6, 0, 0, srank, scopies, 0, 0, 0}};
   const char *el[] = {"Cu", "Ag", "Au"};
   char err[512];
   tnace_potential *fit = NULL;
@@ -616,7 +655,7 @@ static void fit_binaries(int srank, int scopies, const tnace_dataset *train, con
 
 static void test_species_rank(void) {
   rng = 31337;
-  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 2, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 2, 0, 0, 0, 0}};
   const char *el[] = {"Cu", "Ag", "Au"};
   char err[512];
   tnace_potential *truth = NULL;
@@ -660,7 +699,7 @@ static void test_species_rank(void) {
  * cores from the test's rng; same_centres: every centre species first gets centre 0's cores (the weights then do
  * not depend on the centre species: no interaction of centre and neighbour species). */
 static tnace_potential *blind_copy_truth(int same_centres) {
-  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 3, 0, 0, 0, 1, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 3, 0, 0, 0, 1, 0, 0, 0}};
   const char *el[] = {"Cu", "Ag", "Au"};
   char err[512];
   tnace_potential *truth = NULL;
@@ -751,8 +790,8 @@ static void test_species_shrink(void) {
  * test_recovery), so the bound here is 1e-5: five orders below the starting error, far above round-off. */
 static void test_recovery_growth(void) {
   rng = 2468;
-  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0, 0, 0}};
-  const tnace_term_spec fspec[] = {{1, 0, 4, 4, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 6, 0, 0, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0, 0, 0, 0}};
+  const tnace_term_spec fspec[] = {{1, 0, 4, 4, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 6, 0, 0, 0, 0, 0, 0, 0}};
   tnace_potential *truth = make(spec, 2, 4.0);
   randomize(truth, 0.6);
   tnace_dataset train = {0}, valid = {0};
@@ -789,7 +828,7 @@ static void test_recovery_growth(void) {
  * evaluator's own code and a message naming the structure and atom; it used to come back as
  * TNACE_ERR_NUMERIC, like a failed solve. */
 static void test_error_passed_through(void) {
-  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 3, 2, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, 0, 0, 0, 0, 0, 0, 0}};
   tnace_potential *p = make(spec, 2, 4.0);
   p->r_min = 0.5;
   char err[512] = "";
@@ -812,6 +851,10 @@ static void test_error_passed_through(void) {
 }
 
 int main(void) {
+  if (getenv("TNACE_TEST_ONLY_EMBED")) {
+    test_recovery_embed();
+    return test_summary("test_fit");
+  }
   if (getenv("TNACE_TEST_ONLY_MPO")) { /* one group while developing: TNACE_TEST_ONLY_MPO=1 */
     test_recovery_mpo();
     test_mpo_monotone();
@@ -826,6 +869,7 @@ int main(void) {
   if (getenv("TNACE_TEST_ONLY_SR")) return test_summary("test_fit");
   test_recovery_mpo();
   test_mpo_monotone();
+  test_recovery_embed();
   test_pooled();
   test_shared();
   test_chunked();

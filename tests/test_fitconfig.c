@@ -82,7 +82,10 @@ static const bad_case BAD[] = {
     {"shrink_negative.yaml", TNACE_ERR_VALUE, "shrink_negative.yaml:10: fit.species_shrink: must be >= 0 (got -1e-3)"},
     {"shrink_unary.yaml", TNACE_ERR_VALUE, "shrink_unary.yaml:10: fit.species_shrink: shrinks the interaction of centre "
      "and neighbour species: it needs several elements (this config has one)"},
-    {"bad_model.yaml", TNACE_ERR_VALUE, "bad_model.yaml:6: terms[1].model: unknown model 'peps' (supported: mps, mpo)"},
+    {"bad_model.yaml", TNACE_ERR_VALUE, "bad_model.yaml:6: terms[1].model: unknown model 'peps' (supported: mps, mpo, embed)"},
+    {"embed_rank1.yaml", TNACE_ERR_VALUE, "embed_rank1.yaml:6: terms[1].rank: 1 is out of range (2.." STR(TNACE_MAX_BOND) ")"},
+    {"embed_scale.yaml", TNACE_ERR_VALUE, "embed_scale.yaml:6: terms[1].scale: -1 eV: must be in (0, 10000]"},
+    {"scale_mps.yaml", TNACE_ERR_VALUE, "scale_mps.yaml:6: terms[1].scale: scale is the energy (eV) where the read-out"},
     {"pool_no_property.yaml", TNACE_ERR_VALUE, "pool_no_property.yaml:6: terms[].pool: a term pooled over the structure makes a property model"},
     {"pool_mps.yaml", TNACE_ERR_VALUE, "pool_mps.yaml:4: terms[0].pool: pool: true is for model: mpo"},
     {"shared_srank.yaml", TNACE_ERR_VALUE, "shared_srank.yaml:4: terms[0].shared: shared cores (one set for every centre element) do not go with species_rank"},

@@ -23,17 +23,19 @@ static double urand(void) { return test_rand(&rng); }
 
 static tnace_potential *make_pot(void) {
   const char *el[] = {"Cu", "Ni"};
-  /* ν = 1; ν = 2 in pair form (n_el·nmax < 4χ); ν = 2, 3 (right-to-left view where cheaper), 4; an MPO */
-  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0}, {2, 3, 2, 6, 0, 0, 0, 0, 0, 0}, {2, 4, 4, 3, 0, 0, 0, 0, 0, 0},
-                                  {3, 3, 3, 3, 0, 0, 0, 0, 0, 0}, {4, 2, 2, 2, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, TNACE_MODEL_MPO, 2, 0, 0, 0, 0}};
+  /* ν = 1; ν = 2 in pair form (n_el·nmax < 4χ); ν = 2, 3 (right-to-left view where cheaper), 4; an MPO; an embed */
+  const tnace_term_spec spec[] = {{1, 0, 4, 2, 0, 0, 0, 0, 0, 0, 0}, {2, 3, 2, 6, 0, 0, 0, 0, 0, 0, 0}, {2, 4, 4, 3, 0, 0, 0, 0, 0, 0, 0},
+                                  {3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0}, {4, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 2, TNACE_MODEL_MPO, 2, 0, 0, 0, 0, 0},
+                                  {2, 2, 3, 3, TNACE_MODEL_EMB, 3, 0, 0, 0, 0, 0.05}};
+  enum { NT = 7 };
   char err[512];
   tnace_potential *p = NULL;
-  int rc = tnace_potential_create(&p, 2, el, 6, spec, 4.0, 5.0, err, sizeof err);
+  int rc = tnace_potential_create(&p, 2, el, NT, spec, 4.0, 5.0, err, sizeof err);
   CHECK(rc == 0, "create: %s", err);
   if (rc) exit(1);
-  for (int i = 0; i < 2 * 6; i++)
-    for (int L = 0; L < tnace_n_layers(p, i % 6); L++) {
-      tnace_tn *t = tnace_layer(p, i / 6, i % 6, L);
+  for (int i = 0; i < 2 * NT; i++)
+    for (int L = 0; L < tnace_n_layers(p, i % NT); L++) {
+      tnace_tn *t = tnace_layer(p, i / NT, i % NT, L);
       for (int s = 0; s < 3 * t->nu; s++)
         for (size_t q = 0; q < tn_core_size(t, s); q++) t->core[s][q] = 0.6 * (2.0 * urand() - 1.0);
     }
@@ -47,6 +49,10 @@ static tnace_potential *make_pot(void) {
 static double term_energy(const tnace_potential *p, tnace_workspace *ws, int a, int t) {
   const tnace_tn *tn = tnace_layer(p, a, t, 0);
   tn_channels(tn, ws->A, p->nmax, p->lmax, &ws->tw, 0);
+  if (p->spec[t].model == TNACE_MODEL_EMB) {
+    tn_forward_vec(tn, &ws->tw, ws->J1);
+    return tn_embed(p->spec[t].rank, p->spec[t].escale, ws->J1, ws->J2, NULL);
+  }
   if (p->spec[t].model != TNACE_MODEL_MPO) return tn_forward(tn, &ws->tw);
   const tnace_tn *br = tnace_layer(p, a, t, 1);
   tn_forward_vec(tn, &ws->tw, ws->J1);
@@ -58,7 +64,8 @@ static double term_energy(const tnace_potential *p, tnace_workspace *ws, int a, 
 }
 
 /* The features are ∂E_i/∂U: E is linear in each entry of each channel map, so a central difference of the
- * term's energy in one entry of U^(k) is exact up to rounding. Also: the sum of the terms by the channel
+ * term's energy in one entry of U^(k) is exact up to rounding (an embed term's is not: there a small step, and
+ * a bound of its truncation error). Also: the sum of the terms by the channel
  * route equals the evaluator's energy (which uses the pair form and right-to-left views). */
 static void test_features_fd(void) {
   tnace_potential *p = make_pot();
@@ -94,14 +101,15 @@ static void test_features_fd(void) {
           const size_t u = (size_t)tn->n_el * tn->nmax * tn->fus.n_lambda[k] * tn->bond[3 * k] * tn->bond[3 * k + 3];
           for (size_t i = 0; i < u; i += 1 + (size_t)(9 * urand())) {
             double *x = &tn->U[k][i], x0 = *x;
-            const double h = 0.01;
+            const int emb = p->spec[t].model == TNACE_MODEL_EMB;
+            const double h = emb ? 1e-5 : 0.01, tol = emb ? 1e-6 : 1e-9;
             *x = x0 + h;
             const double Ep = term_energy(p, ws, a, t);
             *x = x0 - h;
             const double Em = term_energy(p, ws, a, t);
             *x = x0;
             const double fd = (Ep - Em) / (2 * h);
-            CHECK(fabs(fd - f[off + i]) <= 1e-9 * fmax(1.0, fabs(fd)), "species %d term %d layer %d copy %d entry %zu: "
+            CHECK(fabs(fd - f[off + i]) <= tol * fmax(1.0, fabs(fd)), "species %d term %d layer %d copy %d entry %zu: "
                   "FD %.12g vs %.12g", a, t, L, k, i, fd, f[off + i]);
             n_checked++;
           }

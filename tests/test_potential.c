@@ -138,13 +138,23 @@ static void dense_J(const tnace_tn *t, const double *A, int nmaxA, int lmaxA, do
   }
 }
 
-/* Energies of MPS terms equal ⟨W|B⟩ and of MPO terms Σ_b ⟨F_b|B⟩⟨F'_b|B⟩, with B formed densely. */
+/* The embedding read-out of tn.h written out on its own: J_0 + Σ_{b≥1} J_b (1 + (b J_b/s)²)^(−1/4). */
+static double embed_ref(int K, double s, const double *J) {
+  double E = J[0];
+  for (int b = 1; b < K; b++) E += J[b] * pow(1.0 + (b * J[b] / s) * (b * J[b] / s), -0.25);
+  return E;
+}
+
+/* Energies of MPS terms equal ⟨W|B⟩, of MPO terms Σ_b ⟨F_b|B⟩⟨F'_b|B⟩ and of embed terms the read-out of the
+ * ⟨F_b|B⟩, with B formed densely; the embed scales are small enough that the read-out is far from linear. */
 static void test_dense_reference(void) {
   const char *el[] = {"Nb", "Mo", "Ta"};
-  const tnace_term_spec spec[] = {{1, 0, 4, 3, 0, 0, 0, 0, 0, 0}, {2, 4, 3, 4, 0, 0, 0, 0, 0, 0}, {3, 3, 2, 3, 0, 0, 0, 0, 0, 0}, {4, 2, 2, 2, 0, 0, 0, 0, 0, 0},
-                                  {2, 3, 2, 3, TNACE_MODEL_MPO, 2, 0, 0, 0, 0}, {3, 2, 3, 3, TNACE_MODEL_MPO, 2, 0, 0, 0, 0},
-                                  {1, 0, 3, 2, TNACE_MODEL_MPO, 3, 0, 0, 0, 0}};
-  tnace_potential *p = make_pot(3, el, 7, spec, 4.5, 0.7);
+  const tnace_term_spec spec[] = {{1, 0, 4, 3, 0, 0, 0, 0, 0, 0, 0}, {2, 4, 3, 4, 0, 0, 0, 0, 0, 0, 0}, {3, 3, 2, 3, 0, 0, 0, 0, 0, 0, 0}, {4, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0},
+                                  {2, 3, 2, 3, TNACE_MODEL_MPO, 2, 0, 0, 0, 0, 0}, {3, 2, 3, 3, TNACE_MODEL_MPO, 2, 0, 0, 0, 0, 0},
+                                  {1, 0, 3, 2, TNACE_MODEL_MPO, 3, 0, 0, 0, 0, 0}, {1, 0, 4, 2, TNACE_MODEL_EMB, 4, 0, 0, 0, 0, 0.01}};
+  tnace_potential *p = make_pot(3, el, 8, spec, 4.5, 0.7);
+  CHECK(p->spec[0].escale == 0.0 && p->spec[7].escale == 0.01, "embed scales %g %g", p->spec[0].escale,
+        p->spec[7].escale);
   CHECK(p->tn[4].bond[6] == 2 && p->tn_bra[4].bond[6] == 2, "MPO rank bonds %d %d", p->tn[4].bond[6],
         p->tn_bra[4].bond[6]);
   tnace_workspace *ws = tnace_workspace_new(p, 32);
@@ -162,6 +172,13 @@ static void test_dense_reference(void) {
         dense_J(&p->tn_bra[si * p->n_terms + t], ws->A, p->nmax, p->lmax, Jb);
         for (int b = 0; b < tn->bond[3 * tn->nu]; b++) Et_dense += J[b] * Jb[b];
         CHECK(fabs(Et_dense) > 1e-6, "MPO term %d (nu %d) suspiciously zero: %g", t, tn->nu, Et_dense);
+      } else if (p->spec[t].model == TNACE_MODEL_EMB) {
+        const int K = tn->bond[3 * tn->nu];
+        Et_dense = embed_ref(K, p->spec[t].escale, J);
+        double lin = 0.0;
+        for (int b = 0; b < K; b++) lin += J[b];
+        CHECK(fabs(lin - Et_dense) > 0.1 * fabs(lin), "embed term %d (nu %d) barely nonlinear: %g vs linear %g", t,
+              tn->nu, Et_dense, lin);
       } else {
         Et_dense = J[0];
         tn_channels(tn, ws->A, p->nmax, p->lmax, &ws->tw, 0);
@@ -179,10 +196,10 @@ static void test_dense_reference(void) {
 
 static void test_invariance_and_forces(int with_zbl) {
   const char *el[] = {"Cu", "Ni"};
-  const tnace_term_spec spec[] = {{1, 0, 6, 2, 0, 0, 0, 0, 0, 0}, {2, 6, 6, 6, 0, 0, 0, 0, 0, 0}, {3, 4, 4, 5, 0, 0, 0, 0, 0, 0}, {4, 3, 3, 3, 0, 0, 0, 0, 0, 0},
-                                  {2, 4, 4, 4, TNACE_MODEL_MPO, 3, 0, 0, 0, 0}, {3, 3, 3, 3, TNACE_MODEL_MPO, 2, 0, 0, 0, 0},
-                                  {1, 0, 4, 2, TNACE_MODEL_MPO, 2, 0, 0, 0, 0}};
-  tnace_potential *p = make_pot(2, el, 7, spec, 5.0, 0.5);
+  const tnace_term_spec spec[] = {{1, 0, 6, 2, 0, 0, 0, 0, 0, 0, 0}, {2, 6, 6, 6, 0, 0, 0, 0, 0, 0, 0}, {3, 4, 4, 5, 0, 0, 0, 0, 0, 0, 0}, {4, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0},
+                                  {2, 4, 4, 4, TNACE_MODEL_MPO, 3, 0, 0, 0, 0, 0}, {3, 3, 3, 3, TNACE_MODEL_MPO, 2, 0, 0, 0, 0, 0},
+                                  {1, 0, 4, 2, TNACE_MODEL_MPO, 2, 0, 0, 0, 0, 0}, {2, 3, 4, 3, TNACE_MODEL_EMB, 3, 0, 0, 0, 0, 0.05}};
+  tnace_potential *p = make_pot(2, el, 8, spec, 5.0, 0.5);
   if (with_zbl) { p->rep_type = TNACE_REP_ZBL; p->rep_inner = 1.2; p->rep_outer = 2.0; }
   enum { N = 24 };
   tnace_workspace *ws = tnace_workspace_new(p, N);
@@ -254,7 +271,7 @@ static void test_invariance_and_forces(int with_zbl) {
 
 static void test_cutoff(void) {
   const char *el[] = {"Cu"};
-  const tnace_term_spec spec[] = {{1, 0, 6, 1, 0, 0, 0, 0, 0, 0}, {2, 4, 5, 4, 0, 0, 0, 0, 0, 0}, {3, 2, 3, 3, 0, 0, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{1, 0, 6, 1, 0, 0, 0, 0, 0, 0, 0}, {2, 4, 5, 4, 0, 0, 0, 0, 0, 0, 0}, {3, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0}};
   const double rc = 4.0;
   tnace_potential *p = make_pot(1, el, 3, spec, rc, 1.0);
   enum { N = 10 };
@@ -286,7 +303,7 @@ static void test_cutoff(void) {
 
 static void test_errors(void) {
   const char *el[] = {"Cu"};
-  const tnace_term_spec spec[] = {{2, 2, 2, 2, 0, 0, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0}};
   tnace_potential *p = make_pot(1, el, 1, spec, 4.0, 1.0);
   p->r_min = 0.5;
   tnace_workspace *ws = tnace_workspace_new(p, 16);
@@ -334,7 +351,7 @@ static void test_errors(void) {
  * with central finite differences of tn_backward. */
 static void test_tangents(void) {
   const char *el[] = {"Cu", "Ag"};
-  const tnace_term_spec spec[] = {{2, 3, 3, 4, 0, 0, 0, 0, 0, 0}, {3, 3, 3, 3, 0, 0, 0, 0, 0, 0}, {4, 2, 2, 2, 0, 0, 0, 0, 0, 0}};
+  const tnace_term_spec spec[] = {{2, 3, 3, 4, 0, 0, 0, 0, 0, 0, 0}, {3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0}, {4, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0}};
   tnace_potential *p = make_pot(2, el, 3, spec, 4.0, 0.8);
   const int nmax = p->nmax, nlm = (p->lmax + 1) * (p->lmax + 1);
   const size_t Asz = (size_t)2 * nmax * nlm;

@@ -224,10 +224,10 @@ static void check_same(const tnace_potential *a, const tnace_potential *b) {
 }
 
 static void test_round_trip(void) {
-  tnace_term_spec spec[5] = {{1, 0, 3, 3, TNACE_MODEL_MPS, 0, 0, 0, 0, 0}, {2, 2, 3, 4, TNACE_MODEL_MPS, 0, 1, 1, 0, 0},
-                             {3, 2, 2, 3, TNACE_MODEL_MPS, 0, 0, 0, 0, 0}, {2, 2, 2, 3, TNACE_MODEL_MPO, 2, 0, 0, 0, 0},
-                             {3, 2, 2, 2, TNACE_MODEL_MPO, 2, 0, 0, 0, 0}};
-  tnace_potential *p = make_pot(spec, 5, 1);
+  tnace_term_spec spec[6] = {{1, 0, 3, 3, TNACE_MODEL_MPS, 0, 0, 0, 0, 0, 0}, {2, 2, 3, 4, TNACE_MODEL_MPS, 0, 1, 1, 0, 0, 0},
+                             {3, 2, 2, 3, TNACE_MODEL_MPS, 0, 0, 0, 0, 0, 0}, {2, 2, 2, 3, TNACE_MODEL_MPO, 2, 0, 0, 0, 0, 0},
+                             {3, 2, 2, 2, TNACE_MODEL_MPO, 2, 0, 0, 0, 0, 0}, {2, 2, 3, 3, TNACE_MODEL_EMB, 3, 0, 0, 0, 0, 0.7}};
+  tnace_potential *p = make_pot(spec, 6, 1);
   set_test_meta(p);
   char err[512] = "";
   int rc = tnace_potential_save(p, "yaml_rt1.yaml", err, sizeof err);
@@ -340,6 +340,9 @@ static const bad_case bad_cases[] = {
   {"wrong_shape", TNACE_ERR_VALUE, ":22:", "cores[0].sites[1].shape", "physical dimension 3 should be 2"},
   {"few_data", TNACE_ERR_VALUE, ":23:", "cores[0].sites[1].data", "expected 4 numbers (shape [2, 1, 2]), got 3"},
   {"unknown_model", TNACE_ERR_VALUE, ":12:", "terms[0].model", "unknown model 'tucker'"},
+  {"embed_no_scale", TNACE_ERR_PARSE, ":12:", "terms[0]", "an embed term needs its rank (outputs) and scale"},
+  {"embed_last_bond", TNACE_ERR_VALUE, ":16:", "cores[0].bonds", "the last 2 (the term's rank)"},
+  {"scale_mps", TNACE_ERR_VALUE, ":12:", "terms[0]", "scale is only for model: embed"},
   {"bonds_length", TNACE_ERR_VALUE, ":16:", "cores[0].bonds", "expected 4 bond dimensions"},
   {"bonds_shape", TNACE_ERR_VALUE, ":22:", "cores[0].sites[1].shape", "does not match bonds"},
   {"missing_core", TNACE_ERR_VALUE, ":13:", "cores", "missing core for element Ni, term 0"},
@@ -378,6 +381,25 @@ static void test_malformed(void) {
     CHECK(p->rep_type == TNACE_REP_ZBL && p->rep_outer == 1.8 && p->r_min == 0.5, "valid.yaml values");
     CHECK(p->tn[0].core[1][3] == 1e-3 && p->e0[0] == -0.5, "valid.yaml numbers");
     CHECK(p->meta && strcmp(tnace_meta_get(p->meta, "author")->value, "test") == 0, "valid.yaml metadata");
+  }
+  tnace_potential_free(p);
+  p = NULL;
+  /* an embed term (tn.h): E = J_0 + f(J_1; s) of a ν = 1 layer with two outputs, on one neighbour at 2.5 Å */
+  CHECK(tnace_potential_load(DATA_DIR "embed_valid.yaml", &p, err, sizeof err) == 0 && p, "embed_valid.yaml: %s", err);
+  if (p) {
+    CHECK(p->spec[0].model == TNACE_MODEL_EMB && p->spec[0].rank == 2 && p->spec[0].escale == 0.5 &&
+              p->tn[0].bond[3] == 2, "embed_valid.yaml term");
+    tnace_workspace *ws = tnace_workspace_new(p, 4);
+    const double r1[1][3] = {{2.5, 0, 0}};
+    const int s1[1] = {0};
+    double E = 0.0, J[2];
+    CHECK(ws && tnace_atom_energy(p, ws, 0, 1, r1, s1, &E, NULL) == 0, "embed energy");
+    tn_channels(&p->tn[0], ws->A, p->nmax, p->lmax, &ws->tw, 0);
+    tn_forward_vec(&p->tn[0], &ws->tw, J);
+    const double Eref = p->e0[0] + J[0] + J[1] * pow(1.0 + (J[1] / 0.5) * (J[1] / 0.5), -0.25);
+    CHECK(fabs(J[1]) > 0.05 && fabs(E - Eref) < 1e-12, "embed E (ZBL ends at 1.8 Å) %.15g, J %g %g, ref %.15g",
+          E, J[0], J[1], Eref);
+    tnace_workspace_free(ws);
   }
   tnace_potential_free(p);
   /* a property model (issue #16): loaded, named, written back */
@@ -435,7 +457,7 @@ static void test_malformed(void) {
 }
 
 static void test_write_errors(void) {
-  tnace_term_spec spec[1] = {{2, 1, 2, 2, TNACE_MODEL_MPS, 0, 0, 0, 0, 0}};
+  tnace_term_spec spec[1] = {{2, 1, 2, 2, TNACE_MODEL_MPS, 0, 0, 0, 0, 0, 0}};
   tnace_potential *p = make_pot(spec, 1, 0);
   char err[512];
   int rc = tnace_potential_save(p, "/nonexistent-dir/sub/pot.yaml", err, sizeof err);
@@ -492,8 +514,8 @@ static void test_locale(void) {
 /* ---- speed ---------------------------------------------------------------------------------------- */
 
 static void test_speed(void) {
-  tnace_term_spec spec[3] = {{1, 0, 20, 40, TNACE_MODEL_MPS, 0, 0, 0, 0, 0}, {2, 6, 20, 40, TNACE_MODEL_MPS, 0, 0, 0, 0, 0},
-                             {3, 4, 20, 40, TNACE_MODEL_MPS, 0, 0, 0, 0, 0}};
+  tnace_term_spec spec[3] = {{1, 0, 20, 40, TNACE_MODEL_MPS, 0, 0, 0, 0, 0, 0}, {2, 6, 20, 40, TNACE_MODEL_MPS, 0, 0, 0, 0, 0, 0},
+                             {3, 4, 20, 40, TNACE_MODEL_MPS, 0, 0, 0, 0, 0, 0}};
   tnace_potential *p = make_pot(spec, 3, 0);
   char err[512];
   double t0 = now();

@@ -460,6 +460,35 @@ static int after_sweep(fit_ctx *F, const tnace_dataset *valid, FILE *log, int sw
   return 0;
 }
 
+/* With embed terms a sweep is a sequence of Gauss–Newton steps and may raise the training loss: such a sweep is
+ * undone and redone with 10× the damping (at most EMB_TRIES times, then kept: the best-sweep snapshot still
+ * guards the result); an accepted one lowers the damping 3×, down to EMB_MU_MIN. *L_prev: the training loss of
+ * the cores the sweep started from, updated. */
+#define EMB_MU0 1e-3
+#define EMB_MU_MIN 1e-6
+#define EMB_TRIES 4
+static int damped_sweep(fit_ctx *F, FILE *log, int sweep, double lam, snapshot *prev, double *L_prev, char *err,
+                        size_t errlen) {
+  int rc = snap_save(prev, F->pot);
+  if (rc) { snprintf(err, errlen, "out of memory (sweep snapshot)"); return rc; }
+  for (int tries = 0;; tries++) {
+    if ((rc = sweep_once(F, lam, err, errlen))) return rc;
+    tnace_metrics mt;
+    if ((rc = tnace_metrics_compute(F->pot, F->ds, F->nthreads, &mt, err, errlen))) return rc;
+    const double L = loss_of(F->o, &mt);
+    if (L <= *L_prev * (1.0 + 1e-9) || tries == EMB_TRIES) {
+      *L_prev = L;
+      F->emb_mu = fmax(F->emb_mu / 3.0, EMB_MU_MIN);
+      return 0;
+    }
+    if (log)
+      fprintf(log, "# sweep %d: the training loss rose (%.4g -> %.4g): undone, embed damping %.1e -> %.1e\n", sweep,
+              *L_prev, L, F->emb_mu, 10.0 * F->emb_mu);
+    if ((rc = snap_restore(prev, F->pot))) { snprintf(err, errlen, "out of memory (sweep snapshot)"); return rc; }
+    F->emb_mu *= 10.0;
+  }
+}
+
 /* The sweeps, then the best one restored. */
 static int run_sweeps(fit_ctx *F, const tnace_dataset *valid, FILE *log, growth *g, sweep_track *tr, char *err,
                       size_t errlen) {
@@ -470,19 +499,34 @@ static int run_sweeps(fit_ctx *F, const tnace_dataset *valid, FILE *log, growth 
     if (rc) return rc;
     tr->since_best = 0;
   }
-  for (int sweep = first; sweep <= F->o->max_sweeps; sweep++) {
+  snapshot prev = {0};
+  double L_prev = INFINITY;
+  F->has_emb = 0;
+  for (int t = 0; t < F->pot->n_terms; t++) F->has_emb |= F->pot->spec[t].model == TNACE_MODEL_EMB;
+  F->emb_mu = F->has_emb ? EMB_MU0 : 0.0;
+  int rc = 0;
+  if (F->has_emb) {
+    tnace_metrics m0;
+    if ((rc = tnace_metrics_compute(F->pot, F->ds, F->nthreads, &m0, err, errlen))) return rc;
+    L_prev = loss_of(F->o, &m0);
+  }
+  for (int sweep = first; !rc && sweep <= F->o->max_sweeps; sweep++) {
     const double lam = lambda_of(F->o, sweep);
-    int rc = canonicalize_all(F, err, errlen), grown = 0, stop = 0;
+    int grown = 0, stop = 0;
+    rc = canonicalize_all(F, err, errlen);
     if (!rc && (rc = growth_step(F, g, sweep, &grown))) snprintf(err, errlen, "out of memory (bond growth)");
-    if (rc) return rc;
+    if (rc) break;
     if (grown && log)
       fprintf(log, "# sweep %d: bonds grown to at most %d (subspace expansion; the function is unchanged)\n", sweep,
               g->cur);
-    if ((rc = sweep_once(F, lam, err, errlen))) return rc;
-    if ((rc = after_sweep(F, valid, log, sweep, lam, g, tr, &stop, err, errlen))) return rc;
+    if (F->has_emb) rc = damped_sweep(F, log, sweep, lam, &prev, &L_prev, err, errlen);
+    else rc = sweep_once(F, lam, err, errlen);
+    if (!rc) rc = after_sweep(F, valid, log, sweep, lam, g, tr, &stop, err, errlen);
     if (stop) break;
   }
-  int rc = snap_restore(&tr->best, F->pot);
+  snap_free(&prev);
+  if (rc) return rc;
+  rc = snap_restore(&tr->best, F->pot);
   if (rc) snprintf(err, errlen, "out of memory restoring the best sweep");
   return rc;
 }

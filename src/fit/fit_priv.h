@@ -65,6 +65,10 @@ typedef struct {
   double *rows, *y, *J, *H, *b, *lamv, *xold, *resid, *Jsp, *Sbuf;
   double *Jsh;             /* shared terms: one species' site rows before they are added to species 0's */
   double *Gt[TNACE_MAX_CHAINS][TNACE_MAX_ELEMENTS];
+  /* Embed terms (tn.h) make a site step a Gauss–Newton step; their columns get the Levenberg–Marquardt damping
+   * emb_mu · diag(JᵀWJ) toward the current cores, raised when a sweep raised the training loss (fit.c). */
+  int has_emb;
+  double emb_mu;
 } fit_ctx;
 
 /* Chain c of centre species a. */

@@ -122,6 +122,7 @@ typedef struct {
   double *Pdg[TNACE_MAX_CHAINS][TNACE_MAX_NU], *Pg[TNACE_MAX_CHAINS][TNACE_MAX_NU];
   double *Pu[TNACE_MAX_CHAINS][TNACE_MAX_NU];        /* radial projections of one neighbour */
   double *Jv[TNACE_MAX_CHAINS], *dJv[TNACE_MAX_CHAINS]; /* MPO layers' J and its tangent */
+  double *Ev[TNACE_MAX_CHAINS], *E2[TNACE_MAX_CHAINS];  /* embed chains: f'(J) and f''(J) (tn_embed) */
   double *pool;                                      /* the structure means of pooled terms (tnace_atom_pool) */
 } pass_ws;
 
@@ -141,7 +142,7 @@ static size_t lam_block_max(const fit_ctx *F, int c, int k) {
 static void pass_ws_free(const fit_ctx *F, pass_ws *P) {
   free(P->dA); free(P->T); free(P->dEdr); free(P->Fp); free(P->u); free(P->Qbuf); free(P->pool);
   for (int c = 0; c < F->n_chains; c++) {
-    free(P->G[c]); free(P->Jv[c]); free(P->dJv[c]);
+    free(P->G[c]); free(P->Jv[c]); free(P->dJv[c]); free(P->Ev[c]); free(P->E2[c]);
     for (int k = 0; k < TNACE_MAX_NU; k++) { free(P->Pdg[c][k]); free(P->Pg[c][k]); free(P->Pu[c][k]); }
     tn_ws_free(&P->tw[c]);
   }
@@ -177,7 +178,9 @@ static int pass_ws_init(const fit_ctx *F, const copy_level *L, size_t D, pass_ws
     P->G[c] = malloc(mg * sizeof(double));
     P->Jv[c] = malloc((size_t)K * sizeof(double));
     P->dJv[c] = malloc((size_t)K * sizeof(double));
-    ok = ok && P->G[c] && P->Jv[c] && P->dJv[c];
+    P->Ev[c] = malloc((size_t)K * sizeof(double));
+    P->E2[c] = malloc((size_t)K * sizeof(double));
+    ok = ok && P->G[c] && P->Jv[c] && P->dJv[c] && P->Ev[c] && P->E2[c];
     for (int k = 0; k < TNACE_MAX_NU; k++) {
       const size_t mx = lam_block_max(F, c, k);
       P->Pdg[c][k] = malloc(mx * sizeof(double));
@@ -213,22 +216,31 @@ typedef struct {
   const double *u, *y1, *g, *y2; /* y1 with stride 1 (Y), y2 with stride 3 (one component of ∇Y) */
 } tangent_src;
 
+/* Chain c is an embed term (tn.h: E_t = J_0 + Σ_b f(J_b)). */
+static int chain_emb(const fit_ctx *F, int c) { return F->pot->spec[F->chain_t[c]].model == TNACE_MODEL_EMB; }
+
 /* Add sign × (the tangent of every chain's U-space gradient) to the row Rrow of centre species a. The
  * tangent of g^(k) of chain c is within the chain (other copies; none for ν = 1) and, for an MPO layer,
- * through the seed (the other layer's dJ); the channels' tangents (tn_channels / tn_channels_pair with
- * tangent = 1) must be set first. */
+ * through the seed (the other layer's dJ), for an embed chain through its own seed f'(J), whose tangent is
+ * f''(J) dJ (these rows are then the exact Jacobian of the forces at the current cores: a Gauss–Newton step);
+ * the channels' tangents (tn_channels / tn_channels_pair with tangent = 1) must be set first. */
 static void tangent_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int a, const tangent_src *src,
                          double *Rrow, double sign) {
   const tnace_potential *pot = F->pot;
   for (int c = 0; c < F->n_chains; c++) {
     const int mate = F->chain_mate[c];
     if (mate >= 0) tn_forward_tangent_vec(fit_chain(F, a, mate), &P->tw[mate], P->dJv[mate]);
+    if (chain_emb(F, c)) { /* dseed = f''(J) dJ */
+      const tnace_tn *tn = fit_chain(F, a, c);
+      tn_forward_tangent_vec(tn, &P->tw[c], P->dJv[c]);
+      for (int b = 0; b < tn->bond[3 * tn->nu]; b++) P->dJv[c][b] *= P->E2[c][b];
+    }
   }
   for (int c = 0; c < F->n_chains; c++) {
     const tnace_tn *tn = fit_chain(F, a, c);
-    const int k = L->kt[c], mate = F->chain_mate[c];
-    const int moves = tn->nu > 1 || mate >= 0;
-    if (moves) tn_tangent_copy_seed(tn, &P->tw[c], k, mate >= 0 ? P->dJv[mate] : NULL);
+    const int k = L->kt[c], mate = F->chain_mate[c], emb = chain_emb(F, c);
+    const int moves = tn->nu > 1 || mate >= 0 || emb;
+    if (moves) tn_tangent_copy_seed(tn, &P->tw[c], k, mate >= 0 ? P->dJv[mate] : emb ? P->dJv[c] : NULL);
     const size_t Da = tn_U_size(tn, k);
     memset(P->T, 0, Da * sizeof(double));
     if (src->pair)
@@ -250,7 +262,8 @@ static void dA_tangent_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, i
 }
 
 /* Centre atom of species a: every chain's channels and forward pass, then the adjoints (an MPO layer is
- * seeded with the other layer's J, a pooled one with the structure mean of the other layer's J: its energy
+ * seeded with the other layer's J, an embed chain with f'(J) (its rows are linearised at the current cores),
+ * a pooled one with the structure mean of the other layer's J: its energy
  * N J̄·J̄' is Σ_i J_i·J̄' in the ket's cores), and its energy row (U-space gradient, plus its E0 column). */
 static void energy_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int a, double *Erow) {
   const tnace_potential *pot = F->pot;
@@ -266,7 +279,10 @@ static void energy_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int a
     if (mate >= 0 && pot->spec[t].pool)
       tn_backward_seed(tn, &P->tw[c], P->pool + pot->pool_off[t] + (F->chain_layer[c] ? 0 : tn->bond[3 * tn->nu]));
     else if (mate >= 0) tn_backward_seed(tn, &P->tw[c], P->Jv[mate]);
-    else tn_backward(tn, &P->tw[c]);
+    else if (chain_emb(F, c)) {
+      tn_embed(tn->bond[3 * tn->nu], pot->spec[t].escale, P->Jv[c], P->Ev[c], P->E2[c]);
+      tn_backward_seed(tn, &P->tw[c], P->Ev[c]);
+    } else tn_backward(tn, &P->tw[c]);
     memcpy(P->G[c], P->tw[c].g[L->kt[c]], tn->c_size[L->kt[c]] * sizeof(double));
     if (Erow) tn_grad_U(tn, L->kt[c], P->ws->A, pot->nmax, pot->lmax, P->G[c], 1.0, 0, pot->n_el, Erow + L->uoff[c][a]);
   }

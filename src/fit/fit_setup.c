@@ -278,9 +278,9 @@ static int model_differs(const tnace_potential *a, const tnace_potential *b, cha
   for (int t = 0; t < a->n_terms; t++) {
     const tnace_term_spec *p = &a->spec[t], *q = &b->spec[t];
     if (p->nu != q->nu || p->lmax != q->lmax || p->nmax != q->nmax || p->model != q->model || p->rank != q->rank ||
-        p->srank != q->srank || p->scopies != q->scopies)
+        p->srank != q->srank || p->scopies != q->scopies || p->escale != q->escale)
       return snprintf(what, len, "term %d is {nu %d, lmax %d, nmax %d}, the config's {nu %d, lmax %d, nmax %d} (or "
-                      "its model, rank, species_rank, species_copies differ)", t, q->nu, q->lmax, q->nmax, p->nu,
+                      "its model, rank, scale, species_rank, species_copies differ)", t, q->nu, q->lmax, q->nmax, p->nu,
                       p->lmax, p->nmax), 1;
     for (int e = 0; e < a->n_el; e++)
       for (int l = 0; l < tnace_n_layers(a, t); l++) {

@@ -400,6 +400,16 @@ static int add_species_shrink(fit_ctx *F, const site_layout *S, double mu) {
   return 0;
 }
 
+/* Levenberg–Marquardt damping of the embed chains' columns (fit_ctx.emb_mu): emb_mu · H_cc added to their diagonal
+ * only, not to the right-hand side, so it pulls the update δ toward 0 (the current cores), not the cores. */
+static void damp_embed(const fit_ctx *F, const site_layout *S) {
+  const int ne = F->pot->n_el;
+  for (int c = 0; c < F->n_chains; c++) {
+    if (!S->active[c] || F->pot->spec[F->chain_t[c]].model != TNACE_MODEL_EMB) continue;
+    for (size_t q = S->coff[c][0]; q < S->coff[c][ne]; q++) F->lamv[q] += F->emb_mu * F->H[q * S->Dc + q];
+  }
+}
+
 /* One exact least-squares step of site q of every chain (sub: which half of a species factor's
  * alternation). The unknowns are solved as an update δ = x − x_old from the residual,
  * (H + λ) δ = Jᵀ(y − J x_old) − λ x_old: the normal equations' rounding error then scales with |δ|, not
@@ -414,6 +424,7 @@ static int site_step(fit_ctx *F, const copy_level *L, int q, int sub, double lam
     if ((rc = add_chunk(F, L, &S, c, q == 0 && sub == 0, err, errlen))) return rc;
   for (size_t c = 0; c < S.Dc; c++) F->b[c] -= F->lamv[c] * F->xold[c];
   if ((rc = add_species_shrink(F, &S, F->o->species_shrink))) { snprintf(err, errlen, "out of memory"); return rc; }
+  if (F->has_emb) damp_embed(F, &S);
   if ((rc = fit_ridge_solve((int)S.Dc, F->H, F->b, F->lamv))) {
     snprintf(err, errlen, "least-squares solve failed (copy %d, site %d)%s", L->p, q,
              rc == TNACE_ERR_NOMEM ? ": out of memory" : "");

@@ -209,7 +209,7 @@ static int read_repulsion(rd *R, const cnode *n) {
 
 static int read_terms(rd *R, const cnode *n) {
   static const char *const keys[] = {"nu", "lmax", "nmax", "chi", "model", "rank", "species_rank", "species_copies",
-                                     "pool", "shared"};
+                                     "pool", "shared", "scale"};
   ectx *e = R->e;
   tnace_fitconfig *c = R->c;
   char kb[64], kb2[96];
@@ -220,8 +220,8 @@ static int read_terms(rd *R, const cnode *n) {
     const char *ctx = fc_subidx(kb, sizeof kb, "terms", i);
     if (i >= TNACE_MAX_TERMS)
       return fc_fail(e, TNACE_ERR_VALUE, t->line, "terms", "too many terms (at most %d)", TNACE_MAX_TERMS);
-    if (fc_check_map(e, t, ctx, keys, 10,
-                     "a mapping {nu, lmax, nmax, chi, model, rank, species_rank, species_copies, pool, shared}"))
+    if (fc_check_map(e, t, ctx, keys, 11,
+                     "a mapping {nu, lmax, nmax, chi, model, rank, species_rank, species_copies, pool, shared, scale}"))
       return e->rc;
     tnace_term_spec *sp = &c->spec[i];
     memset(sp, 0, sizeof *sp);
@@ -252,14 +252,31 @@ static int read_terms(rd *R, const cnode *n) {
       if (fc_get_str(e, v, fc_subkey(kb2, sizeof kb2, ctx, "model"), &s)) return e->rc;
       if (!strcmp(s, "mpo"))
         sp->model = TNACE_MODEL_MPO;
+      else if (!strcmp(s, "embed"))
+        sp->model = TNACE_MODEL_EMB;
       else if (strcmp(s, "mps") != 0)
-        return fc_fail(e, TNACE_ERR_VALUE, v->line, kb2, "unknown model '%.40s' (supported: mps, mpo)", s);
+        return fc_fail(e, TNACE_ERR_VALUE, v->line, kb2, "unknown model '%.40s' (supported: mps, mpo, embed)", s);
     }
     if ((v = fc_get(t, "rank"))) {
-      if (sp->model != TNACE_MODEL_MPO)
+      if (sp->model == TNACE_MODEL_MPS)
         return fc_fail(e, TNACE_ERR_VALUE, v->line, fc_subkey(kb2, sizeof kb2, ctx, "rank"),
-                       "rank is the bond joining the two layers of an mpo term (model: mpo)");
-      if (fc_get_int(e, v, fc_subkey(kb2, sizeof kb2, ctx, "rank"), 1, TNACE_MAX_BOND, &sp->rank)) return e->rc;
+                       "rank is the bond joining the two layers of an mpo term (model: mpo) or the number of "
+                       "outputs of an embed term (model: embed)");
+      if (fc_get_int(e, v, fc_subkey(kb2, sizeof kb2, ctx, "rank"), sp->model == TNACE_MODEL_EMB ? 2 : 1,
+                     TNACE_MAX_BOND, &sp->rank))
+        return e->rc;
+    } else if (sp->model == TNACE_MODEL_EMB) {
+      sp->rank = 2; /* E_t = J_0 + f(J_1): the read-out of PACE's two-density Finnis–Sinclair embedding */
+    }
+    if ((v = fc_get(t, "scale"))) {
+      if (sp->model != TNACE_MODEL_EMB)
+        return fc_fail(e, TNACE_ERR_VALUE, v->line, fc_subkey(kb2, sizeof kb2, ctx, "scale"),
+                       "scale is the energy (eV) where the read-out of an embed term turns to a square root "
+                       "(model: embed)");
+      if (fc_get_double(e, v, fc_subkey(kb2, sizeof kb2, ctx, "scale"), &sp->escale)) return e->rc;
+      if (!(sp->escale > 0 && sp->escale <= TNACE_MAX_EMBED_SCALE))
+        return fc_fail(e, TNACE_ERR_VALUE, v->line, kb2, "%g eV: must be in (0, %g]", sp->escale,
+                       TNACE_MAX_EMBED_SCALE);
     }
     if ((v = fc_get(t, "species_rank")) &&
         fc_get_int(e, v, fc_subkey(kb2, sizeof kb2, ctx, "species_rank"), 1, TNACE_MAX_ELEMENTS, &sp->srank))

@@ -34,7 +34,8 @@ size_t tnace_grade_n_features(const tnace_potential *pot, int a) {
   return d;
 }
 
-/* Contract term t of species si (both layers of an MPO) to its adjoints: ws->tw.g (ket), ws->tw2.g (bra). */
+/* Contract term t of species si (both layers of an MPO) to its adjoints: ws->tw.g (ket), ws->tw2.g (bra). An embed
+ * term's features are its tangent at the fitted cores, as for the trainer's Gauss–Newton rows. */
 static void term_adjoint(const tnace_potential *pot, tnace_workspace *ws, int si, int t) {
   const tnace_tn *tn = tnace_layer(pot, si, t, 0);
   tn_channels(tn, ws->A, pot->nmax, pot->lmax, &ws->tw, 0);
@@ -45,6 +46,10 @@ static void term_adjoint(const tnace_potential *pot, tnace_workspace *ws, int si
     tn_forward_vec(br, &ws->tw2, ws->J2);
     tn_backward_seed(tn, &ws->tw, ws->J2);
     tn_backward_seed(br, &ws->tw2, ws->J1);
+  } else if (pot->spec[t].model == TNACE_MODEL_EMB) { /* seeded with f'(J) (tn_embed) */
+    tn_forward_vec(tn, &ws->tw, ws->J1);
+    tn_embed(tn->bond[3 * tn->nu], pot->spec[t].escale, ws->J1, ws->J2, NULL);
+    tn_backward_seed(tn, &ws->tw, ws->J2);
   } else {
     tn_forward(tn, &ws->tw);
     tn_backward(tn, &ws->tw);

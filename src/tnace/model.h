@@ -39,8 +39,9 @@ tnace_meta *tnace_meta_get(const tnace_meta *m, const char *key);
 tnace_meta *tnace_meta_clone(const tnace_meta *m);
 void tnace_meta_free(tnace_meta *m);
 
-/* One ν-term specification, common to all central species. model: TNACE_MODEL_MPS, or TNACE_MODEL_MPO
- * (rank = K, the bond joining its ket and bra layers, 0 = chi: a rank-K quadratic form in B^(ν)). See tn.h.
+/* One ν-term specification, common to all central species. model: TNACE_MODEL_MPS, TNACE_MODEL_MPO
+ * (rank = K, the bond joining its ket and bra layers, 0 = chi: a rank-K quadratic form in B^(ν)), or
+ * TNACE_MODEL_EMB (rank = K outputs of one layer, read out nonlinearly). See tn.h.
  * srank: the species rank d (0 = full): every species core of the term is a rank-d map
  *   core_{3k}[α] = Σ_{c<d} E^(k)[α][c] G^(k)[c],
  * i.e. neighbours enter each copy through d learned "pseudo-species" channels (alchemical compression,
@@ -63,8 +64,11 @@ void tnace_meta_free(tnace_meta *m);
 /* shared: every centre species has the same cores for this term — one weight tensor for all centre elements, as
  *   the seed's models on the mean descriptor (Sommer & Dunham eq. 22: B̄ contracted with one w^(ν)). A training
  *   constraint (the trainer solves one set of cores from the rows of all species); the evaluator does not need it. */
+/* model TNACE_MODEL_EMB (tn.h): one layer with rank = K ≥ 2 outputs read out by tn_embed with scale escale
+ *   (eV; 0 at tnace_potential_create means the default, 1 eV). */
 typedef struct {
   int nu, lmax, nmax, chi, model, rank, srank, scopies, pool, shared;
+  double escale;
 } tnace_term_spec;
 
 /* Extrapolation grade of one centre species (docs/extrapolation-grade.md; Podryabinkin & Shapeev, Comput.

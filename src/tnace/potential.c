@@ -86,14 +86,21 @@ int tnace_potential_create(tnace_potential **out, int n_el, const char *const *e
   if (!p->tn || !p->tn_bra) { free(p->tn); free(p->tn_bra); free(p); snprintf(err, errlen, "out of memory"); return TNACE_ERR_NOMEM; }
   for (int t = 0; t < n_terms; t++) {
     p->spec[t] = spec[t];
-    const int mpo = spec[t].model == TNACE_MODEL_MPO;
-    if (spec[t].model != TNACE_MODEL_MPS && !mpo) {
+    const int mpo = spec[t].model == TNACE_MODEL_MPO, emb = spec[t].model == TNACE_MODEL_EMB;
+    if (spec[t].model != TNACE_MODEL_MPS && !mpo && !emb) {
       snprintf(err, errlen, "terms[%d]: unknown model %d", t, spec[t].model);
       tnace_potential_free(p);
       return TNACE_ERR_VALUE;
     }
-    const int K = mpo ? (spec[t].rank > 0 ? spec[t].rank : spec[t].chi) : 1;
-    p->spec[t].rank = mpo ? K : 0;
+    if (emb && (spec[t].rank < 2 || !(spec[t].escale >= 0 && spec[t].escale <= TNACE_MAX_EMBED_SCALE) || spec[t].pool)) {
+      snprintf(err, errlen, "terms[%d]: an embed term needs rank ≥ 2 (got %d), 0 ≤ scale ≤ %g eV (got %g) and no pool",
+               t, spec[t].rank, TNACE_MAX_EMBED_SCALE, spec[t].escale);
+      tnace_potential_free(p);
+      return TNACE_ERR_VALUE;
+    }
+    const int K = mpo ? (spec[t].rank > 0 ? spec[t].rank : spec[t].chi) : emb ? spec[t].rank : 1;
+    p->spec[t].rank = mpo || emb ? K : 0;
+    p->spec[t].escale = emb ? (spec[t].escale > 0 ? spec[t].escale : 1.0) : 0.0;
     for (int a = 0; a < n_el; a++)
       for (int layer = 0; layer < (mpo ? 2 : 1); layer++) {
         tnace_tn *tn = tnace_layer(p, a, t, layer);
@@ -234,10 +241,9 @@ tnace_workspace *tnace_workspace_new(const tnace_potential *pot, int max_neigh) 
   int kmax = 1;
   for (int i = 0; !bad && i < pot->n_el * pot->n_terms; i++) {
     bad = tn_ws_reserve(&ws->tw, &pot->tn[i]) != 0;
-    if (!bad && pot->spec[i % pot->n_terms].model == TNACE_MODEL_MPO) {
+    if (!bad && pot->spec[i % pot->n_terms].model == TNACE_MODEL_MPO)
       bad = tn_ws_reserve(&ws->tw2, &pot->tn_bra[i]) != 0;
-      if (pot->spec[i % pot->n_terms].rank > kmax) kmax = pot->spec[i % pot->n_terms].rank;
-    }
+    if (pot->spec[i % pot->n_terms].rank > kmax) kmax = pot->spec[i % pot->n_terms].rank;
   }
   ws->J1 = malloc((size_t)kmax * sizeof(double));
   ws->J2 = malloc((size_t)kmax * sizeof(double));
@@ -433,6 +439,15 @@ static int atom_energy(const tnace_potential *pot, tnace_workspace *ws, int si, 
         tn_grad_A(tn, &ws->tw, ws->dEdA, nmax, lmax);
         tn_backward_seed(br, &ws->tw2, sb);
         tn_grad_A(br, &ws->tw2, ws->dEdA, nmax, lmax);
+      }
+      continue;
+    }
+    if (pot->spec[t].model == TNACE_MODEL_EMB) { /* E_t = J_0 + Σ_b f(J_b), adjoint seeded with f'(J) */
+      tn_forward_vec(tn, &ws->tw, ws->J1);
+      E += tn_embed(tn->bond[3 * tn->nu], pot->spec[t].escale, ws->J1, ws->J2, NULL);
+      if (dEdr) {
+        tn_backward_seed(tn, &ws->tw, ws->J2);
+        tn_grad_A(tn, &ws->tw, ws->dEdA, nmax, lmax);
       }
       continue;
     }

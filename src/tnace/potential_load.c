@@ -44,14 +44,14 @@ static int build_core(pio_err *e, const pio_doc *d, const pio_core *c, int ci, t
   first_line[slot] = c->line;
 
   int ns = 3 * sp->nu;
-  const int kout = mpo ? sp->rank : 1;
+  const int kout = mpo || sp->model == TNACE_MODEL_EMB ? sp->rank : 1;
   if (c->n_bond != ns + 1)
     return pio_fail(e, TNACE_ERR_VALUE, c->bond_line, pio_key(kb, sizeof kb, "cores[%d].bonds", ci),
                     "expected %d bond dimensions (3*nu+1, nu = %d), got %d", ns + 1, sp->nu, c->n_bond);
   if (c->bond[0] != 1 || c->bond[ns] != kout)
     return pio_fail(e, TNACE_ERR_VALUE, c->bond_line, pio_key(kb, sizeof kb, "cores[%d].bonds", ci),
                     "the first bond dimension must be 1 and the last %d%s (got %d and %d)", kout,
-                    mpo ? " (the term's rank)" : "", c->bond[0], c->bond[ns]);
+                    kout > 1 ? " (the term's rank)" : "", c->bond[0], c->bond[ns]);
   if (c->n_site != ns)
     return pio_fail(e, TNACE_ERR_VALUE, c->sites_line, pio_key(kb, sizeof kb, "cores[%d].sites", ci),
                     "expected %d sites (3 per copy, nu = %d), got %d", ns, sp->nu, c->n_site);

@@ -246,6 +246,9 @@ static int save_text(const tnace_potential *pot, const char *path, pio_err *e) {
     if (sp->model == TNACE_MODEL_MPO)
       fprintf(f, "  - {nu: %d, lmax: %d, nmax: %d, chi: %d, model: mpo, rank: %d", sp->nu, sp->lmax, sp->nmax,
               sp->chi, sp->rank);
+    else if (sp->model == TNACE_MODEL_EMB)
+      fprintf(f, "  - {nu: %d, lmax: %d, nmax: %d, chi: %d, model: embed, rank: %d, scale: %s", sp->nu, sp->lmax,
+              sp->nmax, sp->chi, sp->rank, shortest(sp->escale, b2, sizeof b2));
     else
       fprintf(f, "  - {nu: %d, lmax: %d, nmax: %d, chi: %d, model: mps", sp->nu, sp->lmax, sp->nmax, sp->chi);
     if (sp->srank > 0) fprintf(f, ", species_rank: %d", sp->srank);

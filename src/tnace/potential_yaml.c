@@ -384,7 +384,7 @@ static int read_repulsion(rd *r, pio_doc *d) {
 
 static int read_terms(rd *r, pio_doc *d) {
   static const char *const keys[] = {"nu", "lmax", "nmax", "chi", "model", "rank", "species_rank", "species_copies",
-                                     "pool", "shared"};
+                                     "pool", "shared", "scale"};
   char kb[64], kb2[80], buf[32];
   if (want(r, YAML_SEQUENCE_START_EVENT, "terms", "a sequence of {nu, lmax, nmax, chi, model}"))
     return r->e->rc;
@@ -399,7 +399,7 @@ static int read_terms(rd *r, pio_doc *d) {
     int idx = 0, end = 0, line = ev_line(r);
     if (want(r, YAML_MAPPING_START_EVENT, ctx, "a mapping {nu, lmax, nmax, chi, model}")) return r->e->rc;
     for (;;) {
-      if (next_key(r, ctx, keys, 10, &seen, &idx, &end)) return r->e->rc;
+      if (next_key(r, ctx, keys, 11, &seen, &idx, &end)) return r->e->rc;
       if (end) break;
       const char *key = pio_key(kb2, sizeof kb2, "%s.%s", ctx, keys[idx]);
       if (rd_next(r, key)) return r->e->rc;
@@ -420,26 +420,40 @@ static int read_terms(rd *r, pio_doc *d) {
           else return pio_fail(r->e, TNACE_ERR_VALUE, ev_line(r), key, "'%.40s': true or false", sc_text(r));
           break;
         }
+        case 10:
+          if (ev_double(r, key, &sp->escale)) return r->e->rc;
+          if (!(sp->escale > 0 && sp->escale <= TNACE_MAX_EMBED_SCALE))
+            return pio_fail(r->e, TNACE_ERR_VALUE, ev_line(r), key, "%g eV: must be in (0, %g]", sp->escale,
+                            TNACE_MAX_EMBED_SCALE);
+          break;
         default:
           if (ev_str(r, key, buf, sizeof buf)) return r->e->rc;
           if (!strcmp(buf, "mps"))
             sp->model = TNACE_MODEL_MPS;
           else if (!strcmp(buf, "mpo"))
             sp->model = TNACE_MODEL_MPO;
+          else if (!strcmp(buf, "embed"))
+            sp->model = TNACE_MODEL_EMB;
           else
-            return pio_fail(r->e, TNACE_ERR_VALUE, ev_line(r), key, "unknown model '%.40s' (supported: mps, mpo)",
-                            sc_text(r));
+            return pio_fail(r->e, TNACE_ERR_VALUE, ev_line(r), key,
+                            "unknown model '%.40s' (supported: mps, mpo, embed)", sc_text(r));
       }
     }
-    if (check_required(r, line, ctx, keys, 10, seen, 31u)) return r->e->rc;
+    if (check_required(r, line, ctx, keys, 11, seen, 31u)) return r->e->rc;
     if (sp->pool && sp->model != TNACE_MODEL_MPO)
       return pio_fail(r->e, TNACE_ERR_VALUE, line, ctx, "pool: true is for model: mpo");
     if (sp->scopies > sp->nu)
       return pio_fail(r->e, TNACE_ERR_VALUE, line, ctx, "species_copies (%d) exceeds nu (%d)", sp->scopies, sp->nu);
     if (sp->model == TNACE_MODEL_MPO && !(seen & 32u))
       return pio_fail(r->e, TNACE_ERR_PARSE, line, ctx, "an mpo term needs its rank (the bond joining its layers)");
-    if (sp->model != TNACE_MODEL_MPO && (seen & 32u))
-      return pio_fail(r->e, TNACE_ERR_VALUE, line, ctx, "rank is only for model: mpo");
+    if (sp->model == TNACE_MODEL_EMB && (!(seen & 32u) || !(seen & 1024u)))
+      return pio_fail(r->e, TNACE_ERR_PARSE, line, ctx, "an embed term needs its rank (outputs) and scale");
+    if (sp->model == TNACE_MODEL_EMB && sp->rank < 2)
+      return pio_fail(r->e, TNACE_ERR_VALUE, line, ctx, "an embed term needs rank ≥ 2 (got %d)", sp->rank);
+    if (sp->model == TNACE_MODEL_MPS && (seen & 32u))
+      return pio_fail(r->e, TNACE_ERR_VALUE, line, ctx, "rank is only for model: mpo or embed");
+    if (sp->model != TNACE_MODEL_EMB && (seen & 1024u))
+      return pio_fail(r->e, TNACE_ERR_VALUE, line, ctx, "scale is only for model: embed");
   }
   return 0;
 }

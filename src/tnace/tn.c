@@ -18,6 +18,7 @@
 #include "kern.h"
 #include "tnace.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -723,4 +724,17 @@ void tn_grad_U(const tnace_tn *t, int k, const double *A, int nmaxA, int lmaxA, 
         }
       }
     }
+}
+
+double tn_embed(int K, double s, const double *J, double *d1, double *d2) {
+  double E = J[0];
+  d1[0] = 1.0;
+  if (d2) d2[0] = 0.0;
+  for (int b = 1; b < K; b++) {
+    const double sig = s / b, u = J[b] / sig, q = 1.0 + u * u, r = pow(q, -0.25); /* r = q^(−1/4) */
+    E += J[b] * r;
+    d1[b] = (1.0 + 0.5 * u * u) * r / q;                                        /* (1 + u²/2) q^(−5/4) */
+    if (d2) d2[b] = -u * (6.0 + u * u) * r / (4.0 * sig * q * q);                /* −u(6 + u²) / (4σ q^(9/4)) */
+  }
+  return E;
 }

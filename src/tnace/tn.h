@@ -51,7 +51,20 @@
  *      the ν invariant. In site-wise form T̂ is an MPO of bond dimension ≤ K χ²; its effective body order is
  *      2ν + 1 (two ν invariants): 5 on the power spectrum, 7 on the bispectrum (as quadratic SNAP's products
  *      of bispectrum components, but of rank K). */
-enum { TNACE_MODEL_MPS = 0, TNACE_MODEL_MPO = 1 };
+/* Embedding (model: embed): one ν-MPS layer with an open right bond of K ≥ 2 outputs J_b = ⟨F_b|B⟩, read out
+ *      nonlinearly, as the several densities of PACE's embedding (Lysogorskiy et al., npj Comput Mater 7, 97,
+ *      eq. 4; the Finnis–Sinclair square root of EAM):
+ *        E_t = J_0 + Σ_{b=1}^{K−1} f(J_b; s/b),   f(x; σ) = x (1 + (x/σ)²)^(−1/4)          (tn_embed)
+ *      f is smooth and odd, f ≈ x for |x| ≪ σ and f ≈ sign(x) √(σ|x|) for |x| ≫ σ; s (eV, `scale`) sets where
+ *      the square root begins, and the outputs b ≥ 1 get distinct σ_b = s/b so that no two are interchangeable
+ *      (from the symmetric start J = 0 the fit would otherwise keep them equal). The adjoint is seeded with
+ *      f'(J_b); the trainer's Gauss–Newton rows use f'' too. */
+enum { TNACE_MODEL_MPS = 0, TNACE_MODEL_MPO = 1, TNACE_MODEL_EMB = 2 };
+
+/* The embedding read-out above: returns E_t = J_0 + Σ_{b≥1} f(J_b; s/b) of the K outputs J[K] (eV) for scale
+ * s > 0 (eV), and writes d1[b] = ∂E_t/∂J_b and, when d2 is not NULL, d2[b] = ∂²E_t/∂J_b² (the Hessian is
+ * diagonal). */
+double tn_embed(int K, double s, const double *J, double *d1, double *d2);
 
 typedef struct tnace_tn {
   int nu, lmax, nmax, n_el, model;

@@ -36,5 +36,7 @@
 /* Feature columns m of the extrapolation grade per species (grade_fit.h): the potential file stores an m × m
  * inverse per species (m = 1024: 1 M numbers, about 25 MB of YAML per element). */
 #define TNACE_MAX_GRADE_SIZE 1024
+/* Largest `scale` (eV) of an embed term (tn.h): beyond it the read-out is linear over any energy a potential sees. */
+#define TNACE_MAX_EMBED_SCALE 1e4
 
 #endif
