@@ -40,7 +40,7 @@ CFG_DIR = os.path.join(ROOT, "potentials", "configs", "cv")
 # file has the same stem). Sizes differ in n_max/χ, body order, an MPO term, or the cutoff.
 CANDIDATES = {
     "Ni": [("A", "Ni_A"), ("GW", "Ni_GW"), ("GWCF", "Ni_GWCF")],
-    "Li": [("A", "Li_A"), ("G", "Li_G")],
+    "Li": [("A", "Li_A"), ("G", "Li_G"), ("GCF", "Li_GCF"), ("GCFR", "Li_GCFR")],
     "Cu": [("A", "Cu_A")],
     "Si": [("A", "Si_A"), ("B (+ν=4)", "Si_B"), ("F", "Si_F"), ("H (+MPO)", "Si_H")],
     "Ge": [("B (+ν=4)", "Ge_B"), ("H (+MPO)", "Ge_H")],
