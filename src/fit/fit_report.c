@@ -278,10 +278,15 @@ static void print_model(FILE *out, const tnace_fitconfig *cfg, const tnace_poten
   fputc('\n', out);
   for (int t = 0; t < cfg->n_terms; t++) {
     const tnace_term_spec *sp = &cfg->spec[t];
+    const tnace_term_spec *ps = &pot->spec[t]; /* with the defaults resolved (rank, scale) */
     const tnace_tn *tn = &pot->tn[t];
-    fprintf(out, "  term %d: nu %d, lmax %d, nmax %d, chi %d; bonds", t, sp->nu, sp->lmax, sp->nmax, sp->chi);
+    fprintf(out, "  term %d: nu %d, lmax %d, nmax %d, chi %d", t, sp->nu, sp->lmax, sp->nmax, sp->chi);
+    if (ps->model == TNACE_MODEL_MPO) fprintf(out, ", mpo rank %d (ket and bra layers)", ps->rank);
+    if (ps->model == TNACE_MODEL_EMB) fprintf(out, ", embed: %d outputs, scale %g eV", ps->rank, ps->escale);
+    fprintf(out, "; bonds");
     for (int s = 0; s <= 3 * tn->nu; s++) fprintf(out, "%s%d", s ? "," : " ", tn->bond[s]);
-    fprintf(out, "; %zu parameters per element\n", tn_n_params(tn));
+    const size_t np = tn_n_params(tn) + (ps->model == TNACE_MODEL_MPO ? tn_n_params(&pot->tn_bra[t]) : 0);
+    fprintf(out, "; %zu parameters per element\n", np);
   }
   fprintf(out, "  parameters: %ld\n", tnace_potential_n_params(pot));
 }
