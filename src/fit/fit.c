@@ -415,11 +415,14 @@ static void log_header(const fit_ctx *F, FILE *log, const tnace_dataset *valid) 
           "GPa", "", "");
 }
 
-/* Errors on the training and (if any) validation data. */
-static int both_metrics(const fit_ctx *F, const tnace_dataset *valid, tnace_metrics *mt, tnace_metrics *mv,
-                        char *err, size_t errlen) {
+/* Errors on the training and (if any) validation data; mt_done: the training errors when already computed for
+ * the current cores (copied instead), or NULL. */
+static int both_metrics(const fit_ctx *F, const tnace_dataset *valid, const tnace_metrics *mt_done, tnace_metrics *mt,
+                        tnace_metrics *mv, char *err, size_t errlen) {
   memset(mv, 0, sizeof *mv);
-  int rc = tnace_metrics_compute(F->pot, F->ds, F->nthreads, mt, err, errlen);
+  int rc = 0;
+  if (mt_done) *mt = *mt_done;
+  else rc = tnace_metrics_compute(F->pot, F->ds, F->nthreads, mt, err, errlen);
   if (!rc && valid && valid->n) rc = tnace_metrics_compute(F->pot, valid, F->nthreads, mv, err, errlen);
   return rc;
 }
@@ -431,12 +434,13 @@ typedef struct {
   snapshot best;
 } sweep_track;
 
-/* After a sweep: errors, best-so-far snapshot, callback and log line. *stop = 1 when patience ran out. */
+/* After a sweep: errors, best-so-far snapshot, callback and log line. *stop = 1 when patience ran out.
+ * mt_done: the training errors of the current cores when already computed (damped_sweep), else NULL. */
 static int after_sweep(fit_ctx *F, const tnace_dataset *valid, FILE *log, int sweep, double lam, const growth *g,
-                       sweep_track *tr, int *stop, char *err, size_t errlen) {
+                       const tnace_metrics *mt_done, sweep_track *tr, int *stop, char *err, size_t errlen) {
   const tnace_fit_opts *o = F->o;
   tnace_metrics mt, mv;
-  int rc = both_metrics(F, valid, &mt, &mv, err, errlen);
+  int rc = both_metrics(F, valid, mt_done, &mt, &mv, err, errlen);
   if (rc) return rc;
   const double L = loss_of(o, (valid && valid->n) ? &mv : &mt);
   const int improved = L < tr->best_loss * (1.0 - IMPROVE_REL);
@@ -463,19 +467,18 @@ static int after_sweep(fit_ctx *F, const tnace_dataset *valid, FILE *log, int sw
 /* With embed terms a sweep is a sequence of Gauss–Newton steps and may raise the training loss: such a sweep is
  * undone and redone with 10× the damping (at most EMB_TRIES times, then kept: the best-sweep snapshot still
  * guards the result); an accepted one lowers the damping 3×, down to EMB_MU_MIN. *L_prev: the training loss of
- * the cores the sweep started from, updated. */
+ * the cores the sweep started from, updated; *mt: the training errors of the kept sweep. */
 #define EMB_MU0 1e-3
 #define EMB_MU_MIN 1e-6
 #define EMB_TRIES 4
-static int damped_sweep(fit_ctx *F, FILE *log, int sweep, double lam, snapshot *prev, double *L_prev, char *err,
-                        size_t errlen) {
+static int damped_sweep(fit_ctx *F, FILE *log, int sweep, double lam, snapshot *prev, double *L_prev,
+                        tnace_metrics *mt, char *err, size_t errlen) {
   int rc = snap_save(prev, F->pot);
   if (rc) { snprintf(err, errlen, "out of memory (sweep snapshot)"); return rc; }
   for (int tries = 0;; tries++) {
     if ((rc = sweep_once(F, lam, err, errlen))) return rc;
-    tnace_metrics mt;
-    if ((rc = tnace_metrics_compute(F->pot, F->ds, F->nthreads, &mt, err, errlen))) return rc;
-    const double L = loss_of(F->o, &mt);
+    if ((rc = tnace_metrics_compute(F->pot, F->ds, F->nthreads, mt, err, errlen))) return rc;
+    const double L = loss_of(F->o, mt);
     if (L <= *L_prev * (1.0 + 1e-9) || tries == EMB_TRIES) {
       *L_prev = L;
       F->emb_mu = fmax(F->emb_mu / 3.0, EMB_MU_MIN);
@@ -494,7 +497,7 @@ static int run_sweeps(fit_ctx *F, const tnace_dataset *valid, FILE *log, growth 
                       size_t errlen) {
   const int first = F->o->first_sweep > 1 ? F->o->first_sweep : 1;
   if (F->o->start_is_candidate) {   /* the given cores are the best so far until a sweep beats them */
-    int stop = 0, rc = after_sweep(F, valid, log, first - 1, lambda_of(F->o, first > 1 ? first - 1 : 1), g, tr, &stop,
+    int stop = 0, rc = after_sweep(F, valid, log, first - 1, lambda_of(F->o, first > 1 ? first - 1 : 1), g, NULL, tr, &stop,
                                    err, errlen);
     if (rc) return rc;
     tr->since_best = 0;
@@ -519,9 +522,10 @@ static int run_sweeps(fit_ctx *F, const tnace_dataset *valid, FILE *log, growth 
     if (grown && log)
       fprintf(log, "# sweep %d: bonds grown to at most %d (subspace expansion; the function is unchanged)\n", sweep,
               g->cur);
-    if (F->has_emb) rc = damped_sweep(F, log, sweep, lam, &prev, &L_prev, err, errlen);
+    tnace_metrics mt;
+    if (F->has_emb) rc = damped_sweep(F, log, sweep, lam, &prev, &L_prev, &mt, err, errlen);
     else rc = sweep_once(F, lam, err, errlen);
-    if (!rc) rc = after_sweep(F, valid, log, sweep, lam, g, tr, &stop, err, errlen);
+    if (!rc) rc = after_sweep(F, valid, log, sweep, lam, g, F->has_emb ? &mt : NULL, tr, &stop, err, errlen);
     if (stop) break;
   }
   snap_free(&prev);
@@ -538,7 +542,7 @@ static int report_kept(fit_ctx *F, const tnace_dataset *valid, FILE *log, const 
     fprintf(log, "# kept sweep %d (lowest %s loss)\n", tr->best_sweep, (valid && valid->n) ? "validation" : "training");
   if (!train_m && !valid_m && !F->o->on_sweep) return 0;
   tnace_metrics kt, kv;
-  int rc = both_metrics(F, valid, &kt, &kv, err, errlen);
+  int rc = both_metrics(F, valid, NULL, &kt, &kv, err, errlen);
   if (rc) return rc;
   if (train_m) *train_m = kt;
   if (valid_m) *valid_m = kv;

@@ -75,6 +75,10 @@ typedef struct {
 static inline tnace_tn *fit_chain(const fit_ctx *F, int a, int c) {
   return tnace_layer(F->pot, a, F->chain_t[c], F->chain_layer[c]);
 }
+/* Chain c is an embed term (tn.h: E_t = J_0 + Σ_b f(J_b)). */
+static inline int fit_chain_emb(const fit_ctx *F, int c) {
+  return F->pot->spec[F->chain_t[c]].model == TNACE_MODEL_EMB;
+}
 
 /* ---- fit.c ---------------------------------------------------------------------------------------- */
 

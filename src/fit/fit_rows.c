@@ -216,9 +216,6 @@ typedef struct {
   const double *u, *y1, *g, *y2; /* y1 with stride 1 (Y), y2 with stride 3 (one component of ∇Y) */
 } tangent_src;
 
-/* Chain c is an embed term (tn.h: E_t = J_0 + Σ_b f(J_b)). */
-static int chain_emb(const fit_ctx *F, int c) { return F->pot->spec[F->chain_t[c]].model == TNACE_MODEL_EMB; }
-
 /* Add sign × (the tangent of every chain's U-space gradient) to the row Rrow of centre species a. The
  * tangent of g^(k) of chain c is within the chain (other copies; none for ν = 1) and, for an MPO layer,
  * through the seed (the other layer's dJ), for an embed chain through its own seed f'(J), whose tangent is
@@ -230,7 +227,7 @@ static void tangent_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int 
   for (int c = 0; c < F->n_chains; c++) {
     const int mate = F->chain_mate[c];
     if (mate >= 0) tn_forward_tangent_vec(fit_chain(F, a, mate), &P->tw[mate], P->dJv[mate]);
-    if (chain_emb(F, c)) { /* dseed = f''(J) dJ */
+    if (fit_chain_emb(F, c)) { /* dseed = f''(J) dJ */
       const tnace_tn *tn = fit_chain(F, a, c);
       tn_forward_tangent_vec(tn, &P->tw[c], P->dJv[c]);
       for (int b = 0; b < tn->bond[3 * tn->nu]; b++) P->dJv[c][b] *= P->E2[c][b];
@@ -238,7 +235,7 @@ static void tangent_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int 
   }
   for (int c = 0; c < F->n_chains; c++) {
     const tnace_tn *tn = fit_chain(F, a, c);
-    const int k = L->kt[c], mate = F->chain_mate[c], emb = chain_emb(F, c);
+    const int k = L->kt[c], mate = F->chain_mate[c], emb = fit_chain_emb(F, c);
     const int moves = tn->nu > 1 || mate >= 0 || emb;
     if (moves) tn_tangent_copy_seed(tn, &P->tw[c], k, mate >= 0 ? P->dJv[mate] : emb ? P->dJv[c] : NULL);
     const size_t Da = tn_U_size(tn, k);
@@ -279,7 +276,7 @@ static void energy_rows(const fit_ctx *F, const copy_level *L, pass_ws *P, int a
     if (mate >= 0 && pot->spec[t].pool)
       tn_backward_seed(tn, &P->tw[c], P->pool + pot->pool_off[t] + (F->chain_layer[c] ? 0 : tn->bond[3 * tn->nu]));
     else if (mate >= 0) tn_backward_seed(tn, &P->tw[c], P->Jv[mate]);
-    else if (chain_emb(F, c)) {
+    else if (fit_chain_emb(F, c)) {
       tn_embed(tn->bond[3 * tn->nu], pot->spec[t].escale, P->Jv[c], P->Ev[c], P->E2[c]);
       tn_backward_seed(tn, &P->tw[c], P->Ev[c]);
     } else tn_backward(tn, &P->tw[c]);

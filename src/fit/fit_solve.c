@@ -405,7 +405,7 @@ static int add_species_shrink(fit_ctx *F, const site_layout *S, double mu) {
 static void damp_embed(const fit_ctx *F, const site_layout *S) {
   const int ne = F->pot->n_el;
   for (int c = 0; c < F->n_chains; c++) {
-    if (!S->active[c] || F->pot->spec[F->chain_t[c]].model != TNACE_MODEL_EMB) continue;
+    if (!S->active[c] || !fit_chain_emb(F, c)) continue;
     for (size_t q = S->coff[c][0]; q < S->coff[c][ne]; q++) F->lamv[q] += F->emb_mu * F->H[q * S->Dc + q];
   }
 }
