@@ -121,20 +121,15 @@ def main():
     times = {s: [] for s in base}
     info = run_lammps.machine_info()
     cells = run_lammps.CRYSTALS[el][2]
-    orig = run_lammps.tnace_file
-    try:
-        for rep in range(args.reps):
-            for r in rows:
-                run_lammps.tnace_file = lambda _el, _p=r["file"]: _p
-                res = run_lammps.run_one(el, "tnace", cells, args.steps, args.warmup)
-                r["us"].append(res["us_per_atom_step"])
-                print(f"#   rep {rep + 1} {r['label']:12s} {res['us_per_atom_step']:8.2f} us/atom-step", flush=True)
-            for s in base:
-                res = run_lammps.run_one(el, s, cells, args.steps, args.warmup)
-                times[s].append(res["us_per_atom_step"])
-                print(f"#   rep {rep + 1} {s:12s} {res['us_per_atom_step']:8.2f} us/atom-step", flush=True)
-    finally:
-        run_lammps.tnace_file = orig
+    for rep in range(args.reps):
+        for r in rows:
+            res = run_lammps.run_one(el, "tnace", cells, args.steps, args.warmup, pot=r["file"])
+            r["us"].append(res["us_per_atom_step"])
+            print(f"#   rep {rep + 1} {r['label']:12s} {res['us_per_atom_step']:8.2f} us/atom-step", flush=True)
+        for s in base:
+            res = run_lammps.run_one(el, s, cells, args.steps, args.warmup)
+            times[s].append(res["us_per_atom_step"])
+            print(f"#   rep {rep + 1} {s:12s} {res['us_per_atom_step']:8.2f} us/atom-step", flush=True)
     q = run_lammps.med(times.get("qsnap", []))
     print(f"\n{el}: CV MAE (mean ± s.e. over folds) against LAMMPS cost, median of {args.reps} interleaved runs "
           f"(load {info['loadavg'][0]:.1f} at start)")

@@ -137,7 +137,8 @@ def geometric_neighbours(lattice, a, rc):
     return count
 
 
-def lammps_input(el, style, natoms_cells, steps, warmup, run_dir, lattice=None, a=None, mass=None):
+def lammps_input(el, style, natoms_cells, steps, warmup, run_dir, lattice=None, a=None, mass=None, pot=None):
+    """The LAMMPS input of one timed run; pot: the tnace potential file (default potentials/<el>.yaml)."""
     lat, a0, _, m0 = CRYSTALS[el]
     lattice, a, mass = lattice or lat, a or a0, mass or m0
     nc = natoms_cells
@@ -153,7 +154,7 @@ def lammps_input(el, style, natoms_cells, steps, warmup, run_dir, lattice=None, 
         f"mass 1 {mass}",
     ]
     if style == "tnace":
-        lines += ["plugin load tnaceplugin.so", "pair_style tnace", f"pair_coeff * * {tnace_file(el)} {el}"]
+        lines += ["plugin load tnaceplugin.so", "pair_style tnace", f"pair_coeff * * {pot or tnace_file(el)} {el}"]
     else:
         src = snap_file(el, style)
         d = os.path.dirname(src)
@@ -237,10 +238,11 @@ def lmp_env(threads=1):
     return env
 
 
-def run_one(el, style, cells, steps, warmup, ranks=1, lattice=None, a=None, mass=None, keep_dir=None, threads=1):
+def run_one(el, style, cells, steps, warmup, ranks=1, lattice=None, a=None, mass=None, keep_dir=None, threads=1,
+            pot=None):
     run_dir = tempfile.mkdtemp(prefix=f"tnace-bench-{el}-{style}-")
     try:
-        inp = lammps_input(el, style, cells, steps, warmup, run_dir, lattice, a, mass)
+        inp = lammps_input(el, style, cells, steps, warmup, run_dir, lattice, a, mass, pot)
         with open(os.path.join(run_dir, "in.bench"), "w") as f:
             f.write(inp)
         cmd = [LMP, "-in", "in.bench", "-log", "none", "-nocite"]
