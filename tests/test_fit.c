@@ -239,6 +239,30 @@ static void test_chunked(void) {
     worst = fmax(worst, fabs(e1 - e2) / train.s[i].n);
   }
   CHECK(worst < 1e-9, "chunked and in-memory fits differ by %g eV/atom", worst);
+  /* tnace_fit_row_bytes is the width the fit stores (tnace-fit --dry-run sizes fit.max_rows_mb with it): a
+   * budget 2 % above the rows it implies keeps them in one chunk, 10 % below needs several. */
+  long rows = 0;
+  for (int i = 0; i < train.n; i++) {
+    const tnace_struct *s = &train.s[i];
+    const long want = (long)ceil(o.force_fraction * s->n);
+    rows += s->has_energy + (s->has_forces ? 3 * (want < 1 ? 1 : want) : 0) + 6 * s->has_stress;
+  }
+  const double rows_mb = (double)rows * tnace_fit_row_bytes(f2) / 1048576.0;
+  for (int k = 0; k < 2; k++) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *log = open_memstream(&buf, &len);
+    o.max_rows_mb = k ? 0.9 * rows_mb : 1.02 * rows_mb + 0.05;   /* + H of at most 80 columns */
+    o.max_sweeps = 1;
+    tnace_potential *f = make(spec, 2, 4.0);
+    tnace_fit_init(f, 3, err, sizeof err);
+    CHECK(tnace_fit(f, &train, NULL, &o, log, NULL, NULL, err, sizeof err) == 0, "%s", err);
+    fclose(log);
+    CHECK(!strstr(buf, "chunks") == !k, "rows of %.3f MB (tnace_fit_row_bytes) with max_rows_mb %.3f: %s", rows_mb,
+          o.max_rows_mb, k ? "streamed in one chunk" : "streamed in several chunks");
+    free(buf);
+    tnace_potential_free(f);
+  }
   o.max_rows_mb = 1e-4; /* not even one structure fits: a clear error */
   tnace_potential *f3 = make(spec, 2, 4.0);
   tnace_fit_init(f3, 3, err, sizeof err);

@@ -510,8 +510,8 @@ static int start_cores(const args *a, run *R, FILE *out) {
 
 /* --dry-run: the size of the least-squares problem and the measured cost of the model. Rows: one per
  * energy, 3 per sampled atom (fit.force_fraction), 6 per stress, as tnace_fit plans them (fit_rows.c);
- * the stored rows of the largest site solve take rows × (its columns + 2) doubles, streamed in chunks of
- * at most fit.max_rows_mb. The evaluator's cost per atom (energy, forces, virial; one thread, no neighbour
+ * the stored rows take rows × tnace_fit_row_bytes (the U-space columns of every chain at a copy level:
+ * wider than any one site), streamed in chunks of at most fit.max_rows_mb. The evaluator's cost per atom (energy, forces, virial; one thread, no neighbour
  * list) is timed on the training structures for about a second: LAMMPS adds its neighbour lists. */
 /* Time per sweep, measured: one real sweep (the config's model, settings and threads, random cores) on evenly
  * spaced training structures holding about a tenth of the atoms (at least 5 structures), scaled by atoms; the
@@ -572,11 +572,15 @@ static void print_estimates(run *R, FILE *out) {
         for (int k = 0; k < 3 * tn->nu; k++)
           if (tn_core_size(tn, k) > cols) cols = tn_core_size(tn, k);
       }
-  const double mb = (double)(ne + nf + ns) * (double)(cols + R->pot->n_el + 2) * sizeof(double) / 1048576.0;
+  const double mb = (double)(ne + nf + ns) * tnace_fit_row_bytes(R->pot) / 1048576.0;
+  const int chunks = (int)ceil(mb / o->max_rows_mb);
   fprintf(out, "estimates:\n  least squares: %ld rows (%ld energies, %ld force components of %g of the atoms, "
-          "%ld stress components) x up to %zu columns per site: about %.0f MB of rows (streamed in %d chunk%s, "
+          "%ld stress components) x up to %zu columns per site: about %.0f MB of stored rows (streamed in %d chunk%s, "
           "fit.max_rows_mb %g)\n", ne + nf + ns, ne, nf, o->force_fraction, ns, cols + R->pot->n_el, mb,
-          (int)ceil(mb / o->max_rows_mb), mb > o->max_rows_mb ? "s" : "", o->max_rows_mb);
+          chunks, chunks > 1 ? "s" : "", o->max_rows_mb);
+  if (chunks > 1)   /* several chunks: every site of a copy rebuilds the rows (fit.h), the slow part of a sweep */
+    fprintf(out, "  several chunks rebuild the rows for each of a copy's three sites: fit.max_rows_mb %.0f (if the "
+            "memory allows) would keep them in one\n", ceil(mb * 1.05 / 100.0) * 100.0);
   tnace_workspace *ws = tnace_workspace_new(R->pot, 64);
   double (*f)[3] = NULL, st[3][3], E;
   long atoms = 0;

@@ -119,44 +119,53 @@ static void snap_free(snapshot *sn) {
 
 /* ---- set-up ------------------------------------------------------------------------------------------ */
 
-/* One chain per MPS term and layer of an MPO term, with its species sites: rank d, blind copies, and the
- * species factors E started from the current cores. */
-static int setup_chains(fit_ctx *F, char *err, size_t errlen) {
-  tnace_potential *pot = F->pot;
+/* One chain per MPS term and layer of an MPO term (and per embed term). */
+static void list_chains(fit_ctx *F) {
+  const tnace_potential *pot = F->pot;
   for (int t = 0; t < pot->n_terms; t++)
     for (int layer = 0; layer < tnace_n_layers(pot, t); layer++) {
       const int c = F->n_chains++;
       F->chain_t[c] = t;
       F->chain_layer[c] = layer;
       F->chain_mate[c] = tnace_n_layers(pot, t) == 2 ? (layer ? c - 1 : c + 1) : -1;
-      const int nu = pot->spec[t].nu, sc = pot->spec[t].scopies, d = pot->spec[t].srank;
-      for (int k = 0; k < nu; k++) {
-        const int blind = pot->n_el > 1 && sc > 0 && k >= sc;
-        F->sfix[c][k] = (unsigned char)blind;
-        F->sd[c][k] = blind ? 1 : d > 0 && d < pot->n_el ? d : 0;
-      }
-      for (int a = 0; a < pot->n_el; a++) {
-        tnace_tn *tn = tnace_layer(pot, a, t, layer);
-        for (int k = 0; k < tn->nu; k++) {
-          const int s3 = 3 * k, dk = F->sd[c][k];
-          if (!dk) continue;
-          if (dk * tn->bond[s3] < tn->bond[s3 + 1] || (k > 0 && dk * tn->bond[s3 + 1] < tn->bond[s3])) {
-            snprintf(err, errlen, "terms[%d]: bonds %d, %d around species site %d exceed species_rank %d times the "
-                     "other bond (create the potential with species_rank / species_copies set)", t, tn->bond[s3],
-                     tn->bond[s3 + 1], s3, dk);
-            return TNACE_ERR_VALUE;
-          }
-          int rc = fit_sp_factor_init(tn, k, dk, F->sfix[c][k], F->o->seed + (unsigned long long)(c * SEED_CHAIN_STRIDE + a),
-                                      &F->Ef[c][a][k]);
-          if (rc) {
-            snprintf(err, errlen, "initialising species factors: %s", rc == TNACE_ERR_NOMEM ? "out of memory" : "SVD failed");
-            return rc;
-          }
-        }
-        int rc = tn_prepare(tn);
-        if (rc) { snprintf(err, errlen, "out of memory"); return rc; }
-      }
     }
+}
+
+/* The chains with their species sites: rank d, blind copies, and the species factors E started from the
+ * current cores. */
+static int setup_chains(fit_ctx *F, char *err, size_t errlen) {
+  tnace_potential *pot = F->pot;
+  list_chains(F);
+  for (int c = 0; c < F->n_chains; c++) {
+    const int t = F->chain_t[c], layer = F->chain_layer[c];
+    const int nu = pot->spec[t].nu, sc = pot->spec[t].scopies, d = pot->spec[t].srank;
+    for (int k = 0; k < nu; k++) {
+      const int blind = pot->n_el > 1 && sc > 0 && k >= sc;
+      F->sfix[c][k] = (unsigned char)blind;
+      F->sd[c][k] = blind ? 1 : d > 0 && d < pot->n_el ? d : 0;
+    }
+    for (int a = 0; a < pot->n_el; a++) {
+      tnace_tn *tn = tnace_layer(pot, a, t, layer);
+      for (int k = 0; k < tn->nu; k++) {
+        const int s3 = 3 * k, dk = F->sd[c][k];
+        if (!dk) continue;
+        if (dk * tn->bond[s3] < tn->bond[s3 + 1] || (k > 0 && dk * tn->bond[s3 + 1] < tn->bond[s3])) {
+          snprintf(err, errlen, "terms[%d]: bonds %d, %d around species site %d exceed species_rank %d times the "
+                   "other bond (create the potential with species_rank / species_copies set)", t, tn->bond[s3],
+                   tn->bond[s3 + 1], s3, dk);
+          return TNACE_ERR_VALUE;
+        }
+        int rc = fit_sp_factor_init(tn, k, dk, F->sfix[c][k], F->o->seed + (unsigned long long)(c * SEED_CHAIN_STRIDE + a),
+                                    &F->Ef[c][a][k]);
+        if (rc) {
+          snprintf(err, errlen, "initialising species factors: %s", rc == TNACE_ERR_NOMEM ? "out of memory" : "SVD failed");
+          return rc;
+        }
+      }
+      int rc = tn_prepare(tn);
+      if (rc) { snprintf(err, errlen, "out of memory"); return rc; }
+    }
+  }
   return 0;
 }
 
@@ -182,12 +191,24 @@ static void column_bounds(fit_ctx *F) {
   }
 }
 
+/* Bytes of one stored row: U-space columns, site columns, target and weight. */
+static double row_bytes_of(const fit_ctx *F) { return (double)(F->Dmax + F->Dc_max + 2) * sizeof(double); }
+
+double tnace_fit_row_bytes(const tnace_potential *pot) {
+  fit_ctx F;
+  memset(&F, 0, sizeof F);
+  F.pot = (tnace_potential *)pot;   /* read only: list_chains and column_bounds do not write the potential */
+  list_chains(&F);
+  column_bounds(&F);
+  return row_bytes_of(&F);
+}
+
 /* Rows are built in chunks of structures that fit the memory budget together. With one chunk the rows of
  * a copy level serve its three sites; with several, each site streams the chunks again and accumulates its
  * normal equations (the rows do not change between the sites of a copy, so this is exact). */
 static int plan_chunks(fit_ctx *F, char *err, size_t errlen) {
   const tnace_dataset *ds = F->ds;
-  const double row_bytes = (double)(F->Dmax + F->Dc_max + 2) * sizeof(double);
+  const double row_bytes = row_bytes_of(F);
   const double budget = F->o->max_rows_mb * 1048576.0 - (double)F->Dc_max * F->Dc_max * sizeof(double);
   if (!(F->chunk_s0 = malloc((size_t)(ds->n + 1) * sizeof(int)))) {
     snprintf(err, errlen, "out of memory");
@@ -408,7 +429,7 @@ static void log_header(const fit_ctx *F, FILE *log, const tnace_dataset *valid) 
   if (F->n_chunks > 1)
     fprintf(log, "# rows streamed in %d chunks of up to %d rows (%.0f MB each; budget max_rows_mb = %.0f)\n",
             F->n_chunks, F->max_chunk_rows,
-            (double)F->max_chunk_rows * (F->Dmax + F->Dc_max + 2) * sizeof(double) / 1048576.0, o->max_rows_mb);
+            (double)F->max_chunk_rows * row_bytes_of(F) / 1048576.0, o->max_rows_mb);
   fprintf(log, "# %5s %9s %9s %9s %9s %9s %9s %9s %9s %8s\n", "sweep", "lambda", "E_trn", "E_val", "F_trn", "F_val",
           "S_trn", "S_val", "", "time_s");
   fprintf(log, "# %5s %9s %9s %9s %9s %9s %9s %9s %9s %8s\n", "", "", "meV/at", "meV/at", "meV/A", "meV/A", "GPa",

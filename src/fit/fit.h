@@ -72,6 +72,13 @@ void tnace_fit_opts_default(tnace_fit_opts *o);
  * centre core, so an unfitted term predicts 0 and every core's rows are well scaled. */
 int tnace_fit_init(tnace_potential *pot, unsigned long long seed, char *err, size_t errlen);
 
+/* Bytes of one stored least-squares row of tnace_fit for this model: the U-space columns of every chain and
+ * centre species at the widest copy level, the widest site's columns, E0, target and weight (doubles). The
+ * fit keeps the rows of fit.max_rows_mb / this many rows in memory at once; with more rows it streams them in
+ * chunks and rebuilds them for each of the three sites of a copy (about 3x the row passes). pot at its
+ * final bonds; read only. */
+double tnace_fit_row_bytes(const tnace_potential *pot);
+
 /* Fit pot's E0 (optionally) and cores to `train`, reporting one line per sweep to `log` (may be NULL)
  * with train and validation errors. Keeps the cores of the sweep with the lowest validation loss (the
  * training loss when `valid` is NULL or empty). Metrics of the kept potential are returned in
