@@ -161,6 +161,9 @@ if(EXISTS /usr/bin/python3)
   # bench/pareto.py refuses a candidate whose config or CV file is missing before fitting or timing anything
   add_test(NAME pareto_py_missing COMMAND ${_fc_expect} 1 "^bench/pareto.py: X: no file missing.yaml"
            /usr/bin/python3 ${CMAKE_SOURCE_DIR}/bench/pareto.py Ni X=missing.yaml WORKING_DIRECTORY ${_fc_dir})
+  add_test(NAME alloy_cost_py_missing COMMAND ${_fc_expect} 1 "^bench/alloy_cost.py: new: no file missing.yaml"
+           /usr/bin/python3 ${CMAKE_SOURCE_DIR}/bench/alloy_cost.py --elements Nb Mo --tnace new=missing.yaml
+           WORKING_DIRECTORY ${_fc_dir})
 endif()
 tnace_fitcli(cv_fold_without_cv 2 "^tnace-fit: --fold needs --cv K" ${_fc_data}/tiny.yaml --fold 1)
 tnace_fitcli(cv_bad_fold 2 "^tnace-fit: --fold: fold 4 does not exist" ${_fc_data}/tiny.yaml --cv 4 --fold 1,4)
