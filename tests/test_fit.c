@@ -6,8 +6,10 @@
  *  - an evaluation error in the training data comes back with the evaluator's code and location.
  */
 #include "fit.h"
+#include "fit_priv.h"
 #include "testutil.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +209,33 @@ static void test_group_weights(void) {
   for (int k = 0; k < 3; k++) tnace_potential_free(f[k]);
   tnace_potential_free(truth);
   tnace_dataset_free(&train);
+}
+
+/* The normal equations by column ranges (fit_syrk_ranges) equal the dense Jᵀ J for rows that are zero outside
+ * the ranges, for one and two threads, with ranges wider than a piece and single columns. */
+static void test_syrk_ranges(void) {
+  rng = 4242;
+  const size_t Dc = 700;
+  const int nrows = 37;
+  const size_t lo[] = {0, 40, 300, 650, 699}, hi[] = {13, 290, 640, 651, 700};
+  double *J = calloc((size_t)nrows * Dc, sizeof(double)), *H0 = calloc(Dc * Dc, sizeof(double));
+  double *H1 = calloc(Dc * Dc, sizeof(double)), *H2 = calloc(Dc * Dc, sizeof(double));
+  for (int r = 0; r < nrows; r++)
+    for (int g = 0; g < 5; g++)
+      for (size_t q = lo[g]; q < hi[g]; q++) J[(size_t)r * Dc + q] = urand() - 0.5;
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)Dc, nrows, 1.0, J, (int)Dc, 0.0, H0, (int)Dc);
+  CHECK(fit_syrk_ranges(J, Dc, nrows, lo, hi, 5, H1, 1) == 0, "fit_syrk_ranges failed");
+  CHECK(fit_syrk_ranges(J, Dc, nrows, lo, hi, 5, H2, 2) == 0, "fit_syrk_ranges failed");
+  double d1 = 0.0, d2 = 0.0, norm = 0.0;
+  for (size_t i = 0; i < Dc; i++)
+    for (size_t j = i; j < Dc; j++) {
+      d1 = fmax(d1, fabs(H1[i * Dc + j] - H0[i * Dc + j]));
+      d2 = fmax(d2, fabs(H2[i * Dc + j] - H1[i * Dc + j]));
+      norm = fmax(norm, fabs(H0[i * Dc + j]));
+    }
+  CHECK(norm > 1.0 && d1 < 1e-12 * norm, "ranges vs dense dsyrk: %g (max |H| %g)", d1, norm);
+  CHECK(d2 == 0.0, "one and two threads differ by %g", d2);
+  free(J), free(H0), free(H1), free(H2);
 }
 
 /* Streaming the rows in chunks (small memory budget) gives the same fit as holding them all. */
@@ -896,6 +925,7 @@ int main(void) {
   test_recovery_embed();
   test_pooled();
   test_shared();
+  test_syrk_ranges();
   test_chunked();
   test_recovery(0);
   test_recovery(1);

@@ -123,6 +123,15 @@ int fit_map_rows(const tnace_tn *t, int k, int s, const double *rows, size_t ld_
 
 /* ---- fit_solve.c: the ridge solves ------------------------------------------------------------------ */
 
+/* H += Jᵀ J (upper triangle, H row-major Dc × Dc) for rows J (nrows × Dc, row stride Dc) that are zero outside
+ * the sorted, disjoint column ranges [lo[g], hi[g]), g < n_rg: only the products of those ranges are formed
+ * (one dsyrk per range, one dgemm per pair of ranges, in pieces of at most FIT_SYRK_PIECE columns shared out
+ * over nthreads; each piece of H is summed by one thread in row order, so H does not depend on nthreads).
+ * A structure's rows are zero in the columns of centre species it does not hold: with several elements this
+ * forms the normal equations in a fraction of the dense dsyrk's multiply-adds. Returns 0 or TNACE_ERR_NOMEM. */
+enum { FIT_SYRK_PIECE = 256 };
+int fit_syrk_ranges(const double *J, size_t Dc, int nrows, const size_t *lo, const size_t *hi, int n_rg, double *H,
+                    int nthreads);
 /* Solve (H + diag λ) x = b in place (b ← x) for symmetric H (upper triangle, row-major, overwritten). */
 int fit_ridge_solve(int n, double *H, double *b, const double *lambda);
 /* E0 per element by least squares on the per-atom energies of ds (pot->e0 ← the solution). */

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "fit_priv.h"
 
@@ -239,6 +242,83 @@ static int site_rows(fit_ctx *F, const copy_level *L, const site_layout *S, int 
   return 0;
 }
 
+int fit_syrk_ranges(const double *J, size_t Dc, int nrows, const size_t *lo, const size_t *hi, int n_rg, double *H,
+                    int nthreads) {
+  if (nrows <= 0) return 0;
+  int np = 0;
+  for (int g = 0; g < n_rg; g++) np += (int)((hi[g] - lo[g] + FIT_SYRK_PIECE - 1) / FIT_SYRK_PIECE);
+  size_t *p0 = malloc((size_t)(np > 0 ? np : 1) * 2 * sizeof(size_t)), *p1 = p0 + (np > 0 ? np : 1);
+  if (!p0) return TNACE_ERR_NOMEM;
+  np = 0;
+  for (int g = 0; g < n_rg; g++)
+    for (size_t a = lo[g]; a < hi[g]; a += FIT_SYRK_PIECE) {
+      p0[np] = a;
+      p1[np++] = a + FIT_SYRK_PIECE < hi[g] ? a + FIT_SYRK_PIECE : hi[g];
+    }
+  const long npp = (long)np * np;
+  double w = 0.0;
+  for (int g = 0; g < n_rg; g++) w += (double)(hi[g] - lo[g]);
+  /* threads only for work worth a parallel region (small runs of structures are many and quick) */
+  const int par = npp > 1 && 0.5 * w * w * nrows > 2e7;
+#pragma omp parallel for schedule(dynamic) num_threads(nthreads > 0 ? nthreads : 1) if (par)
+  for (long k = 0; k < npp; k++) {
+    const int p = (int)(k / np), q = (int)(k % np);
+    if (q < p) continue;   /* the upper triangle: piece p's columns lie before piece q's */
+    const int wp = (int)(p1[p] - p0[p]), wq = (int)(p1[q] - p0[q]);
+    double *Hpq = H + p0[p] * Dc + p0[q];
+    if (p == q)
+      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, wp, nrows, 1.0, J + p0[p], (int)Dc, 1.0, Hpq, (int)Dc);
+    else
+      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, wp, wq, nrows, 1.0, J + p0[p], (int)Dc, J + p0[q], (int)Dc,
+                  1.0, Hpq, (int)Dc);
+  }
+  free(p0);
+  return 0;
+}
+
+/* The centre species a structure holds, as bits: its rows are zero in the columns of the others. */
+static unsigned species_mask(const tnace_struct *s) {
+  unsigned m = 0;
+  for (int i = 0; i < s->n; i++) m |= 1u << s->species[i];
+  return m;
+}
+
+/* H += Jᵀ J for the chunk's rows (J: nr × Dc, first structure s0), by runs of consecutive structures that hold
+ * the same species: a run's rows only reach the columns of its centre species (the blocks coff[c][a] of each
+ * chain, all of a shared chain's block) and their E0 columns, so only those products are formed. */
+static int add_normal_matrix(fit_ctx *F, const site_layout *S, int s0, int s1) {
+  enum { MAX_RG = TNACE_MAX_CHAINS * TNACE_MAX_ELEMENTS + TNACE_MAX_ELEMENTS };
+  const int ne = F->pot->n_el;
+  const size_t Dc = S->Dc;
+  for (int i = s0; i < s1;) {
+    const unsigned m = species_mask(&F->ds->s[i]);
+    int j = i + 1, nrows = F->sr[i].n_rows;
+    for (; j < s1 && species_mask(&F->ds->s[j]) == m; j++) nrows += F->sr[j].n_rows;
+    size_t lo[MAX_RG], hi[MAX_RG];
+    int n = 0;
+    for (int c = 0; c < F->n_chains; c++)
+      for (int a = 0; a < ne; a++) {
+        const int shared = S->active[c] && chain_shared(F, c);
+        if (shared && a > 0) break;
+        const size_t l = S->coff[c][a], h = shared ? S->coff[c][ne] : S->coff[c][a + 1];
+        if (h == l || (!shared && !(m >> a & 1u))) continue;
+        if (n > 0 && hi[n - 1] == l) hi[n - 1] = h;   /* adjacent blocks: one range */
+        else lo[n] = l, hi[n++] = h;
+      }
+    for (int a = 0; a < S->n_e0; a++) {
+      if (!(m >> a & 1u)) continue;
+      const size_t l = S->ce0 + (size_t)a;
+      if (n > 0 && hi[n - 1] == l) hi[n - 1] = l + 1;
+      else lo[n] = l, hi[n++] = l + 1;
+    }
+    const double *J = F->J + (size_t)(F->sr[i].row0 - F->sr[s0].row0) * Dc;
+    int rc = fit_syrk_ranges(J, Dc, nrows, lo, hi, n, F->H, F->nthreads);
+    if (rc) return rc;
+    i = j;
+  }
+  return 0;
+}
+
 /* Normal equations of chunk c added to H, b: H += Jᵀ J, b += Jᵀ (y − J x_old) (the first chunk sets them).
  * The rows are rebuilt by a copy pass when they are not at hand: always with several chunks, and at the
  * first step of a copy level with one (the rows of a copy level serve its three sites). */
@@ -259,7 +339,8 @@ static int add_chunk(fit_ctx *F, const copy_level *L, const site_layout *S, int 
   if (rc) { snprintf(err, errlen, "out of memory mapping rows"); return rc; }
   memcpy(F->resid, F->y, (size_t)nr * sizeof(double));
   cblas_dgemv(CblasRowMajor, CblasNoTrans, nr, (int)Dc, -1.0, F->J, (int)Dc, F->xold, 1, 1.0, F->resid, 1);
-  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)Dc, nr, 1.0, F->J, (int)Dc, c ? 1.0 : 0.0, F->H, (int)Dc);
+  if (c == 0) memset(F->H, 0, Dc * Dc * sizeof(double));
+  if ((rc = add_normal_matrix(F, S, s0, s1))) { snprintf(err, errlen, "out of memory (normal equations)"); return rc; }
   cblas_dgemv(CblasRowMajor, CblasTrans, nr, (int)Dc, 1.0, F->J, (int)Dc, F->resid, 1, c ? 1.0 : 0.0, F->b, 1);
   return 0;
 }
