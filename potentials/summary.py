@@ -31,6 +31,10 @@ def term_text(t):
     s += f" n<{t['nmax']}"
     if model == "mpo":
         s += f" MPO(rank {t['rank']})"
+    elif model == "embed":
+        s += f" embed(rank {t['rank']})"
+    if t.get("species_copies"):
+        s += f" ({t['species_copies']} species cop{'y' if t['species_copies'] == 1 else 'ies'})"
     return s
 
 
