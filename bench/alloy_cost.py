@@ -30,10 +30,14 @@ import subprocess
 import sys
 import tempfile
 
+from ase.data import atomic_masses, atomic_numbers
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run_lammps import LMP, ROOT, SEED, SKIN, lmp_env, machine_info, parse_log  # noqa: E402
 
-MASS = {"Nb": 92.90637, "Mo": 95.95, "Ta": 180.94788, "W": 183.84, "Cu": 63.546, "Ni": 58.6934, "Li": 6.94}
+sys.path.insert(0, os.path.join(ROOT, "potentials", "checks"))
+from nbmotaw_solid_solutions import lammps_snapparam, snap_elements  # noqa: E402
+
 A_BCC = {"Nb": 3.308, "Mo": 3.164, "Ta": 3.319, "W": 3.185, "Li": 3.427}   # PBE-like bcc lattice constants, Å
 
 
@@ -42,13 +46,6 @@ def named(arg):
     if not name or not path:
         raise argparse.ArgumentTypeError("expected NAME=PATH, got %r" % arg)
     return name, path
-
-
-def snap_elements(coeff):
-    """Element order of a .snapcoeff file (the element lines after the "nelements ncoeff" line)."""
-    words = [w for w in (l.split("#")[0].split() for l in open(coeff)) if w]
-    nel, ncoef = int(words[0][0]), int(words[0][1])
-    return [words[1 + k * (ncoef + 1)][0] for k in range(nel)]
 
 
 def cell_lines(elements, a, n):
@@ -61,7 +58,7 @@ def cell_lines(elements, a, n):
     lines = ["units metal", "atom_style atomic", "boundary p p p", f"lattice bcc {a}",
              f"region box block 0 {n} 0 {n} 0 {n}", f"create_box {len(elements)} box", "create_atoms 1 box"]
     lines += [f"set atom {i + 1} type {t}" for i, t in enumerate(types)]
-    lines += [f"mass {k + 1} {MASS[e]}" for k, e in enumerate(elements)]
+    lines += [f"mass {k + 1} {atomic_masses[atomic_numbers[e]]}" for k, e in enumerate(elements)]
     return lines
 
 
@@ -83,10 +80,8 @@ def model_input(kind, path, elements, a, n, steps, warmup, run_dir):
         lines += ["plugin load tnaceplugin.so", "pair_style tnace",
                   f"pair_coeff * * {os.path.abspath(path)} {' '.join(elements)}"]
     else:
-        coeff, param = path + ".snapcoeff", os.path.join(run_dir, "snapparam")
-        # LAMMPS dropped `diagonalstyle` (style 3, the only one kept, is what it computes): omit it
-        with open(path + ".snapparam") as f, open(param, "w") as g:
-            g.writelines(l for l in f if not l.strip().startswith("diagonalstyle"))
+        coeff = path + ".snapcoeff"
+        param = lammps_snapparam(path + ".snapparam", os.path.join(run_dir, "snapparam"))
         order = snap_elements(coeff)
         missing = [e for e in elements if e not in order]
         if missing:
@@ -127,8 +122,9 @@ def main():
     args = ap.parse_args()
     if not args.tnace:
         ap.error("at least one --tnace model is needed (the ratios are to the first)")
-    for kind, name, path in ([("tnace", n, p) for n, p in args.tnace] + [("snap", n, p) for n, p in args.snap]
-                             + [("unary", n, p) for n, p in args.unary]):
+    models = ([("tnace", n, p) for n, p in args.tnace] + [("snap", n, p) for n, p in args.snap]
+              + [("unary", n, p) for n, p in args.unary])
+    for kind, name, path in models:
         files = ([path + ".snapcoeff", path + ".snapparam"] if kind == "snap"
                  else [path.rpartition(":")[0]] if kind == "unary" else [path])
         for f in files:
@@ -142,8 +138,6 @@ def main():
         if unknown:
             raise SystemExit(f"bench/alloy_cost.py: no bcc lattice constant for {' '.join(unknown)}: give --a")
         args.a = statistics.fmean(A_BCC[e] for e in args.elements)
-    models = ([("tnace", n, p) for n, p in args.tnace] + [("snap", n, p) for n, p in args.snap]
-              + [("unary", n, p) for n, p in args.unary])
     times = {n: [] for _, n, _ in models}
     raw = []
     for rep in range(args.reps):

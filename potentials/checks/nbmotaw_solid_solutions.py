@@ -78,6 +78,14 @@ def snap_elements(coeff):
     return [words[1 + k * (ncoef + 1)][0] for k in range(nel)]
 
 
+def lammps_snapparam(param, dst):
+    """Copy the .snapparam file param to dst without `diagonalstyle`: LAMMPS dropped that keyword (style 3,
+    the only one kept, is what it computes). Returns dst."""
+    with open(param) as f, open(dst, "w") as g:
+        g.writelines(l for l in f if not l.strip().startswith("diagonalstyle"))
+    return dst
+
+
 def evaluate_snap(lmp, stem, atoms_list):
     """Energies per atom (eV) of the structures with the SNAP potential STEM.snapcoeff / STEM.snapparam
     (pair_style snap in the project's LAMMPS): one LAMMPS run that reads each structure and does `run 0`."""
@@ -85,10 +93,7 @@ def evaluate_snap(lmp, stem, atoms_list):
     coeff, param = stem + ".snapcoeff", stem + ".snapparam"
     order = snap_elements(coeff)
     with tempfile.TemporaryDirectory() as d:
-        # LAMMPS dropped the `diagonalstyle` keyword (style 3, the only one kept, is what it computes): omit it
-        p2 = os.path.join(d, "snapparam")
-        open(p2, "w").writelines(l for l in open(param) if not l.strip().startswith("diagonalstyle"))
-        param = p2
+        param = lammps_snapparam(param, os.path.join(d, "snapparam"))
         lines = ["units metal", "boundary p p p", "atom_style atomic"]
         for i, at in enumerate(atoms_list):
             f = os.path.join(d, f"s{i}.data")

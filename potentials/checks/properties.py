@@ -60,13 +60,14 @@ def row(name, r):
 
 
 def main(names):
+    known = [n for n, *_ in SHIPPED]
     if any(n.startswith("-") for n in names):    # -h, --help: nothing else is an option
-        print(__doc__.strip() + "\n\nNAME: " + " ".join(n for n, *_ in SHIPPED), file=sys.stderr)
+        print(__doc__.strip() + "\n\nNAME: " + " ".join(known), file=sys.stderr)
         sys.exit(0 if set(names) <= {"-h", "--help"} else 2)
-    unknown = [n for n in names if n not in {s[0] for s in SHIPPED}]
+    unknown = [n for n in names if n not in known]
     if unknown:    # before the first (minutes-long) potential
         sys.exit("potentials/checks/properties.py: no shipped potential named %s (one of: %s)"
-                 % (", ".join(unknown), " ".join(n for n, *_ in SHIPPED)))
+                 % (", ".join(unknown), " ".join(known)))
     os.makedirs(OUT, exist_ok=True)
     rows = []
     for name, pot, elem, data in SHIPPED:

@@ -9,9 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "fit_priv.h"
 
@@ -246,7 +243,11 @@ int fit_syrk_ranges(const double *J, size_t Dc, int nrows, const size_t *lo, con
                     int nthreads) {
   if (nrows <= 0) return 0;
   int np = 0;
-  for (int g = 0; g < n_rg; g++) np += (int)((hi[g] - lo[g] + FIT_SYRK_PIECE - 1) / FIT_SYRK_PIECE);
+  double w = 0.0;
+  for (int g = 0; g < n_rg; g++) {
+    np += (int)((hi[g] - lo[g] + FIT_SYRK_PIECE - 1) / FIT_SYRK_PIECE);
+    w += (double)(hi[g] - lo[g]);
+  }
   size_t *p0 = malloc((size_t)(np > 0 ? np : 1) * 2 * sizeof(size_t)), *p1 = p0 + (np > 0 ? np : 1);
   if (!p0) return TNACE_ERR_NOMEM;
   np = 0;
@@ -256,8 +257,6 @@ int fit_syrk_ranges(const double *J, size_t Dc, int nrows, const size_t *lo, con
       p1[np++] = a + FIT_SYRK_PIECE < hi[g] ? a + FIT_SYRK_PIECE : hi[g];
     }
   const long npp = (long)np * np;
-  double w = 0.0;
-  for (int g = 0; g < n_rg; g++) w += (double)(hi[g] - lo[g]);
   /* threads only for work worth a parallel region (small runs of structures are many and quick) */
   const int par = npp > 1 && 0.5 * w * w * nrows > 2e7;
 #pragma omp parallel for schedule(dynamic) num_threads(nthreads > 0 ? nthreads : 1) if (par)
@@ -283,6 +282,12 @@ static unsigned species_mask(const tnace_struct *s) {
   return m;
 }
 
+/* Append the columns [l, h) to the sorted ranges lo/hi (*n of them), joining it to the last when adjacent. */
+static void add_range(size_t *lo, size_t *hi, int *n, size_t l, size_t h) {
+  if (*n > 0 && hi[*n - 1] == l) hi[*n - 1] = h;
+  else lo[*n] = l, hi[(*n)++] = h;
+}
+
 /* H += Jᵀ J for the chunk's rows (J: nr × Dc, first structure s0), by runs of consecutive structures that hold
  * the same species: a run's rows only reach the columns of its centre species (the blocks coff[c][a] of each
  * chain, all of a shared chain's block) and their E0 columns, so only those products are formed. */
@@ -296,21 +301,16 @@ static int add_normal_matrix(fit_ctx *F, const site_layout *S, int s0, int s1) {
     for (; j < s1 && species_mask(&F->ds->s[j]) == m; j++) nrows += F->sr[j].n_rows;
     size_t lo[MAX_RG], hi[MAX_RG];
     int n = 0;
-    for (int c = 0; c < F->n_chains; c++)
-      for (int a = 0; a < ne; a++) {
-        const int shared = S->active[c] && chain_shared(F, c);
-        if (shared && a > 0) break;
-        const size_t l = S->coff[c][a], h = shared ? S->coff[c][ne] : S->coff[c][a + 1];
-        if (h == l || (!shared && !(m >> a & 1u))) continue;
-        if (n > 0 && hi[n - 1] == l) hi[n - 1] = h;   /* adjacent blocks: one range */
-        else lo[n] = l, hi[n++] = h;
+    for (int c = 0; c < F->n_chains; c++) {
+      if (S->active[c] && chain_shared(F, c)) {   /* one block for every centre species */
+        if (S->coff[c][ne] > S->coff[c][0]) add_range(lo, hi, &n, S->coff[c][0], S->coff[c][ne]);
+        continue;
       }
-    for (int a = 0; a < S->n_e0; a++) {
-      if (!(m >> a & 1u)) continue;
-      const size_t l = S->ce0 + (size_t)a;
-      if (n > 0 && hi[n - 1] == l) hi[n - 1] = l + 1;
-      else lo[n] = l, hi[n++] = l + 1;
+      for (int a = 0; a < ne; a++)
+        if (m >> a & 1u && S->coff[c][a + 1] > S->coff[c][a]) add_range(lo, hi, &n, S->coff[c][a], S->coff[c][a + 1]);
     }
+    for (int a = 0; a < S->n_e0; a++)
+      if (m >> a & 1u) add_range(lo, hi, &n, S->ce0 + (size_t)a, S->ce0 + (size_t)a + 1);
     const double *J = F->J + (size_t)(F->sr[i].row0 - F->sr[s0].row0) * Dc;
     int rc = fit_syrk_ranges(J, Dc, nrows, lo, hi, n, F->H, F->nthreads);
     if (rc) return rc;
