@@ -25,6 +25,7 @@ typedef struct {
   int n_rows, row0;        /* rows of this structure, first global row */
   int e_row, f_row, s_row; /* local offsets, −1 when absent */
   int n_sel;
+  unsigned species;        /* the centre species it holds, as bits: its rows are zero in the others' columns */
   double w_e, w_f, w_s;    /* row weights (already normalised) */
 } struct_rows;
 

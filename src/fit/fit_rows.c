@@ -92,6 +92,8 @@ int fit_plan_rows(fit_ctx *F) {
     }
     r->n_rows = nr;
     r->row0 = F->n_rows;
+    r->species = 0;
+    for (int a = 0; a < s->n; a++) r->species |= 1u << s->species[a];
     F->n_rows += nr;
   }
   /* normalise: the loss is κ_E·mean + κ_F·mean + κ_σ·mean */

@@ -275,13 +275,6 @@ int fit_syrk_ranges(const double *J, size_t Dc, int nrows, const size_t *lo, con
   return 0;
 }
 
-/* The centre species a structure holds, as bits: its rows are zero in the columns of the others. */
-static unsigned species_mask(const tnace_struct *s) {
-  unsigned m = 0;
-  for (int i = 0; i < s->n; i++) m |= 1u << s->species[i];
-  return m;
-}
-
 /* Append the columns [l, h) to the sorted ranges lo/hi (*n of them), joining it to the last when adjacent. */
 static void add_range(size_t *lo, size_t *hi, int *n, size_t l, size_t h) {
   if (*n > 0 && hi[*n - 1] == l) hi[*n - 1] = h;
@@ -296,9 +289,9 @@ static int add_normal_matrix(fit_ctx *F, const site_layout *S, int s0, int s1) {
   const int ne = F->pot->n_el;
   const size_t Dc = S->Dc;
   for (int i = s0; i < s1;) {
-    const unsigned m = species_mask(&F->ds->s[i]);
+    const unsigned m = F->sr[i].species;
     int j = i + 1, nrows = F->sr[i].n_rows;
-    for (; j < s1 && species_mask(&F->ds->s[j]) == m; j++) nrows += F->sr[j].n_rows;
+    for (; j < s1 && F->sr[j].species == m; j++) nrows += F->sr[j].n_rows;
     size_t lo[MAX_RG], hi[MAX_RG];
     int n = 0;
     for (int c = 0; c < F->n_chains; c++) {
