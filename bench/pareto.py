@@ -41,7 +41,7 @@ CFG_DIR = os.path.join(ROOT, "potentials", "configs", "cv")
 CANDIDATES = {
     "Ni": [("A", "Ni_A"), ("GW", "Ni_GW"), ("GWCF", "Ni_GWCF")],
     "Li": [("A", "Li_A"), ("G", "Li_G"), ("GCF", "Li_GCF"), ("GCFR", "Li_GCFR")],
-    "Cu": [("A", "Cu_A")],
+    "Cu": [("A", "Cu_A"), ("ASM (+MPO, no split)", "Cu_ASM")],
     "Si": [("A", "Si_A"), ("B (+ν=4)", "Si_B"), ("F", "Si_F"), ("H (+MPO)", "Si_H")],
     "Ge": [("B (+ν=4)", "Ge_B"), ("H (+MPO)", "Ge_H")],
     "Mo": [("A", "Mo_A"), ("G (+MPO)", "Mo_G_2folds:Mo_G")],
