@@ -52,11 +52,17 @@ def main():
     print("-" * len(hdr))
     for r in rows:
         p = r["phases_us"]
-        print(f"{r['element']:2s} {r['crystal']:8s} {r['atoms']:5d} {r['neigh']:5.1f}  {r['basis_us']:8.2f} "
-              f"{r['floor_us']:8.2f} {r['total_us']:8.2f}  {r['total_us'] / r['floor_us']:11.2f} "
-              f"{r['total_us'] / r['basis_us']:11.2f}   {p['basis']:6.2f} {p['channels']:6.2f} {p['forward']:6.2f} "
-              f"{p['backward']:6.2f} {p['grad_A']:6.2f} {p['force_pass']:6.2f}")
+        if r["basis_us"] > 0:
+            rest = (f"{r['total_us'] / r['basis_us']:11.2f}   {p['basis']:6.2f} {p['channels']:6.2f} {p['forward']:6.2f} "
+                    f"{p['backward']:6.2f} {p['grad_A']:6.2f} {p['force_pass']:6.2f}")
+        else:   # an MPO or embed term: abasis_floor measures no basis time and no phases (see its NOTE)
+            rest = f"{'-':>11s}   {'-':>6s} {'-':>6s} {'-':>6s} {'-':>6s} {'-':>6s} {'-':>6s}  *"
+        print(f"{r['element']:2s} {r['crystal']:8s} {r['atoms']:5d} {r['neigh']:5.1f}  "
+              + (f"{r['basis_us']:8.2f} " if r['basis_us'] > 0 else f"{'-':>8s} ") +
+              f"{r['floor_us']:8.2f} {r['total_us']:8.2f}  {r['total_us'] / r['floor_us']:11.2f} " + rest)
     print("-" * len(hdr))
+    print("* a potential with MPO or embed terms: no basis or phase split; its floor is the chi = 1 proxy's whole "
+          "time, contraction included, so tnace/floor is a lower bound")
     print("us/atom. A basis: tnace_atom_basis (R_n, R_n', Y_lm, dY_lm, A += g Y); floor: A basis + the force pass "
           "dE/dr = sum dE/dA (g' r^ Y + g dY); target: tnace <= 2 x floor")
     out = args.out
