@@ -53,12 +53,12 @@ def main():
     for r in rows:
         p = r["phases_us"]
         if r["basis_us"] > 0:
+            basis = f"{r['basis_us']:8.2f}"
             rest = (f"{r['total_us'] / r['basis_us']:11.2f}   {p['basis']:6.2f} {p['channels']:6.2f} {p['forward']:6.2f} "
                     f"{p['backward']:6.2f} {p['grad_A']:6.2f} {p['force_pass']:6.2f}")
         else:   # an MPO or embed term: abasis_floor measures no basis time and no phases (see its NOTE)
-            rest = f"{'-':>11s}   {'-':>6s} {'-':>6s} {'-':>6s} {'-':>6s} {'-':>6s} {'-':>6s}  *"
-        print(f"{r['element']:2s} {r['crystal']:8s} {r['atoms']:5d} {r['neigh']:5.1f}  "
-              + (f"{r['basis_us']:8.2f} " if r['basis_us'] > 0 else f"{'-':>8s} ") +
+            basis, rest = f"{'-':>8s}", f"{'-':>11s}   " + " ".join(f"{'-':>6s}" for _ in range(6)) + "  *"
+        print(f"{r['element']:2s} {r['crystal']:8s} {r['atoms']:5d} {r['neigh']:5.1f}  {basis} "
               f"{r['floor_us']:8.2f} {r['total_us']:8.2f}  {r['total_us'] / r['floor_us']:11.2f} " + rest)
     print("-" * len(hdr))
     print("* a potential with MPO or embed terms: no basis or phase split; its floor is the chi = 1 proxy's whole "
