@@ -3,7 +3,7 @@
  * tn_forward, tn_backward, tn_grad_A) of the term itself: energy and ∂E/∂A on random A, for one and two species.
  *   - the pair form of ν = 2 terms (tn.h: tn_pair_energy, used by tnace_atom_energy when tn_prepare set
  *     t->S), and its cost rule: the pair form for few radial functions per bond dimension, the channel
- *     route otherwise;
+ *     route otherwise; with a species-blind copy (two species), the pair form through P_λ = U_r V_λᵀ;
  *   - the right-to-left view of ν ≥ 3 terms (tn.h: t->rev, tnace_fusion_reverse), which tnace_atom_energy
  *     uses when its trie is cheaper; also after the cores change and tn_prepare runs again.
  * (The evaluator's energies and forces are also checked against dense references and finite differences in
@@ -19,7 +19,9 @@
 static unsigned long long rng = 0x5DEECE66DULL;
 static double urand(void) { return 2.0 * test_rand(&rng) - 1.0; }
 
-static void check_pair_form(int ne) {
+/* blind: -1 all species cores random; k = 0, 1: copy k's species core the same for every species (a
+ * species-blind copy, model.h scopies), so that the pair form keeps P_λ instead of S_λ (tn.h). */
+static void check_pair_form(int ne, int blind) {
   const char *el[] = {"Cu", "Ni"};
   tnace_term_spec spec[3];
   memset(spec, 0, sizeof spec);
@@ -40,6 +42,11 @@ static void check_pair_form(int ne) {
   for (int i = 0; i < ne * 3; i++)
     for (int s = 0; s < 3 * p->tn[i].nu; s++)
       for (size_t q = 0; q < tn_core_size(&p->tn[i], s); q++) p->tn[i].core[s][q] = 0.6 * urand();
+  for (int i = 0; blind >= 0 && i < ne * 3; i++) { /* species core [n_el][bond][bond]: copy species 0's block */
+    tnace_tn *tn = &p->tn[i];
+    const size_t blk = tn_core_size(tn, 3 * blind) / (size_t)ne;
+    for (int a = 1; a < ne; a++) memcpy(tn->core[3 * blind] + a * blk, tn->core[3 * blind], blk * sizeof(double));
+  }
   CHECK(tnace_potential_prepare(p, err, sizeof err) == 0, "prepare: %s", err);
   const int nmax = p->nmax, lmax = p->lmax, nlm = (lmax + 1) * (lmax + 1);
   const size_t Asz = (size_t)ne * nmax * nlm;
@@ -48,6 +55,8 @@ static void check_pair_form(int ne) {
   for (int t = 0; t < 3; t++) {
     const tnace_tn *tn = &p->tn[t];
     CHECK((tn->S != NULL) == (t < 2), "pair form %s for term %d (n_el %d)", tn->S ? "chosen" : "not chosen", t, ne);
+    CHECK(tn->S_blind == (tn->S && blind >= 0 && ne > 1), "pair form with a blind copy %s (copy %d, n_el %d)",
+          tn->S_blind ? "chosen" : "not chosen", blind, ne);
     if (!tn->S) continue;
     tnace_tn_ws w;
     memset(&w, 0, sizeof w);
@@ -63,7 +72,8 @@ static void check_pair_form(int ne) {
     CHECK(fabs(Ep - Er) <= 1e-12 * fmax(1.0, fabs(Er)) && Ep == Ep0, "pair energy %.17g, channel route %.17g", Ep, Er);
     double d = 0.0, mx = 0.0;
     for (size_t i = 0; i < Asz; i++) { d = fmax(d, fabs(g1[i] - g2[i])); mx = fmax(mx, fabs(g2[i])); }
-    CHECK(d <= 1e-12 * fmax(1.0, mx) && mx > 0, "pair dE/dA differs by %g (max %g), n_el %d term %d", d, mx, ne, t);
+    CHECK(d <= 1e-12 * fmax(1.0, mx) && mx > 0, "pair dE/dA differs by %g (max %g), n_el %d term %d blind %d", d, mx,
+          ne, t, blind);
     tn_ws_free(&w);
   }
   free(A); free(g1); free(g2);
@@ -124,8 +134,10 @@ static void check_reverse(int ne) {
 }
 
 int main(void) {
-  check_pair_form(1);
-  check_pair_form(2);
+  for (int blind = -1; blind < 2; blind++) {
+    check_pair_form(1, blind);
+    check_pair_form(2, blind);
+  }
   check_reverse(1);
   check_reverse(2);
   return test_summary("test_pairform");

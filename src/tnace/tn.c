@@ -183,15 +183,46 @@ static void matmul(int m, int q, int p, const double *A, const double *B, double
   }
 }
 
+/* Whether copy k of t is species-blind: every species block of U^(k) bitwise equal to the first. */
+static int copy_blind(const tnace_tn *t, int k) {
+  const size_t blk = (size_t)t->nmax * t->fus.n_lambda[k] * t->bond[3 * k] * t->bond[3 * k + 3];
+  for (int a = 1; a < t->n_el; a++)
+    for (size_t i = 0; i < blk; i++)
+      if (t->U[k][(size_t)a * blk + i] != t->U[k][i]) return 0;
+  return t->n_el > 1;
+}
+
+/* S_λ[i][j] = Σ_q (U0[i] U1[j] + U1[i] U0[j])[q] (full pair form), or with a blind copy b (tn.h)
+ * P_λ[i][n] = Σ_q U_r[i][q] V[n][q], V the rows of U_b's first species block. */
+static void fill_pair_matrix(tnace_tn *t, int b) {
+  const int nl = t->fus.n_lambda[0], Kd = t->n_el * t->nmax, chi = t->bond[3], ncol = b >= 0 ? t->nmax : Kd;
+  const double *Ur = t->U[b == 0 ? 1 : 0], *Ub = t->U[b == 0 ? 0 : 1];
+  for (int lam = 0; lam < nl; lam++) {
+    double *S = t->S + (size_t)lam * Kd * ncol;
+    for (int i = 0; i < Kd; i++)
+      for (int j = 0; j < ncol; j++) {
+        const double *ri = Ur + ((size_t)i * nl + lam) * chi, *bj = Ub + ((size_t)j * nl + lam) * chi;
+        double m = 0.0;
+        for (int q = 0; q < chi; q++) m += ri[q] * bj[q];
+        if (b < 0) {
+          const double *bi = Ub + ((size_t)i * nl + lam) * chi, *rj = Ur + ((size_t)j * nl + lam) * chi;
+          for (int q = 0; q < chi; q++) m += bi[q] * rj[q];
+        }
+        S[(size_t)i * ncol + j] = m;
+      }
+  }
+}
+
 /* Pair form of a ν = 2 MPS term (tn.h), when the trie is the plain Σ_ch coef_ch c0_ch·c1_ch (both copies
  * with the same labels, one leaf per channel pairing it with itself) and the quadratic form is cheaper.
- * Operation counts per atom with forces: pair Kd²·(lm entries) for S A (E and ∂E/∂A follow from it);
- * channel route 2·Kd·(lm entries)·(χ0 + χ1) for the channels of both copies and their ∂E/∂A, plus 3 χ
- * per leaf for the trie. S is stored without the coefficients, which tn_pair_energy applies per channel
- * (coef_cm[ch]: channel ch's leaf is node ch of the schedule). */
+ * Operation counts per atom with forces: pair Kd²·(lm entries) for S A (E and ∂E/∂A follow from it), or
+ * 2·Kd·nmax·(lm entries) with a blind copy; channel route 2·Kd·(lm entries)·(χ0 + χ1) for the channels of
+ * both copies and their ∂E/∂A, plus 3 χ per leaf for the trie. S is stored without the coefficients, which
+ * tn_pair_energy applies per channel (coef_cm[ch]: channel ch's leaf is node ch of the schedule). */
 static int prepare_pair_form(tnace_tn *t) {
   free(t->S);
   t->S = NULL;
+  t->S_blind = 0;
   const tnace_fusion *f = &t->fus;
   if (t->nu != 2 || t->bond[6] != 1 || f->n_lambda[0] != f->n_lambda[1] || f->n_nodes[1] != f->n_chan[1]) return 0;
   const int nl = f->n_lambda[0], Kd = t->n_el * t->nmax, chi = t->bond[3];
@@ -201,22 +232,16 @@ static int prepare_pair_form(tnace_tn *t) {
     if (f->chan_lm[0][ch] != ch) return 0;
   for (int ch = 0; ch < f->n_chan[1]; ch++)
     if (t->grp[1][ch] != ch || t->grp[1][ch + 1] != ch + 1 || t->voff[1][ch] != ch * chi) return 0;
+  const int b = copy_blind(t, 1) ? 1 : copy_blind(t, 0) ? 0 : -1;
+  const int ncol = b >= 0 ? t->nmax : Kd;
   const double n_lm = f->n_chan[0];
-  const double pair = (double)Kd * Kd * n_lm, route = 2.0 * Kd * n_lm * 2 * chi + 3.0 * chi * f->n_nodes[1];
+  const double pair = (b >= 0 ? 2.0 * t->nmax : (double)Kd) * Kd * n_lm,
+               route = 2.0 * Kd * n_lm * 2 * chi + 3.0 * chi * f->n_nodes[1];
   if (pair >= route) return 0;
-  t->S = malloc((size_t)nl * Kd * Kd * sizeof(double));
+  t->S = malloc((size_t)nl * Kd * ncol * sizeof(double));
   if (!t->S) return TNACE_ERR_NOMEM;
-  for (int lam = 0; lam < nl; lam++) {
-    double *S = t->S + (size_t)lam * Kd * Kd;
-    for (int i = 0; i < Kd; i++)
-      for (int j = 0; j < Kd; j++) {
-        const double *u0i = t->U[0] + ((size_t)i * nl + lam) * chi, *u1i = t->U[1] + ((size_t)i * nl + lam) * chi;
-        const double *u0j = t->U[0] + ((size_t)j * nl + lam) * chi, *u1j = t->U[1] + ((size_t)j * nl + lam) * chi;
-        double m = 0.0;
-        for (int q = 0; q < chi; q++) m += u0i[q] * u1j[q] + u1i[q] * u0j[q];
-        S[(size_t)i * Kd + j] = m;
-      }
-  }
+  t->S_blind = b >= 0;
+  fill_pair_matrix(t, b);
   return 0;
 }
 
@@ -325,7 +350,8 @@ int tn_ws_reserve(tnace_tn_ws *w, const tnace_tn *t) {
     if (k >= 1 && t->c_size[k] > nt) nt = t->c_size[k];
     if ((size_t)t->nmax * (2 * t->lmax + 1) > nt) nt = (size_t)t->nmax * (2 * t->lmax + 1);
   }
-  if (t->S && 2 * (size_t)t->n_el * t->nmax * t->fus.n_chan[0] > nt) nt = 2 * (size_t)t->n_el * t->nmax * t->fus.n_chan[0];
+  const size_t npair = 2 * ((size_t)t->n_el + 1) * t->nmax * t->fus.n_chan[0]; /* X, T (and X̄, Y: blind) */
+  if (t->S && npair > nt) nt = npair;
   if (nt > w->cap_tmp || !w->tmp) {
     size_t c = w->cap_tmp;
     if (grow(&w->tmp, &c, nt)) return TNACE_ERR_NOMEM;
@@ -580,6 +606,25 @@ void tn_grad_A(const tnace_tn *t, tnace_tn_ws *w, double *dEdA, int nmaxA, int l
   }
 }
 
+/* T = S X for a pair form with a blind copy (tn.h): per label T_λ = P_λ X̄_λ + 1 ⊗ P_λᵀ X_λ, with
+ * X̄ = Σ_α X_α (nmax × n_chan) and Y = Pᵀ X in w->tmp after X and T. X, T: Kd × n_chan. */
+static void pair_blind_products(const tnace_tn *t, const double *X, double *T) {
+  const int nm_ = t->nmax, Kd = t->n_el * nm_, nl = t->fus.n_lambda[0], nch = t->fus.n_chan[0];
+  double *Xb = T + (size_t)Kd * nch, *Y = Xb + (size_t)nm_ * nch;
+  const size_t blk = (size_t)nm_ * nch; /* one species' rows of X and T */
+  memcpy(Xb, X, blk * sizeof(double));
+  for (int a = 1; a < t->n_el; a++)
+    for (size_t i = 0; i < blk; i++) Xb[i] += X[a * blk + i];
+  for (int lam = 0; lam < nl; lam++) {
+    const int c0 = t->fus.chan_off[0][lam], nm = t->fus.chan_off[0][lam + 1] - c0;
+    const double *P = t->S + (size_t)lam * Kd * nm_;
+    tnace_mm_nn(Kd, nm, nm_, P, nm_, NULL, Xb + c0, nch, T + c0, nch, NULL, 0);
+    tnace_mm_tn(nm_, nm, Kd, P, nm_, NULL, X + c0, nch, NULL, Y + c0, nch, 0);
+  }
+  for (int a = 0; a < t->n_el; a++)
+    for (size_t i = 0; i < blk; i++) T[a * blk + i] += Y[i];
+}
+
 double tn_pair_energy(const tnace_tn *t, const double *A, int nmaxA, int lmaxA, tnace_tn_ws *w, double *dEdA) {
   /* X[kk][ch] = coef_ch A[kk][lm(ch)] for the rows kk = (α, n) of the term (Kd × n_chan, all labels side
    * by side); per label T_λ = S_λ X_λ, the label's columns of T; then ∂E/∂A = T and
@@ -593,10 +638,12 @@ double tn_pair_energy(const tnace_tn *t, const double *A, int nmaxA, int lmaxA, 
       double *Xr = X + (size_t)kk * nch;
       for (int ch = 0; ch < nch; ch++) Xr[ch] = t->coef_cm[ch] * Ar[ch];
     }
-  for (int lam = 0; lam < nl; lam++) {
-    const int c0 = t->fus.chan_off[0][lam], nm = t->fus.chan_off[0][lam + 1] - c0;
-    tnace_mm_nn(Kd, nm, Kd, t->S + (size_t)lam * Kd * Kd, Kd, NULL, X + c0, nch, T + c0, nch, NULL, 0);
-  }
+  if (t->S_blind) pair_blind_products(t, X, T);
+  else
+    for (int lam = 0; lam < nl; lam++) {
+      const int c0 = t->fus.chan_off[0][lam], nm = t->fus.chan_off[0][lam + 1] - c0;
+      tnace_mm_nn(Kd, nm, Kd, t->S + (size_t)lam * Kd * Kd, Kd, NULL, X + c0, nch, T + c0, nch, NULL, 0);
+    }
   double E[4] = {0.0, 0.0, 0.0, 0.0};
   for (int a = 0, kk = 0; a < t->n_el; a++)
     for (int n = 0; n < nm_; n++, kk++) {

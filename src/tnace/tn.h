@@ -35,6 +35,11 @@
  * (n_el·nmax) × χ matrices; ∂E/∂A_ch = coef_ch S_λ A_ch. tn_prepare stores S when that costs fewer
  * operations than channels + trie + ∂E/∂A (n_el·nmax < 4χ, roughly); the evaluator then calls
  * tn_pair_energy. The channel route (tn_channels, tn_forward, …) stays valid for every term.
+ * When one copy b is species-blind (model.h, scopies: its channel map is the same V_λ (nmax × χ) for every
+ * neighbour species, U_b = 1 ⊗ V), S_λ = P_λ (1ᵀ ⊗ I) + (1 ⊗ I) P_λᵀ with P_λ = U_r,λ V_λᵀ (n_el·nmax × nmax,
+ * r the other copy), so S_λ A_ch = P_λ Ā_ch + 1 ⊗ P_λᵀ A_ch with Ā_ch = Σ_α A_{α,ch}: 2 n_el·nmax² operations
+ * per channel instead of (n_el·nmax)². tn_prepare stores P (S_blind) when every species block of U_b is
+ * bitwise the same, as the trainer writes blind copies.
  */
 #ifndef TNACE_TN_H
 #define TNACE_TN_H
@@ -84,7 +89,9 @@ typedef struct tnace_tn {
   double *U[TNACE_MAX_NU];         /* [n_el][nmax][n_lambda][bond[3k]][bond[3k+3]] */
   double *Ut[TNACE_MAX_NU];        /* the same values as [n_el][n_lambda][bond[3k]·bond[3k+3]][nmax] */
   size_t c_size[TNACE_MAX_NU];     /* n_chan[k] * bond[3k] * bond[3k+3] */
-  double *S;                       /* pair form (see above), [n_lambda][n_el·nmax][n_el·nmax], or NULL */
+  double *S;                       /* pair form (see above), [n_lambda][n_el·nmax][n_el·nmax], or NULL; with
+                                    * S_blind, P_λ = U_r,λ V_λᵀ instead: [n_lambda][n_el·nmax][nmax] */
+  int S_blind;                     /* the pair form's copy b is species-blind (see above) */
   /* The same term contracted right to left, or NULL (MPS terms with ν ≥ 3 only): copies reversed (its copy
    * k is copy ν−1−k here), fusion trie of the reversed leaf tuples (tnace_fusion_reverse), channel maps
    * transposed (U'^(k) = U^(ν−1−k)ᵀ), no cores. tn_init* builds it when its trie costs at least 3 % fewer
