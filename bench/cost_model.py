@@ -15,7 +15,8 @@ the faster of --rounds runs), then fits by least squares (relative errors, non-n
     L        (l_max+1)²: Y_lm and ∇Y_lm per neighbour, and Σ_lm (W' Y + W ∇Y)
     F_A      multiply-adds of the products with the atomic base: for a term NOT in pair form twice
              Σ_copies n_el·n_max·n_chan·χ_l·χ_r (channels c = U·A, tn_channels, and ∂E/∂A = ⟨U, g⟩,
-             tn_grad_A); for a term in pair form n_chan·(n_el·n_max)² (T = S·X, tn_pair_energy)
+             tn_grad_A); for a term in pair form n_chan·(n_el·n_max)² (T = S·X, tn_pair_energy), or
+             n_chan·2·n_el·n_max² when one of its copies is species-blind (P·X̄ and Pᵀ·X)
     F_trie   multiply-adds of tn_forward + tn_backward on the fusion-tree trie (terms not in pair form):
              Σ_{1≤k<ν−1} 3·n_nodes[k]·χ_l·χ_r + 2·(n_nodes[ν−1] + n_chan[ν−1])·χ_l
     F_rows   the trie node rows those products visit: Σ_{1≤k<ν−1} 3·n_nodes[k] + 2·n_nodes[ν−1]
