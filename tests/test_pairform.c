@@ -6,6 +6,7 @@
  *     route otherwise; with a species-blind copy (two species), the pair form through P_λ = U_r V_λᵀ;
  *   - the right-to-left view of ν ≥ 3 terms (tn.h: t->rev, tnace_fusion_reverse), which tnace_atom_energy
  *     uses when its trie is cheaper; also after the cores change and tn_prepare runs again.
+ *   - species-blind copies on the channel route (tn_channels and tn_grad_A through the species sum Ā).
  * (The evaluator's energies and forces are also checked against dense references and finite differences in
  * test_potential.)
  */
@@ -133,6 +134,46 @@ static void check_reverse(int ne) {
   }
 }
 
+/* Species-blind copies on the channel route (tn.h, blind): a ν = 3 term of two species whose copies 1 and 2
+ * have one species core for both species; tn_prepare must flag exactly those copies, and tn_channels /
+ * tn_grad_A through Ā must give the per-species route's channels, E and ∂E/∂A (the same term with the flags
+ * cleared). */
+static void check_blind_route(void) {
+  const char *el[] = {"Cu", "Ni"};
+  tnace_term_spec spec;
+  memset(&spec, 0, sizeof spec);
+  spec.nu = 3; spec.lmax = 3; spec.nmax = 4; spec.chi = 5;
+  char err[256];
+  tnace_potential *p = NULL;
+  if (tnace_potential_create(&p, 2, el, 1, &spec, 5.0, 5.0, err, sizeof err)) {
+    CHECK(0, "create: %s", err);
+    return;
+  }
+  tnace_tn *tn = &p->tn[0];
+  for (int s = 0; s < 3 * tn->nu; s++)
+    for (size_t q = 0; q < tn_core_size(tn, s); q++) tn->core[s][q] = 0.6 * urand();
+  for (int k = 1; k < 3; k++) {
+    const size_t blk = tn_core_size(tn, 3 * k) / 2;
+    memcpy(tn->core[3 * k] + blk, tn->core[3 * k], blk * sizeof(double));
+  }
+  CHECK(tnace_potential_prepare(p, err, sizeof err) == 0, "prepare: %s", err);
+  CHECK(!tn->blind[0] && tn->blind[1] && tn->blind[2], "blind copies flagged %d %d %d (expected 0 1 1)", tn->blind[0],
+        tn->blind[1], tn->blind[2]);
+  tnace_tn plain = *tn; /* shares the arrays: not freed */
+  memset(plain.blind, 0, sizeof plain.blind);
+  const int nmax = p->nmax, lmax = p->lmax, nlm = (lmax + 1) * (lmax + 1);
+  const size_t Asz = (size_t)2 * nmax * nlm;
+  double *A = malloc(Asz * sizeof(double)), *g1 = malloc(Asz * sizeof(double)), *g2 = malloc(Asz * sizeof(double));
+  for (size_t i = 0; i < Asz; i++) A[i] = urand();
+  const double E1 = route(tn, A, nmax, lmax, g1, Asz), E2 = route(&plain, A, nmax, lmax, g2, Asz);
+  CHECK(fabs(E1 - E2) <= 1e-12 * fmax(1.0, fabs(E2)), "blind route energy %.17g, per-species %.17g", E1, E2);
+  double d = 0.0, mx = 0.0;
+  for (size_t i = 0; i < Asz; i++) { d = fmax(d, fabs(g1[i] - g2[i])); mx = fmax(mx, fabs(g2[i])); }
+  CHECK(d <= 1e-12 * fmax(1.0, mx) && mx > 0, "blind route dE/dA differs by %g (max %g)", d, mx);
+  free(A); free(g1); free(g2);
+  tnace_potential_free(p);
+}
+
 int main(void) {
   for (int blind = -1; blind < 2; blind++) {
     check_pair_form(1, blind);
@@ -140,5 +181,6 @@ int main(void) {
   }
   check_reverse(1);
   check_reverse(2);
+  check_blind_route();
   return test_summary("test_pairform");
 }

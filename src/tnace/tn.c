@@ -232,7 +232,7 @@ static int prepare_pair_form(tnace_tn *t) {
     if (f->chan_lm[0][ch] != ch) return 0;
   for (int ch = 0; ch < f->n_chan[1]; ch++)
     if (t->grp[1][ch] != ch || t->grp[1][ch + 1] != ch + 1 || t->voff[1][ch] != ch * chi) return 0;
-  const int b = copy_blind(t, 1) ? 1 : copy_blind(t, 0) ? 0 : -1;
+  const int b = t->blind[1] ? 1 : t->blind[0] ? 0 : -1;
   const int ncol = b >= 0 ? t->nmax : Kd;
   const double n_lm = f->n_chan[0];
   const double pair = (b >= 0 ? 2.0 * t->nmax : (double)Kd) * Kd * n_lm,
@@ -300,6 +300,7 @@ static int prepare_reverse(tnace_tn *t) {
     r->U[k] = malloc(n * bb * sizeof(double));
     if (!r->U[k]) return TNACE_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) tnace_transpose(bl, br, t->U[q] + i * bb, br, r->U[k] + i * bb);
+    r->blind[k] = t->blind[q];
     if (make_Ut(r, k)) return TNACE_ERR_NOMEM;
   }
   return 0;
@@ -328,6 +329,7 @@ int tn_prepare(tnace_tn *t) {
     t->c_size[k] = (size_t)t->fus.n_chan[k] * b0 * b3;
     if (make_Ut(t, k)) return TNACE_ERR_NOMEM;
   }
+  for (int k = 0; k < t->nu; k++) t->blind[k] = (unsigned char)copy_blind(t, k);
   int rc = prepare_pair_form(t);
   return rc ? rc : prepare_reverse(t);
 }
@@ -352,6 +354,12 @@ int tn_ws_reserve(tnace_tn_ws *w, const tnace_tn *t) {
   }
   const size_t npair = 2 * ((size_t)t->n_el + 1) * t->nmax * t->fus.n_chan[0]; /* X, T (and X̄, Y: blind) */
   if (t->S && npair > nt) nt = npair;
+  const size_t nsp = (size_t)t->nmax * (t->lmax + 1) * (t->lmax + 1);
+  if (nsp > w->cap_sp || !w->sp) {
+    size_t c = w->cap_sp;
+    if (grow(&w->sp, &c, nsp)) return TNACE_ERR_NOMEM;
+    w->cap_sp = nsp;
+  }
   if (nt > w->cap_tmp || !w->tmp) {
     size_t c = w->cap_tmp;
     if (grow(&w->tmp, &c, nt)) return TNACE_ERR_NOMEM;
@@ -397,20 +405,42 @@ void tn_ws_free(tnace_tn_ws *w) {
     free(w->c[k]); free(w->g[k]); free(w->dc[k]); free(w->dg[k]);
     free(w->val[k]); free(w->adj[k]); free(w->dval[k]); free(w->dadj[k]);
   }
-  free(w->tmp); free(w->z); free(w->dz); free(w->seed);
+  free(w->tmp); free(w->z); free(w->dz); free(w->seed); free(w->sp);
   memset(w, 0, sizeof *w);
 }
 
+/* Ā[n][lm] = Σ_α A[α][n][lm] for n < t->nmax, lm < (t->lmax+1)² (row stride (t->lmax+1)²): what a species-blind
+ * copy sees. */
+static void species_sum(const tnace_tn *t, const double *A, int nmaxA, int nlmA, double *Ab) {
+  const int nlm = (t->lmax + 1) * (t->lmax + 1);
+  for (int n = 0; n < t->nmax; n++) {
+    double *r = Ab + (size_t)n * nlm;
+    memcpy(r, A + (size_t)n * nlmA, (size_t)nlm * sizeof(double));
+    for (int a = 1; a < t->n_el; a++) {
+      const double *q = A + ((size_t)a * nmaxA + n) * nlmA;
+      for (int lm = 0; lm < nlm; lm++) r[lm] += q[lm];
+    }
+  }
+}
+
 void tn_channels(const tnace_tn *t, const double *A, int nmaxA, int lmaxA, tnace_tn_ws *w, int tangent) {
-  /* per label λ: c_λ ((2l+1) × bb) = Σ_α A_{α,l}ᵀ (nmax × (2l+1), rows n of A) · U_{αλ} (nmax × bb) */
-  const int nlmA = (lmaxA + 1) * (lmaxA + 1);
+  /* per label λ: c_λ ((2l+1) × bb) = Σ_α A_{α,l}ᵀ (nmax × (2l+1), rows n of A) · U_{αλ} (nmax × bb); a blind
+   * copy: Ā_lᵀ U_{0λ} */
+  const int nlmA = (lmaxA + 1) * (lmaxA + 1), nlm = (t->lmax + 1) * (t->lmax + 1);
+  int summed = 0;
   for (int k = 0; k < t->nu; k++) {
-    const int bb = t->bond[3 * k] * t->bond[3 * k + 3], nl = t->fus.n_lambda[k];
+    const int bb = t->bond[3 * k] * t->bond[3 * k + 3], nl = t->fus.n_lambda[k], nsp = t->blind[k] ? 1 : t->n_el;
+    if (t->blind[k] && !summed) {
+      species_sum(t, A, nmaxA, nlmA, w->sp);
+      summed = 1;
+    }
+    const double *Ak = t->blind[k] ? w->sp : A;
+    const int ld = t->blind[k] ? nlm : nlmA;
     double *c = tangent ? w->dc[k] : w->c[k];
     for (int lam = 0; lam < nl; lam++) {
       const int l = t->fus.lam_l[k][lam];
-      for (int a = 0; a < t->n_el; a++)
-        tnace_mm_tn(2 * l + 1, bb, t->nmax, A + (size_t)a * nmaxA * nlmA + l * l, nlmA, NULL,
+      for (int a = 0; a < nsp; a++)
+        tnace_mm_tn(2 * l + 1, bb, t->nmax, Ak + (size_t)a * nmaxA * ld + l * l, ld, NULL,
                     t->U[k] + ((size_t)a * t->nmax * nl + lam) * bb, nl * bb, NULL, c + (size_t)t->fus.chan_off[k][lam] * bb,
                     bb, a > 0);
     }
@@ -577,33 +607,46 @@ void tn_backward_seed(const tnace_tn *t, tnace_tn_ws *w, const double *seed) {
   }
 }
 
-void tn_grad_A(const tnace_tn *t, tnace_tn_ws *w, double *dEdA, int nmaxA, int lmaxA) {
-  /* per label λ and species α: T = g_λ ((2l+1) × bb) · Ut_{αλ} (bb × nmax) = (∂E/∂A_{α,l})ᵀ, added into dEdA
-   * (this orientation has width nmax; the other would have the narrow, odd width 2l+1), then transposed
-   * into dEdA; for long blocks (bb ≥ 16) dot products along bb (tnace_mm_nt) instead */
-  const int nlmA = (lmaxA + 1) * (lmaxA + 1), nmax = t->nmax;
-  for (int k = 0; k < t->nu; k++) {
-    const int bb = t->bond[3 * k] * t->bond[3 * k + 3], nl = t->fus.n_lambda[k];
-    for (int lam = 0; lam < nl; lam++) {
-      const int l = t->fus.lam_l[k][lam], nm = 2 * l + 1;
-      if (bb >= 16) {
-        /* long bond blocks (a middle copy, χ²): ∂E/∂A_{α,n,lm} = ⟨U^(k)[α][n][λ], g_λm⟩ as dot products
-         * straight into dEdA (rows n of U, stride n_lambda·bb), no product buffer and no scatter */
-        for (int a = 0; a < t->n_el; a++)
-          tnace_mm_nt(nmax, nm, bb, t->U[k] + ((size_t)a * nmax * nl + lam) * bb, nl * bb,
-                      w->g[k] + (size_t)t->fus.chan_off[k][lam] * bb, bb, dEdA + (size_t)a * nmaxA * nlmA + l * l,
-                      nlmA, 1);
-        continue;
-      }
-      for (int a = 0; a < t->n_el; a++) {
-        tnace_mm_nn(nm, nmax, bb, w->g[k] + (size_t)t->fus.chan_off[k][lam] * bb, bb, NULL,
-                    t->Ut[k] + ((size_t)a * nl + lam) * bb * nmax, nmax, w->tmp, nmax, NULL, 0);
-        double *dA = dEdA + (size_t)a * nmaxA * nlmA + l * l;
-        for (int n = 0; n < nmax; n++)
-          for (int m = 0; m < nm; m++) dA[(size_t)n * nlmA + m] += w->tmp[m * nmax + n];
-      }
+/* ∂E/∂A of copy k for species a, added into dA (rows n, stride ld, column lm): per label λ
+ * T = g_λ ((2l+1) × bb) · Ut_{aλ} (bb × nmax) = (∂E/∂A_{a,l})ᵀ (this orientation has width nmax; the other
+ * would have the narrow, odd width 2l+1), then transposed into dA; for long blocks (bb ≥ 16) dot products
+ * along bb (tnace_mm_nt) instead */
+static void grad_A_copy(const tnace_tn *t, tnace_tn_ws *w, int k, int a, double *dA, int ld) {
+  const int bb = t->bond[3 * k] * t->bond[3 * k + 3], nl = t->fus.n_lambda[k], nmax = t->nmax;
+  for (int lam = 0; lam < nl; lam++) {
+    const int l = t->fus.lam_l[k][lam], nm = 2 * l + 1;
+    const double *g = w->g[k] + (size_t)t->fus.chan_off[k][lam] * bb;
+    if (bb >= 16) {
+      /* long bond blocks (a middle copy, χ²): ∂E/∂A_{a,n,lm} = ⟨U^(k)[a][n][λ], g_λm⟩ as dot products
+       * straight into dA (rows n of U, stride n_lambda·bb), no product buffer and no scatter */
+      tnace_mm_nt(nmax, nm, bb, t->U[k] + ((size_t)a * nmax * nl + lam) * bb, nl * bb, g, bb, dA + l * l, ld, 1);
+      continue;
     }
+    tnace_mm_nn(nm, nmax, bb, g, bb, NULL, t->Ut[k] + ((size_t)a * nl + lam) * bb * nmax, nmax, w->tmp, nmax, NULL, 0);
+    for (int n = 0; n < nmax; n++)
+      for (int m = 0; m < nm; m++) dA[(size_t)n * ld + l * l + m] += w->tmp[m * nmax + n];
   }
+}
+
+void tn_grad_A(const tnace_tn *t, tnace_tn_ws *w, double *dEdA, int nmaxA, int lmaxA) {
+  /* species-resolved copies per species; the blind ones once into ∂E/∂Ā (w->sp), added to every species */
+  const int nlmA = (lmaxA + 1) * (lmaxA + 1), nlm = (t->lmax + 1) * (t->lmax + 1);
+  int any_blind = 0;
+  for (int k = 0; k < t->nu; k++) {
+    if (!t->blind[k]) {
+      for (int a = 0; a < t->n_el; a++) grad_A_copy(t, w, k, a, dEdA + (size_t)a * nmaxA * nlmA, nlmA);
+      continue;
+    }
+    if (!any_blind) memset(w->sp, 0, (size_t)t->nmax * nlm * sizeof(double));
+    any_blind = 1;
+    grad_A_copy(t, w, k, 0, w->sp, nlm);
+  }
+  for (int a = 0; any_blind && a < t->n_el; a++)
+    for (int n = 0; n < t->nmax; n++) {
+      double *d = dEdA + ((size_t)a * nmaxA + n) * nlmA;
+      const double *gs = w->sp + (size_t)n * nlm;
+      for (int lm = 0; lm < nlm; lm++) d[lm] += gs[lm];
+    }
 }
 
 /* T = S X for a pair form with a blind copy (tn.h): per label T_λ = P_λ X̄_λ + 1 ⊗ P_λᵀ X_λ, with

@@ -89,6 +89,9 @@ typedef struct tnace_tn {
   double *U[TNACE_MAX_NU];         /* [n_el][nmax][n_lambda][bond[3k]][bond[3k+3]] */
   double *Ut[TNACE_MAX_NU];        /* the same values as [n_el][n_lambda][bond[3k]·bond[3k+3]][nmax] */
   size_t c_size[TNACE_MAX_NU];     /* n_chan[k] * bond[3k] * bond[3k+3] */
+  unsigned char blind[TNACE_MAX_NU]; /* copy k is species-blind: every species block of U^(k) bitwise the same
+                                    * (the trainer's species_copies); tn_channels then contracts U^(k) once
+                                    * with Ā = Σ_α A_α, and tn_grad_A adds one ∂E/∂Ā to every species */
   double *S;                       /* pair form (see above), [n_lambda][n_el·nmax][n_el·nmax], or NULL; with
                                     * S_blind, P_λ = U_r,λ V_λᵀ instead: [n_lambda][n_el·nmax][nmax] */
   int S_blind;                     /* the pair form's copy b is species-blind (see above) */
@@ -113,7 +116,9 @@ typedef struct {
   double *z, *dz;                                 /* leaf sums Σ coef·(parent row) per leaf channel (tn.c)
                                                      and their tangent */
   double *seed;                                   /* [K] the seed of the last tn_backward_seed */
-  size_t cap_c[TNACE_MAX_NU], cap_node[TNACE_MAX_NU], cap_tmp, cap_z, cap_seed;
+  double *sp;                                     /* [nmax][(lmax+1)²] species sum Ā of tn_channels, ∂E/∂Ā
+                                                     of tn_grad_A (blind copies) */
+  size_t cap_c[TNACE_MAX_NU], cap_node[TNACE_MAX_NU], cap_tmp, cap_z, cap_seed, cap_sp;
 } tnace_tn_ws;
 
 /* Allocate term `t` (cores zeroed, fusion tree built) for given nu, lmax, nmax, n_el and bond
