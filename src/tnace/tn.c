@@ -238,12 +238,10 @@ static int prepare_pair_form(tnace_tn *t) {
   const double pair = (b >= 0 ? 2.0 * t->nmax : (double)Kd) * Kd * n_lm,
                route = 2.0 * Kd * n_lm * 2 * chi + 3.0 * chi * f->n_nodes[1];
   if (pair >= route) return 0;
-  t->S = malloc((size_t)nl * Kd * ncol * (b >= 0 ? 2 : 1) * sizeof(double));
+  t->S = malloc((size_t)nl * Kd * ncol * sizeof(double));
   if (!t->S) return TNACE_ERR_NOMEM;
   t->S_blind = b >= 0;
   fill_pair_matrix(t, b);
-  for (int lam = 0; b >= 0 && lam < nl; lam++) /* P_λᵀ after all P_λ (tn_pair_energy runs channel-major) */
-    tnace_transpose(Kd, ncol, t->S + (size_t)lam * Kd * ncol, ncol, t->S + (size_t)(nl + lam) * Kd * ncol);
   return 0;
 }
 
@@ -651,64 +649,56 @@ void tn_grad_A(const tnace_tn *t, tnace_tn_ws *w, double *dEdA, int nmaxA, int l
     }
 }
 
-/* Tt = Xt S for a pair form with a blind copy (tn.h), everything channel-major (n_chan rows, transposed from
- * tn.h's S_λ A): per label Tt_λ = X̄t_λ P_λᵀ + (Xt_λ P_λ) ⊗ 1ᵀ, with X̄t = Σ_α Xt_α (n_chan × nmax) and
- * Yt = Xt P in w->tmp after Xt and Tt. Xt, Tt: n_chan × Kd. */
-static void pair_blind_products(const tnace_tn *t, const double *Xt, double *Tt) {
+/* T = S X for a pair form with a blind copy (tn.h): per label T_λ = P_λ X̄_λ + 1 ⊗ P_λᵀ X_λ, with
+ * X̄ = Σ_α X_α (nmax × n_chan) and Y = Pᵀ X in w->tmp after X and T. X, T: Kd × n_chan. */
+static void pair_blind_products(const tnace_tn *t, const double *X, double *T) {
   const int nm_ = t->nmax, Kd = t->n_el * nm_, nl = t->fus.n_lambda[0], nch = t->fus.n_chan[0];
-  double *Xb = Tt + (size_t)Kd * nch, *Yt = Xb + (size_t)nm_ * nch;
-  const double *P = t->S, *Pt = t->S + (size_t)nl * Kd * nm_;
-  for (int ch = 0; ch < nch; ch++) {
-    const double *x = Xt + (size_t)ch * Kd;
-    double *xb = Xb + (size_t)ch * nm_;
-    memcpy(xb, x, (size_t)nm_ * sizeof(double));
-    for (int a = 1; a < t->n_el; a++)
-      for (int n = 0; n < nm_; n++) xb[n] += x[a * nm_ + n];
-  }
+  double *Xb = T + (size_t)Kd * nch, *Y = Xb + (size_t)nm_ * nch;
+  const size_t blk = (size_t)nm_ * nch; /* one species' rows of X and T */
+  memcpy(Xb, X, blk * sizeof(double));
+  for (int a = 1; a < t->n_el; a++)
+    for (size_t i = 0; i < blk; i++) Xb[i] += X[a * blk + i];
   for (int lam = 0; lam < nl; lam++) {
     const int c0 = t->fus.chan_off[0][lam], nm = t->fus.chan_off[0][lam + 1] - c0;
-    tnace_mm_nn(nm, Kd, nm_, Xb + (size_t)c0 * nm_, nm_, NULL, Pt + (size_t)lam * nm_ * Kd, Kd, Tt + (size_t)c0 * Kd, Kd,
-                NULL, 0);
-    tnace_mm_nn(nm, nm_, Kd, Xt + (size_t)c0 * Kd, Kd, NULL, P + (size_t)lam * Kd * nm_, nm_, Yt + (size_t)c0 * nm_, nm_,
-                NULL, 0);
+    const double *P = t->S + (size_t)lam * Kd * nm_;
+    tnace_mm_nn(Kd, nm, nm_, P, nm_, NULL, Xb + c0, nch, T + c0, nch, NULL, 0);
+    tnace_mm_tn(nm_, nm, Kd, P, nm_, NULL, X + c0, nch, NULL, Y + c0, nch, 0);
   }
-  for (int ch = 0; ch < nch; ch++) {
-    double *tr = Tt + (size_t)ch * Kd;
-    const double *y = Yt + (size_t)ch * nm_;
-    for (int a = 0; a < t->n_el; a++)
-      for (int n = 0; n < nm_; n++) tr[a * nm_ + n] += y[n];
-  }
+  for (int a = 0; a < t->n_el; a++)
+    for (size_t i = 0; i < blk; i++) T[a * blk + i] += Y[i];
 }
 
 double tn_pair_energy(const tnace_tn *t, const double *A, int nmaxA, int lmaxA, tnace_tn_ws *w, double *dEdA) {
-  /* Channel-major (the products then run along the Kd = n_el·nmax rows, not along a label's 2l+1 channels):
-   * Xt[ch][kk] = coef_ch A[kk][lm(ch)] for the rows kk = (α, n) of the term; per label Tt_λ = Xt_λ S_λ
-   * (S_λ is symmetric); then ∂E/∂A[kk][ch] = Tt[ch][kk] and E = ½ Σ_ch coef_ch A_chᵀ S_λ A_ch = ½ ⟨A, Ttᵀ⟩ */
+  /* X[kk][ch] = coef_ch A[kk][lm(ch)] for the rows kk = (α, n) of the term (Kd × n_chan, all labels side
+   * by side); per label T_λ = S_λ X_λ, the label's columns of T; then ∂E/∂A = T and
+   * E = ½ Σ_ch coef_ch A_chᵀ S_λ A_ch = ½ ⟨A, T⟩ */
   const int nlmA = (lmaxA + 1) * (lmaxA + 1), nm_ = t->nmax, Kd = t->n_el * nm_, nl = t->fus.n_lambda[0];
   const int nch = t->fus.n_chan[0]; /* = (lmax+1)², channel ch is lm = ch (prepare_pair_form) */
-  double *Xt = w->tmp, *Tt = w->tmp + (size_t)Kd * nch;
-  for (int kk = 0; kk < Kd; kk++) {
-    const double *Ar = A + ((size_t)(kk / nm_) * nmaxA + kk % nm_) * nlmA;
-    for (int ch = 0; ch < nch; ch++) Xt[(size_t)ch * Kd + kk] = t->coef_cm[ch] * Ar[ch];
-  }
-  if (t->S_blind) pair_blind_products(t, Xt, Tt);
+  double *X = w->tmp, *T = w->tmp + (size_t)Kd * nch;
+  for (int a = 0, kk = 0; a < t->n_el; a++)
+    for (int n = 0; n < nm_; n++, kk++) {
+      const double *Ar = A + ((size_t)a * nmaxA + n) * nlmA;
+      double *Xr = X + (size_t)kk * nch;
+      for (int ch = 0; ch < nch; ch++) Xr[ch] = t->coef_cm[ch] * Ar[ch];
+    }
+  if (t->S_blind) pair_blind_products(t, X, T);
   else
     for (int lam = 0; lam < nl; lam++) {
       const int c0 = t->fus.chan_off[0][lam], nm = t->fus.chan_off[0][lam + 1] - c0;
-      tnace_mm_nn(nm, Kd, Kd, Xt + (size_t)c0 * Kd, Kd, NULL, t->S + (size_t)lam * Kd * Kd, Kd, Tt + (size_t)c0 * Kd, Kd,
-                  NULL, 0);
+      tnace_mm_nn(Kd, nm, Kd, t->S + (size_t)lam * Kd * Kd, Kd, NULL, X + c0, nch, T + c0, nch, NULL, 0);
     }
   double E[4] = {0.0, 0.0, 0.0, 0.0};
-  for (int kk = 0; kk < Kd; kk++) {
-    const size_t o = ((size_t)(kk / nm_) * nmaxA + kk % nm_) * nlmA;
-    const double *Ar = A + o, *Tc = Tt + kk;
-    int ch = 0;
-    for (; ch + 4 <= nch; ch += 4)
-      for (int q = 0; q < 4; q++) E[q] += Ar[ch + q] * Tc[(size_t)(ch + q) * Kd];
-    for (; ch < nch; ch++) E[0] += Ar[ch] * Tc[(size_t)ch * Kd];
-    if (dEdA)
-      for (ch = 0; ch < nch; ch++) dEdA[o + ch] += Tc[(size_t)ch * Kd];
-  }
+  for (int a = 0, kk = 0; a < t->n_el; a++)
+    for (int n = 0; n < nm_; n++, kk++) {
+      const size_t o = ((size_t)a * nmaxA + n) * nlmA;
+      const double *Tr = T + (size_t)kk * nch, *Ar = A + o;
+      int ch = 0;
+      for (; ch + 4 <= nch; ch += 4)
+        for (int q = 0; q < 4; q++) E[q] += Ar[ch + q] * Tr[ch + q];
+      for (; ch < nch; ch++) E[0] += Ar[ch] * Tr[ch];
+      if (dEdA)
+        for (ch = 0; ch < nch; ch++) dEdA[o + ch] += Tr[ch];
+    }
   return 0.5 * ((E[0] + E[1]) + (E[2] + E[3]));
 }
 

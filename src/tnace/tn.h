@@ -93,8 +93,7 @@ typedef struct tnace_tn {
                                     * (the trainer's species_copies); tn_channels then contracts U^(k) once
                                     * with Ā = Σ_α A_α, and tn_grad_A adds one ∂E/∂Ā to every species */
   double *S;                       /* pair form (see above), [n_lambda][n_el·nmax][n_el·nmax], or NULL; with
-                                    * S_blind, P_λ = U_r,λ V_λᵀ instead, [n_lambda][n_el·nmax][nmax],
-                                    * followed by the P_λᵀ, [n_lambda][nmax][n_el·nmax] */
+                                    * S_blind, P_λ = U_r,λ V_λᵀ instead: [n_lambda][n_el·nmax][nmax] */
   int S_blind;                     /* the pair form's copy b is species-blind (see above) */
   /* The same term contracted right to left, or NULL (MPS terms with ν ≥ 3 only): copies reversed (its copy
    * k is copy ν−1−k here), fusion trie of the reversed leaf tuples (tnace_fusion_reverse), channel maps
