@@ -34,7 +34,7 @@
  *                                                 per label and species each
  * a term in pair form runs tn_pair_energy only (Kd = n_el·nmax):
  *   pair   n_chan[0]·Kd²                          multiply-adds of T = S·X (E and ∂E/∂A follow from T), or
- *          n_chan[0]·2·Kd·nmax                    with a species-blind copy (t->S_blind: P·X̄ and Pᵀ·X)
+ *          n_chan[0]·2·Kd·nmax                    with a species-blind copy (tn_pair_blind: P·X̄, Pᵀ·X)
  *   calls  n_lambda[0]                            one product per label (two with a blind copy)
  * and the model's feature A = 2·chan + pair counts every multiply-add of a product with the atomic base:
  * channels, ∂E/∂A and the pair form's S·X (the comparison tn_prepare makes, tn.c prepare_pair_form, is
@@ -70,8 +70,9 @@ static void cost_features(const tnace_potential *pot, cost_feat *f) {
     const tnace_tn *tn = &pot->tn[t]; /* species 0's term */
     if (tn->S) {
       const double kd = (double)tn->n_el * tn->nmax;
-      f->pair += tn->fus.n_chan[0] * kd * (tn->S_blind ? 2.0 * tn->nmax : kd);
-      f->calls += (tn->S_blind ? 2 : 1) * tn->fus.n_lambda[0];
+      const int blind = tn_pair_blind(tn);
+      f->pair += tn->fus.n_chan[0] * kd * (blind ? 2.0 * tn->nmax : kd);
+      f->calls += (blind ? 2 : 1) * tn->fus.n_lambda[0];
       continue;
     }
     cost_add_route(tn->rev && pot->spec[t].model != TNACE_MODEL_MPO ? tn->rev : tn, f); /* the trie evaluated */

@@ -56,8 +56,8 @@ static void check_pair_form(int ne, int blind) {
   for (int t = 0; t < 3; t++) {
     const tnace_tn *tn = &p->tn[t];
     CHECK((tn->S != NULL) == (t < 2), "pair form %s for term %d (n_el %d)", tn->S ? "chosen" : "not chosen", t, ne);
-    CHECK(tn->S_blind == (tn->S && blind >= 0 && ne > 1), "pair form with a blind copy %s (copy %d, n_el %d)",
-          tn->S_blind ? "chosen" : "not chosen", blind, ne);
+    CHECK(tn_pair_blind(tn) == (tn->S && blind >= 0 && ne > 1), "pair form with a blind copy %s (copy %d, n_el %d)",
+          tn_pair_blind(tn) ? "chosen" : "not chosen", blind, ne);
     if (!tn->S) continue;
     tnace_tn_ws w;
     memset(&w, 0, sizeof w);

@@ -222,12 +222,12 @@ static void fill_pair_matrix(tnace_tn *t, int b) {
 static int prepare_pair_form(tnace_tn *t) {
   free(t->S);
   t->S = NULL;
-  t->S_blind = 0;
   const tnace_fusion *f = &t->fus;
   if (t->nu != 2 || t->bond[6] != 1 || f->n_lambda[0] != f->n_lambda[1] || f->n_nodes[1] != f->n_chan[1]) return 0;
   const int nl = f->n_lambda[0], Kd = t->n_el * t->nmax, chi = t->bond[3];
   for (int lam = 0; lam < nl; lam++)
     if (f->lam_l[0][lam] != f->lam_l[1][lam] || f->chan_off[0][lam] != f->chan_off[1][lam]) return 0;
+  if (f->n_chan[0] != (t->lmax + 1) * (t->lmax + 1)) return 0; /* every lm a channel (species_sum's row width) */
   for (int ch = 0; ch < f->n_chan[0]; ch++) /* channels numbered as lm: tn_pair_energy reads A rows as is */
     if (f->chan_lm[0][ch] != ch) return 0;
   for (int ch = 0; ch < f->n_chan[1]; ch++)
@@ -240,7 +240,6 @@ static int prepare_pair_form(tnace_tn *t) {
   if (pair >= route) return 0;
   t->S = malloc((size_t)nl * Kd * ncol * sizeof(double));
   if (!t->S) return TNACE_ERR_NOMEM;
-  t->S_blind = b >= 0;
   fill_pair_matrix(t, b);
   return 0;
 }
@@ -421,6 +420,18 @@ static void species_sum(const tnace_tn *t, const double *A, int nmaxA, int nlmA,
       for (int lm = 0; lm < nlm; lm++) r[lm] += q[lm];
     }
   }
+}
+
+/* The adjoint of species_sum: D[α][n][lm] += G[n][lm] for every species α (D as A in species_sum, G with row
+ * stride (t->lmax+1)²): a species-blind copy's ∂E/∂Ā reaches every species. */
+static void species_spread(const tnace_tn *t, const double *G, int nmaxA, int nlmA, double *D) {
+  const int nlm = (t->lmax + 1) * (t->lmax + 1);
+  for (int a = 0; a < t->n_el; a++)
+    for (int n = 0; n < t->nmax; n++) {
+      double *d = D + ((size_t)a * nmaxA + n) * nlmA;
+      const double *g = G + (size_t)n * nlm;
+      for (int lm = 0; lm < nlm; lm++) d[lm] += g[lm];
+    }
 }
 
 void tn_channels(const tnace_tn *t, const double *A, int nmaxA, int lmaxA, tnace_tn_ws *w, int tangent) {
@@ -641,31 +652,23 @@ void tn_grad_A(const tnace_tn *t, tnace_tn_ws *w, double *dEdA, int nmaxA, int l
     any_blind = 1;
     grad_A_copy(t, w, k, 0, w->sp, nlm);
   }
-  for (int a = 0; any_blind && a < t->n_el; a++)
-    for (int n = 0; n < t->nmax; n++) {
-      double *d = dEdA + ((size_t)a * nmaxA + n) * nlmA;
-      const double *gs = w->sp + (size_t)n * nlm;
-      for (int lm = 0; lm < nlm; lm++) d[lm] += gs[lm];
-    }
+  if (any_blind) species_spread(t, w->sp, nmaxA, nlmA, dEdA);
 }
 
 /* T = S X for a pair form with a blind copy (tn.h): per label T_λ = P_λ X̄_λ + 1 ⊗ P_λᵀ X_λ, with
- * X̄ = Σ_α X_α (nmax × n_chan) and Y = Pᵀ X in w->tmp after X and T. X, T: Kd × n_chan. */
+ * X̄ = Σ_α X_α (nmax × n_chan) and Y = Pᵀ X in w->tmp after X and T. X, T: Kd × n_chan (n_chan = (lmax+1)²,
+ * the layout species_sum and species_spread read with nmaxA = nmax). */
 static void pair_blind_products(const tnace_tn *t, const double *X, double *T) {
   const int nm_ = t->nmax, Kd = t->n_el * nm_, nl = t->fus.n_lambda[0], nch = t->fus.n_chan[0];
   double *Xb = T + (size_t)Kd * nch, *Y = Xb + (size_t)nm_ * nch;
-  const size_t blk = (size_t)nm_ * nch; /* one species' rows of X and T */
-  memcpy(Xb, X, blk * sizeof(double));
-  for (int a = 1; a < t->n_el; a++)
-    for (size_t i = 0; i < blk; i++) Xb[i] += X[a * blk + i];
+  species_sum(t, X, nm_, nch, Xb);
   for (int lam = 0; lam < nl; lam++) {
     const int c0 = t->fus.chan_off[0][lam], nm = t->fus.chan_off[0][lam + 1] - c0;
     const double *P = t->S + (size_t)lam * Kd * nm_;
     tnace_mm_nn(Kd, nm, nm_, P, nm_, NULL, Xb + c0, nch, T + c0, nch, NULL, 0);
     tnace_mm_tn(nm_, nm, Kd, P, nm_, NULL, X + c0, nch, NULL, Y + c0, nch, 0);
   }
-  for (int a = 0; a < t->n_el; a++)
-    for (size_t i = 0; i < blk; i++) T[a * blk + i] += Y[i];
+  species_spread(t, Y, nm_, nch, T);
 }
 
 double tn_pair_energy(const tnace_tn *t, const double *A, int nmaxA, int lmaxA, tnace_tn_ws *w, double *dEdA) {
@@ -681,7 +684,7 @@ double tn_pair_energy(const tnace_tn *t, const double *A, int nmaxA, int lmaxA, 
       double *Xr = X + (size_t)kk * nch;
       for (int ch = 0; ch < nch; ch++) Xr[ch] = t->coef_cm[ch] * Ar[ch];
     }
-  if (t->S_blind) pair_blind_products(t, X, T);
+  if (tn_pair_blind(t)) pair_blind_products(t, X, T);
   else
     for (int lam = 0; lam < nl; lam++) {
       const int c0 = t->fus.chan_off[0][lam], nm = t->fus.chan_off[0][lam + 1] - c0;

@@ -38,8 +38,8 @@
  * When one copy b is species-blind (model.h, scopies: its channel map is the same V_λ (nmax × χ) for every
  * neighbour species, U_b = 1 ⊗ V), S_λ = P_λ (1ᵀ ⊗ I) + (1 ⊗ I) P_λᵀ with P_λ = U_r,λ V_λᵀ (n_el·nmax × nmax,
  * r the other copy), so S_λ A_ch = P_λ Ā_ch + 1 ⊗ P_λᵀ A_ch with Ā_ch = Σ_α A_{α,ch}: 2 n_el·nmax² operations
- * per channel instead of (n_el·nmax)². tn_prepare stores P (S_blind) when every species block of U_b is
- * bitwise the same, as the trainer writes blind copies.
+ * per channel instead of (n_el·nmax)². tn_prepare stores P (tn_pair_blind) when every species block of U_b
+ * is bitwise the same, as the trainer writes blind copies.
  */
 #ifndef TNACE_TN_H
 #define TNACE_TN_H
@@ -93,8 +93,8 @@ typedef struct tnace_tn {
                                     * (the trainer's species_copies); tn_channels then contracts U^(k) once
                                     * with Ā = Σ_α A_α, and tn_grad_A adds one ∂E/∂Ā to every species */
   double *S;                       /* pair form (see above), [n_lambda][n_el·nmax][n_el·nmax], or NULL; with
-                                    * S_blind, P_λ = U_r,λ V_λᵀ instead: [n_lambda][n_el·nmax][nmax] */
-  int S_blind;                     /* the pair form's copy b is species-blind (see above) */
+                                    * a blind copy (tn_pair_blind), P_λ = U_r,λ V_λᵀ instead:
+                                    * [n_lambda][n_el·nmax][nmax] */
   /* The same term contracted right to left, or NULL (MPS terms with ν ≥ 3 only): copies reversed (its copy
    * k is copy ν−1−k here), fusion trie of the reversed leaf tuples (tnace_fusion_reverse), channel maps
    * transposed (U'^(k) = U^(ν−1−k)ᵀ), no cores. tn_init* builds it when its trie costs at least 3 % fewer
@@ -104,6 +104,9 @@ typedef struct tnace_tn {
    * does not. */
   struct tnace_tn *rev;
 } tnace_tn;
+
+/* Whether the pair form of t (t->S) holds P_λ for a species-blind copy rather than S_λ (see above). */
+static inline int tn_pair_blind(const tnace_tn *t) { return t->S && (t->blind[0] || t->blind[1]); }
 
 /* Scratch for one term's contraction; sized by tn_ws_alloc for the largest term of a potential. */
 typedef struct {
