@@ -116,9 +116,10 @@ def cmd_compare(pa, pb):
 def cmd_merge(out, parts):
     cvs = [load(p) for p in parts]
     base = cvs[0]
-    srcs = [s["source"] for s in base["structures"]]
+    # (file name, line): parts run from different folders name the same data file by different paths
+    srcs = [structure_key(s)[:2] for s in base["structures"]]
     for p, cv in zip(parts[1:], cvs[1:]):
-        if cv["k"] != base["k"] or cv["seed"] != base["seed"] or [s["source"] for s in cv["structures"]] != srcs:
+        if cv["k"] != base["k"] or cv["seed"] != base["seed"] or [structure_key(s)[:2] for s in cv["structures"]] != srcs:
             sys.exit(f"{p}: another cross-validation (k, seed or structures differ from {parts[0]})")
     merged = dict(base)
     merged["structures"] = [dict(s) for s in base["structures"]]
