@@ -153,6 +153,10 @@ if(EXISTS /usr/bin/python3)
   add_test(NAME fitcli_cv_check COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tools/cv.py check tiny_cv.cv.json
            WORKING_DIRECTORY ${_fc_dir})
   set_tests_properties(fitcli_cv_check PROPERTIES FIXTURES_REQUIRED fitcli_cv TIMEOUT 60)
+  # tools/cv.py merge rejoins parts of it run from different folders, and still refuses another CV's parts
+  add_test(NAME cv_py_merge COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/checks/test_cv_merge.py tiny_cv.cv.json
+           WORKING_DIRECTORY ${_fc_dir})
+  set_tests_properties(cv_py_merge PROPERTIES FIXTURES_REQUIRED fitcli_cv TIMEOUT 60)
   # unreadable inputs: one line naming the file (and line:column for bad JSON), no traceback
   add_test(NAME cv_py_missing COMMAND ${_fc_expect} 1 "^tools/cv.py: missing.cv.json: No such file"
            /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tools/cv.py compare missing.cv.json missing.cv.json WORKING_DIRECTORY ${_fc_dir})
